@@ -1,0 +1,1 @@
+"""spikeir: compile trained PyTorch networks to the SpikeCore neuromorphic processor."""

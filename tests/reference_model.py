@@ -169,7 +169,7 @@ def run_reference(program: Program, x: np.ndarray, timesteps: int, log_lane: int
         membranes.append(v)
         counts.append(list(stats.core_spikes))
     return ReferenceResult(
-        outputs=np.array(outputs, dtype=np.int64).reshape(len(outputs), -1),
+        outputs=np.array(outputs, dtype=np.int64),
         membranes=np.array(membranes, dtype=np.int64),
         spike_counts=np.array(counts, dtype=np.int64),
         spike_log=log,

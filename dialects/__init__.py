@@ -1,1 +1,28 @@
-"""(being written)"""
+"""spikeir's xDSL dialects, from the float graph down to the chip: nn -> quant -> spikecore."""
+
+from collections.abc import Callable
+
+from xdsl.ir import Dialect
+
+
+def _nn() -> Dialect:
+    from spikeir.dialects.nn import NN
+
+    return NN
+
+
+def _quant() -> Dialect:
+    from spikeir.dialects.quant import QUANT
+
+    return QUANT
+
+
+def _spikecore() -> Dialect:
+    from spikeir.dialects.spikecore import SPIKECORE
+
+    return SPIKECORE
+
+
+def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
+    """Lazy loaders by dialect name, in the form xDSL's Universe expects."""
+    return {"nn": _nn, "quant": _quant, "spikecore": _spikecore}

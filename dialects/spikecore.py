@@ -1,1 +1,583 @@
-"""(being written)"""
+"""The `spikecore` dialect: the hardware level, one op per ISA concept (docs/isa.md).
+
+A `spikecore.program` holds the chip's data (`spikecore.synapses` int8 weight tables and
+`spikecore.params` int32 tables) and its dataflow: neuron groups (`spikecore.group`, one per layer,
+placed on cores by the `place` pass), the spike streams between them (`!spikecore.spikes<N>`), and
+the per-timestep operations ACC / FIRE / LEAK ending in `spikecore.halt`. The `spikecore-asm` and
+`spikecore-bin` targets expand each group over its placement into ISA instructions.
+
+Every group and spike stream records ``unit``: the real value of one integer unit (of V after one
+timestep, or of a payload), so rate conversion and output dequantization need no other state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import ClassVar
+
+from xdsl.dialects.builtin import (
+    I64,
+    ArrayAttr,
+    DenseIntOrFPElementsAttr,
+    FloatAttr,
+    Float64Type,
+    IntAttr,
+    IntegerAttr,
+    IntegerType,
+    StringAttr,
+    SymbolNameConstraint,
+    SymbolRefAttr,
+    UnitAttr,
+    f64,
+    i64,
+)
+from xdsl.ir import Attribute, Dialect, Operation, ParametrizedAttribute, Region, SSAValue, TypeAttribute
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_attr_definition,
+    irdl_op_definition,
+    lazy_traits_def,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    region_def,
+    result_def,
+    traits_def,
+)
+from xdsl.parser import AttrParser
+from xdsl.printer import Printer
+from xdsl.traits import (
+    HasParent,
+    IsolatedFromAbove,
+    IsTerminator,
+    NoTerminator,
+    SymbolOpInterface,
+    SymbolTable,
+)
+from xdsl.utils.exceptions import VerifyException
+
+from spikeir.target import TargetDescription
+
+_TARGET_FIELDS = ("cores", "neurons_per_core", "synapse_bytes", "max_fan_in", "bus_size")
+
+
+@irdl_attr_definition
+class TargetAttr(ParametrizedAttribute):
+    """``#spikecore.target<"spikecore-v1", cores = 128, neurons_per_core = 1024, ...>``."""
+
+    name = "spikecore.target"
+
+    target_name: StringAttr
+    cores: IntAttr
+    neurons_per_core: IntAttr
+    synapse_bytes: IntAttr
+    max_fan_in: IntAttr
+    bus_size: IntAttr
+
+    @staticmethod
+    def from_description(target: TargetDescription) -> TargetAttr:
+        return TargetAttr(StringAttr(target.name), *(IntAttr(getattr(target, f)) for f in _TARGET_FIELDS))
+
+    def description(self) -> TargetDescription:
+        return TargetDescription(
+            name=self.target_name.data, **{f: getattr(self, f).data for f in _TARGET_FIELDS}
+        )
+
+    def print_parameters(self, printer: Printer) -> None:
+        with printer.in_angle_brackets():
+            printer.print_string_literal(self.target_name.data)
+            for f in _TARGET_FIELDS:
+                printer.print_string(f", {f} = {getattr(self, f).data}")
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            name = parser.parse_str_literal("target name")
+            values: dict[str, int] = {}
+            while parser.parse_optional_punctuation(",") is not None:
+                key = parser.parse_identifier("target field")
+                if key not in _TARGET_FIELDS:
+                    parser.raise_error(f"unknown target field '{key}'; expected one of {', '.join(_TARGET_FIELDS)}")
+                parser.parse_punctuation("=")
+                values[key] = parser.parse_integer(allow_negative=False, allow_boolean=False)
+        missing = [f for f in _TARGET_FIELDS if f not in values]
+        if missing:
+            parser.raise_error(f"#spikecore.target is missing {', '.join(missing)}")
+        return (StringAttr(name), *(IntAttr(values[f]) for f in _TARGET_FIELDS))
+
+    def verify(self) -> None:
+        for f in _TARGET_FIELDS:
+            if getattr(self, f).data <= 0:
+                raise VerifyException(f"#spikecore.target {f} must be positive")
+
+
+@irdl_attr_definition
+class SliceAttr(ParametrizedAttribute):
+    """``#spikecore.slice<core = 3, base = 0, count = 128>``: neurons of one core given to a group."""
+
+    name = "spikecore.slice"
+
+    core: IntAttr
+    base: IntAttr
+    count: IntAttr
+
+    def __init__(self, core: int, base: int, count: int) -> None:
+        super().__init__(IntAttr(core), IntAttr(base), IntAttr(count))
+
+    def print_parameters(self, printer: Printer) -> None:
+        printer.print_string(f"<core = {self.core.data}, base = {self.base.data}, count = {self.count.data}>")
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        values: list[IntAttr] = []
+        with parser.in_angle_brackets():
+            for index, key in enumerate(("core", "base", "count")):
+                if index:
+                    parser.parse_punctuation(",")
+                parser.parse_keyword(key)
+                parser.parse_punctuation("=")
+                values.append(IntAttr(parser.parse_integer(allow_negative=False, allow_boolean=False)))
+        return values
+
+    def verify(self) -> None:
+        if self.count.data < 1:
+            raise VerifyException("#spikecore.slice count must be at least 1")
+
+
+class _SizedType(ParametrizedAttribute, TypeAttribute):
+    """A type parametrized by a positive size, printed ``<N>``."""
+
+    size: IntAttr
+
+    def __init__(self, size: int) -> None:
+        super().__init__(IntAttr(size))
+
+    def print_parameters(self, printer: Printer) -> None:
+        printer.print_string(f"<{self.size.data}>")
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            return (IntAttr(parser.parse_integer(allow_negative=False, allow_boolean=False)),)
+
+    def verify(self) -> None:
+        if self.size.data < 1:
+            raise VerifyException(f"!{self.name} size must be at least 1")
+
+
+@irdl_attr_definition
+class SpikesType(_SizedType):
+    """``!spikecore.spikes<N>``: N bus addresses of payloads, one per neuron or input."""
+
+    name = "spikecore.spikes"
+
+
+@irdl_attr_definition
+class GroupType(_SizedType):
+    """``!spikecore.group<N>``: a population of N neurons (one layer)."""
+
+    name = "spikecore.group"
+
+
+def _size(value: SSAValue) -> int:
+    typ = value.type
+    assert isinstance(typ, SpikesType | GroupType)
+    return typ.size.data
+
+
+def _units(attr: ArrayAttr[FloatAttr[Float64Type]]) -> tuple[float, ...]:
+    return tuple(u.value.data for u in attr.data)
+
+
+def _check_units(op: Operation, units: Sequence[float], size: int) -> None:
+    if len(units) not in (1, size):
+        raise VerifyException(f"'{op.name}' needs 1 or {size} units, got {len(units)}")
+    for u in units:
+        if not (math.isfinite(u) and u > 0):
+            raise VerifyException(f"'{op.name}' units must be finite and positive, got {u}")
+
+
+def _lookup(op: Operation, ref: SymbolRefAttr, kind: type[Operation]) -> Operation:
+    found = SymbolTable.lookup_symbol(op, ref)
+    if not isinstance(found, kind):
+        what = "spikecore.synapses" if kind is SynapsesOp else "spikecore.params"
+        raise VerifyException(f"'{op.name}' refers to @{ref.root_reference.data}, which is not a {what} in this program")
+    return found
+
+
+@irdl_op_definition
+class SynapsesOp(IRDLOperation):
+    """An int8 weight table ``[neurons, inputs]``: the ``S<id>`` of the ISA."""
+
+    name = "spikecore.synapses"
+
+    sym_name = prop_def(SymbolNameConstraint())
+    value = prop_def(Attribute)
+
+    traits = lazy_traits_def(lambda: (SymbolOpInterface(), HasParent(ProgramOp)))
+    assembly_format = "$sym_name $value attr-dict"
+
+    def __init__(self, name: str, value: DenseIntOrFPElementsAttr):
+        super().__init__(properties={"sym_name": StringAttr(name), "value": value})
+
+    @property
+    def dense(self) -> DenseIntOrFPElementsAttr:
+        assert isinstance(self.value, DenseIntOrFPElementsAttr)
+        return self.value
+
+    def verify_(self) -> None:
+        value = self.value
+        if not (
+            isinstance(value, DenseIntOrFPElementsAttr)
+            and isinstance(value.get_element_type(), IntegerType)
+            and value.get_element_type() == IntegerType(8)
+            and len(value.get_shape()) == 2
+        ):
+            raise VerifyException(f"'spikecore.synapses' @{self.sym_name.data} must hold a 2-D i8 tensor")
+
+
+@irdl_op_definition
+class ParamsOp(IRDLOperation):
+    """An int32 parameter table (biases, multipliers, thresholds): the ``P<id>`` of the ISA."""
+
+    name = "spikecore.params"
+
+    sym_name = prop_def(SymbolNameConstraint())
+    value = prop_def(Attribute)
+
+    traits = lazy_traits_def(lambda: (SymbolOpInterface(), HasParent(ProgramOp)))
+    assembly_format = "$sym_name $value attr-dict"
+
+    def __init__(self, name: str, value: DenseIntOrFPElementsAttr):
+        super().__init__(properties={"sym_name": StringAttr(name), "value": value})
+
+    @property
+    def dense(self) -> DenseIntOrFPElementsAttr:
+        assert isinstance(self.value, DenseIntOrFPElementsAttr)
+        return self.value
+
+    def verify_(self) -> None:
+        value = self.value
+        if not (
+            isinstance(value, DenseIntOrFPElementsAttr)
+            and value.get_element_type() == IntegerType(32)
+            and len(value.get_shape()) == 1
+        ):
+            raise VerifyException(f"'spikecore.params' @{self.sym_name.data} must hold a 1-D i32 tensor")
+
+
+@irdl_op_definition
+class InputOp(IRDLOperation):
+    """The input port: bus addresses ``[0, N)``, written by the host every timestep."""
+
+    name = "spikecore.input"
+
+    unit = prop_def(FloatAttr[Float64Type])
+    """Real value of one input payload unit (the input quantization scale)."""
+    result = result_def(SpikesType)
+
+    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
+    assembly_format = "`unit` $unit attr-dict `:` type($result)"
+
+    def __init__(self, size: int, unit: float):
+        super().__init__(properties={"unit": FloatAttr(unit, f64)}, result_types=[SpikesType(size)])
+
+    def verify_(self) -> None:
+        _check_units(self, [self.unit.value.data], 1)
+
+
+@irdl_op_definition
+class GroupOp(IRDLOperation):
+    """A layer's neurons. ``placement`` (set by `place`) lists the core slices that hold them, in order."""
+
+    name = "spikecore.group"
+
+    layer = prop_def(StringAttr)
+    unit = prop_def(ArrayAttr[FloatAttr[Float64Type]])
+    """Real value of one unit of V after one timestep, per neuron (or one for all)."""
+    placement = opt_prop_def(ArrayAttr[SliceAttr])
+    result = result_def(GroupType)
+
+    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
+    assembly_format = "$layer `unit` $unit (`placed` $placement^)? attr-dict `:` type($result)"
+
+    def __init__(self, layer: str, size: int, units: Sequence[float], placement: Sequence[SliceAttr] | None = None):
+        props: dict[str, Attribute] = {
+            "layer": StringAttr(layer),
+            "unit": ArrayAttr([FloatAttr(float(u), f64) for u in units]),
+        }
+        if placement is not None:
+            props["placement"] = ArrayAttr(placement)
+        super().__init__(properties=props, result_types=[GroupType(size)])
+
+    @property
+    def size(self) -> int:
+        return _size(self.result)
+
+    @property
+    def units(self) -> tuple[float, ...]:
+        return _units(self.unit)
+
+    @property
+    def slices(self) -> tuple[SliceAttr, ...]:
+        return () if self.placement is None else tuple(self.placement.data)
+
+    def verify_(self) -> None:
+        _check_units(self, self.units, self.size)
+        if self.placement is None:
+            return
+        total = sum(s.count.data for s in self.slices)
+        if total != self.size:
+            raise VerifyException(
+                f"'spikecore.group' \"{self.layer.data}\" has {self.size} neurons but its placement covers {total}"
+            )
+        program = self.parent_op()
+        if isinstance(program, ProgramOp):
+            target = program.target
+            for s in self.slices:
+                if s.core.data >= target.cores.data or s.base.data + s.count.data > target.neurons_per_core.data:
+                    raise VerifyException(
+                        f"'spikecore.group' \"{self.layer.data}\" slice core {s.core.data} neurons "
+                        f"[{s.base.data}:{s.base.data + s.count.data}] is outside target '{target.target_name.data}' "
+                        f"({target.cores.data} cores x {target.neurons_per_core.data} neurons)"
+                    )
+
+
+@irdl_op_definition
+class AccOp(IRDLOperation):
+    """ACC: every neuron of ``group`` accumulates ``synapses @ spikes``."""
+
+    name = "spikecore.acc"
+
+    group = operand_def(GroupType)
+    spikes = operand_def(SpikesType)
+    synapses = prop_def(SymbolRefAttr)
+
+    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
+    assembly_format = "$group `,` $spikes `,` $synapses attr-dict `:` type($group) `,` type($spikes)"
+
+    def __init__(self, group: SSAValue | Operation, spikes: SSAValue | Operation, synapses: str):
+        super().__init__(operands=[group, spikes], properties={"synapses": SymbolRefAttr(synapses)})
+
+    def verify_(self) -> None:
+        table = _lookup(self, self.synapses, SynapsesOp)
+        assert isinstance(table, SynapsesOp)
+        expected = (_size(self.group), _size(self.spikes))
+        if table.dense.get_shape() != expected:
+            raise VerifyException(
+                f"'spikecore.acc' synapses @{table.sym_name.data} have shape {list(table.dense.get_shape())}, "
+                f"expected {list(expected)} (group x spikes)"
+            )
+
+
+@irdl_op_definition
+class AccBiasOp(IRDLOperation):
+    """ACC of a bias table: a constant current added every timestep."""
+
+    name = "spikecore.acc_bias"
+
+    group = operand_def(GroupType)
+    params = prop_def(SymbolRefAttr)
+
+    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
+    assembly_format = "$group `,` $params attr-dict `:` type($group)"
+
+    def __init__(self, group: SSAValue | Operation, params: str):
+        super().__init__(operands=[group], properties={"params": SymbolRefAttr(params)})
+
+    def verify_(self) -> None:
+        _verify_params_length(self, self.params, _size(self.group))
+
+
+def _verify_params_length(op: Operation, ref: SymbolRefAttr, size: int) -> ParamsOp:
+    table = _lookup(op, ref, ParamsOp)
+    assert isinstance(table, ParamsOp)
+    if table.dense.get_shape() != (size,):
+        raise VerifyException(
+            f"'{op.name}' params @{table.sym_name.data} have {table.dense.get_shape()[0]} entries, expected {size}"
+        )
+    return table
+
+
+FIRE_MODES = ("graded", "binary")
+RESET_MODES = ("zero", "subtract")
+
+
+@irdl_op_definition
+class FireOp(IRDLOperation):
+    """FIRE: turn potentials into payloads on the bus (docs/isa.md, "FIRE graded" / "FIRE binary").
+
+    graded: ``params`` are requantization multipliers; ``shift`` and ``clamp [lo, hi]`` apply.
+    binary: ``params`` are thresholds; ``reset`` and ``init_half`` apply.
+    ``unit`` is the real value of payload 1.
+    """
+
+    name = "spikecore.fire"
+
+    group = operand_def(GroupType)
+    mode = prop_def(StringAttr)
+    params = prop_def(SymbolRefAttr)
+    shift = opt_prop_def(IntegerAttr[I64])
+    lo = opt_prop_def(IntegerAttr[I64])
+    hi = opt_prop_def(IntegerAttr[I64])
+    reset = opt_prop_def(StringAttr)
+    init_half = opt_prop_def(UnitAttr)
+    unit = prop_def(FloatAttr[Float64Type])
+    result = result_def(SpikesType)
+
+    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
+    assembly_format = (
+        "$group $mode $params (`shift` $shift^)? (`clamp` `[` $lo^ `,` $hi `]`)? (`reset` $reset^)? "
+        "(`init_half` $init_half^)? `unit` $unit attr-dict `:` type($group) `->` type($result)"
+    )
+
+    MODES: ClassVar[tuple[str, ...]] = FIRE_MODES
+
+    @staticmethod
+    def graded(group: SSAValue | Operation, params: str, shift: int, lo: int, hi: int, unit: float) -> FireOp:
+        return FireOp.create(
+            operands=[SSAValue.get(group)],
+            result_types=[SpikesType(_size(SSAValue.get(group)))],
+            properties={
+                "mode": StringAttr("graded"),
+                "params": SymbolRefAttr(params),
+                "shift": IntegerAttr(shift, i64),
+                "lo": IntegerAttr(lo, i64),
+                "hi": IntegerAttr(hi, i64),
+                "unit": FloatAttr(unit, f64),
+            },
+        )
+
+    @staticmethod
+    def binary(group: SSAValue | Operation, params: str, reset: str, init_half: bool, unit: float) -> FireOp:
+        props: dict[str, Attribute] = {
+            "mode": StringAttr("binary"),
+            "params": SymbolRefAttr(params),
+            "reset": StringAttr(reset),
+            "unit": FloatAttr(unit, f64),
+        }
+        if init_half:
+            props["init_half"] = UnitAttr()
+        return FireOp.create(
+            operands=[SSAValue.get(group)], result_types=[SpikesType(_size(SSAValue.get(group)))], properties=props
+        )
+
+    def verify_(self) -> None:
+        size = _size(self.group)
+        if _size(self.result) != size:
+            raise VerifyException(f"'spikecore.fire' of a group of {size} must produce !spikecore.spikes<{size}>")
+        _check_units(self, [self.unit.value.data], 1)
+        table = _verify_params_length(self, self.params, size)
+        mode = self.mode.data
+        if mode == "graded":
+            if self.shift is None or self.lo is None or self.hi is None:
+                raise VerifyException("'spikecore.fire' graded needs shift and clamp [lo, hi]")
+            if self.reset is not None or self.init_half is not None:
+                raise VerifyException("'spikecore.fire' graded always resets to zero: no reset or init_half")
+            shift, lo, hi = self.shift.value.data, self.lo.value.data, self.hi.value.data
+            if not 0 <= shift <= 62:
+                raise VerifyException(f"'spikecore.fire' shift must be in 0..62, got {shift}")
+            if not -128 <= lo <= hi <= 127:
+                raise VerifyException(f"'spikecore.fire' clamp [{lo}, {hi}] must satisfy -128 <= lo <= hi <= 127")
+        elif mode == "binary":
+            if self.shift is not None or self.lo is not None or self.hi is not None:
+                raise VerifyException("'spikecore.fire' binary takes no shift or clamp")
+            if self.reset is None or self.reset.data not in RESET_MODES:
+                raise VerifyException(f"'spikecore.fire' binary needs reset {' or '.join(RESET_MODES)}")
+            from spikeir.ir_numpy import to_numpy
+
+            if (to_numpy(table.dense) <= 0).any():
+                raise VerifyException(f"'spikecore.fire' binary thresholds @{table.sym_name.data} must be positive")
+        else:
+            raise VerifyException(f"'spikecore.fire' mode must be graded or binary, got '{mode}'")
+
+
+@irdl_op_definition
+class LeakOp(IRDLOperation):
+    """LEAK: ``V -= V >> shift`` every timestep."""
+
+    name = "spikecore.leak"
+
+    group = operand_def(GroupType)
+    shift = prop_def(IntegerAttr[I64])
+
+    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
+    assembly_format = "$group `shift` $shift attr-dict `:` type($group)"
+
+    def __init__(self, group: SSAValue | Operation, shift: int):
+        super().__init__(operands=[group], properties={"shift": IntegerAttr(shift, i64)})
+
+    def verify_(self) -> None:
+        if not 1 <= self.shift.value.data <= 31:
+            raise VerifyException(f"'spikecore.leak' shift must be in 1..31, got {self.shift.value.data}")
+
+
+@irdl_op_definition
+class OutputOp(IRDLOperation):
+    """Declares a group's potentials as program outputs (read after the run)."""
+
+    name = "spikecore.output"
+
+    group = operand_def(GroupType)
+
+    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
+    assembly_format = "$group attr-dict `:` type($group)"
+
+    def __init__(self, group: SSAValue | Operation):
+        super().__init__(operands=[group])
+
+    def verify_(self) -> None:
+        owner = self.group.owner
+        if isinstance(owner, GroupOp) and len(owner.units) != 1:
+            raise VerifyException(
+                f"'spikecore.output' group \"{owner.layer.data}\" must have one unit for all neurons "
+                "(outputs are compared raw, e.g. by argmax), got one per neuron"
+            )
+
+
+@irdl_op_definition
+class HaltOp(IRDLOperation):
+    """HALT: the end of the per-timestep program."""
+
+    name = "spikecore.halt"
+
+    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ProgramOp)))
+    assembly_format = "attr-dict"
+
+    def __init__(self):
+        super().__init__()
+
+
+@irdl_op_definition
+class ProgramOp(IRDLOperation):
+    """A SpikeCore program: tables, input port, groups and operations, in execution order."""
+
+    name = "spikecore.program"
+
+    sym_name = prop_def(SymbolNameConstraint())
+    target = prop_def(TargetAttr)
+    body = region_def("single_block")
+
+    traits = traits_def(SymbolOpInterface(), SymbolTable(), IsolatedFromAbove())
+    assembly_format = "$sym_name `target` $target attr-dict-with-keyword $body"
+
+    def __init__(self, name: str, target: TargetDescription, body: Region):
+        super().__init__(
+            properties={"sym_name": StringAttr(name), "target": TargetAttr.from_description(target)},
+            regions=[body],
+        )
+
+    def verify_(self) -> None:
+        inputs = [op for op in self.body.ops if isinstance(op, InputOp)]
+        if len(inputs) > 1:
+            raise VerifyException("'spikecore.program' has more than one spikecore.input")
+        if not isinstance(self.body.block.last_op, HaltOp):
+            raise VerifyException("'spikecore.program' must end with spikecore.halt")
+
+
+SPIKECORE = Dialect(
+    "spikecore",
+    [ProgramOp, SynapsesOp, ParamsOp, InputOp, GroupOp, AccOp, AccBiasOp, FireOp, LeakOp, OutputOp, HaltOp],
+    [TargetAttr, SliceAttr, SpikesType, GroupType],
+)

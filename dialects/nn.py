@@ -76,13 +76,22 @@ class DenseOp(IRDLOperation):
 
     input = operand_def(FloatTensor)
     weight = operand_def(FloatTensor)
+    layer = opt_prop_def(StringAttr)
+    """The source layer's name (e.g. ``layers.0``), kept for diagnostics and reports."""
     result = result_def(FloatTensor)
 
     traits = traits_def(Pure())
-    assembly_format = "$input `,` $weight attr-dict `:` functional-type(operands, results)"
+    assembly_format = "$input `,` $weight (`layer` $layer^)? attr-dict `:` functional-type(operands, results)"
 
-    def __init__(self, input: SSAValue | Operation, weight: SSAValue | Operation, result_type: TensorType):
-        super().__init__(operands=[input, weight], result_types=[result_type])
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        weight: SSAValue | Operation,
+        result_type: TensorType,
+        layer: str | None = None,
+    ):
+        props = {} if layer is None else {"layer": StringAttr(layer)}
+        super().__init__(operands=[input, weight], result_types=[result_type], properties=props)
 
     def verify_(self) -> None:
         _verify_dense_shapes(self, self.input, self.weight, None, self.result)

@@ -13,11 +13,14 @@ timestep, or of a payload), so rate conversion and output dequantization need no
 from __future__ import annotations
 
 import math
+from math import prod
 from collections.abc import Sequence
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     I64,
+    AnyFloat,
+    TensorType,
     ArrayAttr,
     DenseIntOrFPElementsAttr,
     FloatAttr,
@@ -576,8 +579,38 @@ class ProgramOp(IRDLOperation):
             raise VerifyException("'spikecore.program' must end with spikecore.halt")
 
 
+@irdl_op_definition
+class LaunchOp(IRDLOperation):
+    """Host side: run a program on the chip. Quantizes ``input`` with the program's input unit, runs
+    it, and dequantizes its outputs with their units (a float tensor in, a float tensor out)."""
+
+    name = "spikecore.launch"
+
+    program = prop_def(SymbolRefAttr)
+    input = operand_def(TensorType[AnyFloat])
+    result = result_def(TensorType[AnyFloat])
+
+    assembly_format = "$program `(` $input `)` attr-dict `:` functional-type($input, $result)"
+
+    def __init__(self, program: str, input: SSAValue | Operation, result_type: TensorType):
+        super().__init__(operands=[input], result_types=[result_type], properties={"program": SymbolRefAttr(program)})
+
+    def verify_(self) -> None:
+        found = SymbolTable.lookup_symbol(self, self.program)
+        if not isinstance(found, ProgramOp):
+            raise VerifyException(f"'spikecore.launch' refers to @{self.program.root_reference.data}, which is not a spikecore.program")
+        inputs = [op for op in found.body.ops if isinstance(op, InputOp)]
+        in_type = self.input.type
+        assert isinstance(in_type, TensorType)
+        if inputs and prod(in_type.get_shape()[1:]) != _size(inputs[0].result):
+            raise VerifyException(
+                f"'spikecore.launch' passes {prod(in_type.get_shape()[1:])} features per sample but "
+                f"@{found.sym_name.data} has {_size(inputs[0].result)} inputs"
+            )
+
+
 SPIKECORE = Dialect(
     "spikecore",
-    [ProgramOp, SynapsesOp, ParamsOp, InputOp, GroupOp, AccOp, AccBiasOp, FireOp, LeakOp, OutputOp, HaltOp],
+    [ProgramOp, LaunchOp, SynapsesOp, ParamsOp, InputOp, GroupOp, AccOp, AccBiasOp, FireOp, LeakOp, OutputOp, HaltOp],
     [TargetAttr, SliceAttr, SpikesType, GroupType],
 )

@@ -1,1 +1,252 @@
-"""(being written)"""
+"""The Python entry points of the compiler: `spikeir.compile` and the seed's `compile_nn_to_spikecore`.
+
+Both run the very pipeline that `spike-opt -p spikecore-pipeline` runs (docs/pipeline.md); this
+module only adapts inputs (a torch module, nn IR, or bare weight arrays) and wraps the result in a
+`CompiledModel` that executes on the hardware model.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from xdsl.dialects.arith import ConstantOp
+from xdsl.dialects.builtin import ModuleOp, TensorType, f32
+from xdsl.dialects.func import FuncOp, ReturnOp
+from xdsl.ir import Block, Region, SSAValue
+
+from spikeir.dialects import nn
+from spikeir.errors import QuantizationError, SpikeIRError
+from spikeir.ir_numpy import dense_attr
+from spikeir.isa import Halt, Program
+from spikeir.target import TargetDescription, get_target
+
+MODES = ("graded", "rate")
+
+
+@dataclass
+class CompiledModel:
+    """A network compiled for SpikeCore: its program, the IR of every stage, and a way to run it.
+
+    ``run`` executes the host parts of ``module`` (flatten, softmax, ...) in numpy and every
+    SpikeCore region on the hardware model (`SpikeCoreCPU`), so its results are the chip's.
+    """
+
+    program: Program
+    module: ModuleOp
+    mode: str
+    timesteps: int
+    stages: dict[str, str] = field(default_factory=dict)
+    """Printed IR after each pipeline stage, in order (when compiled with ``record=True``)."""
+    compile_seconds: dict[str, float] = field(default_factory=dict)
+    last_run: Any = None
+    """`RunStats` of the most recent `run`."""
+
+    @property
+    def assembly(self) -> str:
+        from spikeir.assembly import disassemble
+
+        return disassemble(self.program)
+
+    def to_bytes(self) -> bytes:
+        from spikeir.binary import encode
+
+        return encode(self.program)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Static facts about the program, plus the statistics of the last run if there was one."""
+        from spikeir.isa import Opcode
+
+        per_core = self.program.synapse_bytes_per_core()
+        facts: dict[str, Any] = {
+            "mode": self.mode,
+            "timesteps": self.timesteps,
+            "target": self.program.target.name,
+            "instructions": len(self.program),
+            "acc": self.program.count(Opcode.ACC),
+            "fire": self.program.count(Opcode.FIRE),
+            "leak": self.program.count(Opcode.LEAK),
+            "cores_used": len({i.core for i in self.program if not isinstance(i, Halt)}),
+            "synapse_bytes": sum(per_core.values()),
+            "weights": int(sum(t.size for t in self.program.synapse_tables.values())),
+            "compile_seconds": dict(self.compile_seconds),
+        }
+        if self.last_run is not None:
+            facts["last_run"] = self.last_run.as_dict()
+        return facts
+
+    def run(self, x: np.ndarray, timesteps: int | None = None, batch_size: int = 10_000) -> np.ndarray:
+        """Float inputs (batch first, any shape the model takes) -> float outputs, on the hardware model."""
+        from spikeir.host import run_host
+
+        steps = self.timesteps if timesteps is None else timesteps
+        outputs, stats = run_host(self.module, np.asarray(x, dtype=np.float32), steps, batch_size)
+        self.last_run = stats
+        return outputs
+
+
+def _as_nn_module(model: Any, example_input: Any) -> ModuleOp:
+    """Bring a torch module, a TVM Relax module or nn IR to the nn dialect."""
+    if isinstance(model, ModuleOp):
+        return model
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        torch = None
+    if torch is not None and isinstance(model, torch.nn.Module):
+        from spikeir.frontends.torch_export import import_torch
+
+        if example_input is None:
+            raise SpikeIRError("compiling a torch.nn.Module needs an example input (for torch.export)", "compile")
+        return import_torch(model, torch.as_tensor(np.asarray(example_input, dtype=np.float32)))
+    if type(model).__module__.startswith("tvm"):
+        from spikeir.frontends.relax import import_relax
+
+        return import_relax(model)
+    raise SpikeIRError(
+        f"cannot compile a {type(model).__name__}: expected a torch.nn.Module, a TVM Relax IRModule or an nn-dialect ModuleOp",
+        "compile",
+    )
+
+
+def compile(
+    model: Any,
+    example_input: Any = None,
+    calibration: np.ndarray | None = None,
+    target: str | TargetDescription = "spikecore-v1",
+    mode: str = "graded",
+    timesteps: int | None = None,
+    per_channel: bool = False,
+    method: str = "max",
+    percentile: float = 99.99,
+    neurons_per_core: int = 0,
+    leak_shift: int = 0,
+    record: bool = False,
+) -> CompiledModel:
+    """Compile ``model`` for SpikeCore.
+
+    ``calibration`` is a batch of real inputs used to choose activation scales (default: the
+    example input, with a warning). ``mode="graded"`` reproduces the int8 network exactly in one
+    timestep; ``mode="rate"`` converts it to integrate-and-fire neurons whose accuracy grows with
+    ``timesteps`` (default 1 for graded, 32 for rate).
+    """
+    from spikeir.emit import program_from_module
+    from spikeir.passes.spikecore_pipeline import run_pipeline
+
+    if mode not in MODES:
+        raise SpikeIRError(f"mode must be one of {', '.join(MODES)}, got '{mode}'", "compile")
+    if timesteps is not None and timesteps < 1:
+        raise SpikeIRError(f"timesteps must be at least 1, got {timesteps}", "compile")
+    target_description = get_target(target)
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    module = _as_nn_module(model, example_input)
+    seconds["import"] = time.perf_counter() - start
+    if calibration is None:
+        if example_input is None:
+            raise QuantizationError("no calibration data: pass calibration=<a batch of real inputs>", "compile")
+        warnings.warn(
+            "spikeir.compile: no calibration data given; calibrating on the example input alone. "
+            "Pass calibration=<a few hundred real inputs> for accurate activation scales.",
+            stacklevel=2,
+        )
+        calibration = np.asarray(example_input, dtype=np.float32)
+    result = run_pipeline(
+        module,
+        np.asarray(calibration, dtype=np.float32),
+        mode=mode,
+        target=target_description,
+        per_channel=per_channel,
+        method=method,
+        percentile=percentile,
+        neurons_per_core=neurons_per_core,
+        leak_shift=leak_shift,
+        record=record,
+    )
+    seconds.update(result.seconds)
+    start = time.perf_counter()
+    program = program_from_module(result.module)
+    seconds["emit"] = time.perf_counter() - start
+    steps = timesteps if timesteps is not None else (1 if mode == "graded" else 32)
+    return CompiledModel(program, result.module, mode, steps, dict(result.stages), seconds)
+
+
+def build_mlp_module(
+    weights: Sequence[np.ndarray], biases: Sequence[np.ndarray | None], activations: Sequence[str | None]
+) -> ModuleOp:
+    """nn IR for a plain MLP given as arrays (weights ``[out, in]``, as PyTorch stores them)."""
+    if not (len(weights) == len(biases) == len(activations)) or not weights:
+        raise SpikeIRError(
+            f"weights, biases and activations must be non-empty lists of one length, got {len(weights)}, {len(biases)}, {len(activations)}",
+            "compile_nn_to_spikecore",
+        )
+    in_features = int(np.asarray(weights[0]).shape[1])
+    block = Block(arg_types=[TensorType(f32, [1, in_features])])
+    value: SSAValue = block.args[0]
+    for index, (w, b, act) in enumerate(zip(weights, biases, activations)):
+        w = np.asarray(w, dtype=np.float32)
+        layer = f"layers.{index}"
+        if w.ndim != 2 or w.shape[1] != TensorType.get_shape(value.type)[1]:  # type: ignore[arg-type]
+            raise SpikeIRError(
+                f"weight {index} has shape {list(w.shape)}; expected [out, {TensorType.get_shape(value.type)[1]}]",  # type: ignore[arg-type]
+                layer,
+            )
+        if act not in (None, "none", "relu"):
+            raise SpikeIRError(f"activation {index} must be 'relu' or None, got {act!r}", layer)
+        out_type = TensorType(f32, [1, w.shape[0]])
+        w_const = ConstantOp(dense_attr(w))
+        block.add_op(w_const)
+        dense = nn.DenseOp(value, w_const, out_type, layer=layer)
+        block.add_op(dense)
+        value = dense.result
+        if b is not None:
+            b_const = ConstantOp(dense_attr(np.asarray(b, dtype=np.float32)))
+            bias_add = nn.BiasAddOp(value, b_const)
+            block.add_ops([b_const, bias_add])
+            value = bias_add.result
+        if act == "relu":
+            relu = nn.ReluOp(value)
+            block.add_op(relu)
+            value = relu.result
+    block.add_op(ReturnOp(value))
+    func = FuncOp("main", ([block.args[0].type], [value.type]), Region(block))
+    return ModuleOp([func])
+
+
+def compile_nn_to_spikecore(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray | None],
+    activations: Sequence[str | None],
+    calibration: np.ndarray | None = None,
+    target: str | TargetDescription = "spikecore-v1",
+    mode: str = "graded",
+    per_channel: bool = False,
+) -> tuple[Program, list[tuple[np.ndarray, float]], list[tuple[np.ndarray, float]]]:
+    """The seed notebook's entry point: float weight/bias arrays -> ``(program, q_weights, q_biases)``.
+
+    ``q_weights[i] = (int8 weights of layer i, weight scale)`` and ``q_biases[i] = (int32 bias,
+    bias scale)``, taken from the compiled program itself (synapse table i is layer i). Without
+    ``calibration`` the activation scales come from 256 standard-normal inputs — a documented
+    data-free fallback; pass real inputs for real accuracy.
+    """
+    module = build_mlp_module(weights, biases, activations)
+    if calibration is None:
+        warnings.warn(
+            "compile_nn_to_spikecore: no calibration data; using 256 standard-normal inputs. "
+            "Pass calibration=<real inputs> for accurate activation scales.",
+            stacklevel=2,
+        )
+        calibration = np.random.default_rng(0).standard_normal((256, np.asarray(weights[0]).shape[1])).astype(np.float32)
+    compiled = compile(module, calibration=calibration, target=target, mode=mode, per_channel=per_channel)
+    from spikeir.host import layer_scales
+
+    scales = layer_scales(compiled.module)
+    program = compiled.program
+    q_weights = [(program.synapse_tables[i], scales[i].weight) for i in range(len(weights))]
+    q_biases = [(program.param_tables[scales[i].bias_table], scales[i].bias) for i in range(len(weights))]
+    return program, q_weights, q_biases

@@ -10,7 +10,10 @@ from importlib import import_module
 from xdsl.passes import ModulePass
 
 # pass name -> (module in spikeir.passes, class name)
-_PASSES: dict[str, tuple[str, str]] = {}
+_PASSES: dict[str, tuple[str, str]] = {
+    "fuse-dense": ("fuse_dense", "FuseDensePass"),
+    "nn-fold-reshapes": ("nn_fold_reshapes", "NnFoldReshapesPass"),
+}
 
 
 def _loader(module: str, cls: str) -> Callable[[], type[ModulePass]]:

@@ -1,1 +1,45 @@
-"""(being written)"""
+"""The `spikeir` command: `spikeir lab` (the SpikeCore Lab on MNIST) and `spikeir bench` (benchmarks)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+USAGE = """usage: spikeir <command> [options]
+
+commands:
+  lab     train, compile and run the seed's MNIST network on the SpikeCore hardware model
+  bench   measure compile-time scaling and hardware-model throughput (prints ratios, writes JSON)
+
+`spikeir <command> --help` lists a command's options."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    try:
+        if command == "lab":
+            from spikeir.lab import options_from_args, run_lab
+
+            run_lab(options_from_args(rest))
+            return 0
+        if command == "bench":
+            from benchmarks.__main__ import main as bench_main
+
+            return bench_main(rest)
+    except KeyboardInterrupt:
+        print("spikeir: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the CLI turns every failure into one line
+        from spikeir.tools.diagnostics import report_exception
+
+        return report_exception(error, "spikeir " + command)
+    print(f"spikeir: error: unknown command '{command}'\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,1 +1,182 @@
-"""(being written)"""
+"""lower-quant-to-spikecore: quantized region functions become `spikecore.program`s.
+
+Each integer op of a quantized region has one hardware counterpart (docs/pipeline.md, section 5):
+the int8 weights become synapse tables, a `quant.dense` becomes a neuron group that accumulates its
+input spikes (ACC) and its bias (bias ACC), and `quant.requantize` (+ `quant.relu`) becomes a
+graded FIRE whose multiplier, shift and clamp are exactly the requantization's, so graded mode at
+T = 1 computes the quantized network bit for bit. The last layer's accumulator is the output. The
+host's calls of the region become `spikecore.launch`.
+
+Tables are declared in layer order (``@w<k>`` synapses, ``@b<k>`` biases, ``@m<k>`` multipliers),
+so synapse table ids are layer ids once emitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.traits import SymbolTable
+from xdsl.utils.exceptions import PassFailedException
+
+from spikeir.dialects import quant, spikecore
+from spikeir.ir_numpy import dense_attr, to_numpy
+from spikeir.passes.partition_for_spikecore import is_codegen_func
+from spikeir.target import TargetDescription, get_target
+
+
+def _features(value: SSAValue) -> int:
+    typ = value.type
+    assert isinstance(typ, TensorType)
+    return int(np.prod(typ.get_shape()[1:]))
+
+
+def _scales(value: SSAValue) -> tuple[float, ...]:
+    return quant.quantized_element(value).scale_values
+
+
+@dataclass
+class _RegionLowering:
+    """Translates one quantized region function, op by op, into the body of a program."""
+
+    function: func.FuncOp
+    tables: list[Operation] = field(default_factory=list)
+    body: list[Operation] = field(default_factory=list)
+    values: dict[SSAValue, SSAValue] = field(default_factory=dict)
+    """quant value -> spikecore value: spikes for int8 activations, a group for an accumulator."""
+    layers: int = 0
+
+    def fail(self, op: Operation, message: str) -> PassFailedException:
+        layer = op.properties.get("layer")
+        where = f' "{layer.data}"' if isinstance(layer, StringAttr) else ""
+        return PassFailedException(f"@{self.function.sym_name.data}: {op.name}{where}: {message}")
+
+    def lower(self) -> list[Operation]:
+        for op in self.function.body.block.ops:
+            if isinstance(op, quant.QuantizeOp):
+                self._input(op)
+            elif isinstance(op, quant.DenseOp):
+                self._dense(op)
+            elif isinstance(op, quant.RequantizeOp):
+                self._requantize(op)
+            elif isinstance(op, quant.ReluOp):
+                if not isinstance(op.input.owner, quant.RequantizeOp):
+                    raise self.fail(op, "SpikeCore applies ReLU only in the FIRE of a requantized layer")
+            elif isinstance(op, quant.DequantizeOp):
+                group = self.values.get(op.input)
+                if not isinstance(group, SSAValue) or not isinstance(group.type, spikecore.GroupType):
+                    raise self.fail(op, "the region's output must be its last layer's int32 accumulator (never requantized)")
+                self.body.append(spikecore.OutputOp(group))
+            elif isinstance(op, quant.ConstantOp | func.ReturnOp):
+                continue
+            else:
+                raise self.fail(op, "has no SpikeCore lowering (expected quant.quantize, quant.constant, quant.dense, quant.requantize, quant.relu, quant.dequantize)")
+        self.body.append(spikecore.HaltOp())
+        return self.tables + self.body
+
+    def _input(self, op: quant.QuantizeOp) -> None:
+        if op.input not in self.function.body.block.args:
+            raise self.fail(op, "only the region's argument can be quantized on the way in")
+        if any(isinstance(o.type, spikecore.SpikesType) for o in self.values.values()):
+            raise self.fail(op, "a SpikeCore program has one input port")
+        port = spikecore.InputOp(_features(op.input), _scales(op.result)[0])
+        self.body.append(port)
+        self.values[op.result] = port.result
+
+    def _constant(self, op: quant.DenseOp, value: SSAValue, what: str) -> np.ndarray:
+        owner = value.owner
+        if not isinstance(owner, quant.ConstantOp):
+            raise self.fail(op, f"its {what} must be a quant.constant")
+        return to_numpy(owner.dense)
+
+    def _dense(self, op: quant.DenseOp) -> None:
+        spikes = self.values.get(op.input)
+        if spikes is None or not isinstance(spikes.type, spikecore.SpikesType):
+            raise self.fail(op, "its input must be the quantized region input or a requantized layer")
+        k = self.layers
+        self.layers += 1
+        weights = self._constant(op, op.weight, "weight")
+        bias = self._constant(op, op.bias, "bias")
+        self.tables.append(spikecore.SynapsesOp(f"w{k}", dense_attr(weights.astype(np.int8))))
+        self.tables.append(spikecore.ParamsOp(f"b{k}", dense_attr(bias.astype(np.int32))))
+        layer = op.layer.data if op.layer is not None else f"layer{k}"
+        group = spikecore.GroupOp(layer, weights.shape[0], _scales(op.result))
+        self.body += [group, spikecore.AccOp(group, spikes, f"w{k}"), spikecore.AccBiasOp(group, f"b{k}")]
+        self.values[op.result] = group.result
+
+    def _requantize(self, op: quant.RequantizeOp) -> None:
+        group = self.values.get(op.input)
+        if group is None or not isinstance(group.type, spikecore.GroupType):
+            raise self.fail(op, "its input must be a quant.dense accumulator")
+        uses = [use.operation for use in op.result.uses]
+        relus = [user for user in uses if isinstance(user, quant.ReluOp)]
+        if relus and len(uses) != 1:
+            raise self.fail(op, "a requantized result used both with and without ReLU cannot be one FIRE")
+        size = group.type.size.data
+        multipliers = np.broadcast_to(np.asarray(op.multipliers, np.int64), (size,))
+        k = self.layers - 1
+        self.tables.append(spikecore.ParamsOp(f"m{k}", dense_attr(multipliers.astype(np.int32))))
+        lo = 0 if relus else -128
+        fire = spikecore.FireOp.graded(group, f"m{k}", op.shift.value.data, lo, 127, _scales(op.result)[0])
+        self.body.append(fire)
+        self.values[op.result] = fire.result
+        for relu in relus:
+            self.values[relu.result] = fire.result
+
+
+@dataclass
+class LowerRegion(RewritePattern):
+    """A ``codegen = "spikecore"`` function -> a `spikecore.program` of the same symbol name."""
+
+    target: TargetDescription
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: func.FuncOp, rewriter: PatternRewriter) -> None:
+        if not is_codegen_func(op):
+            return
+        if len(op.body.block.args) != 1 or len(op.function_type.outputs.data) != 1:
+            raise PassFailedException(f"@{op.sym_name.data}: a SpikeCore region takes one input tensor and returns one")
+        body = _RegionLowering(op).lower()
+        program = spikecore.ProgramOp(op.sym_name.data, self.target, Region(Block(body)))
+        rewriter.replace(op, program, [])
+
+
+class LowerCall(RewritePattern):
+    """A host call of a lowered region -> `spikecore.launch`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: func.CallOp, rewriter: PatternRewriter) -> None:
+        if not isinstance(SymbolTable.lookup_symbol(op, op.callee), spikecore.ProgramOp):
+            return
+        result_type = op.res[0].type
+        assert isinstance(result_type, TensorType)
+        launch = spikecore.LaunchOp(op.callee.root_reference.data, op.arguments[0], result_type)
+        for name, attr in op.attributes.items():
+            launch.attributes[name] = attr
+        rewriter.replace(op, launch)
+
+
+@dataclass(frozen=True)
+class LowerQuantToSpikeCore(ModulePass):
+    """Lower every quantized SpikeCore region to a program for ``target`` and launch it from the host."""
+
+    name = "lower-quant-to-spikecore"
+
+    target: str = "spikecore-v1"
+    """Name of the target description (spikeir.target.TARGETS) the programs are built for."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        target = get_target(self.target)
+        PatternRewriteWalker(LowerRegion(target), apply_recursively=False).rewrite_module(op)
+        PatternRewriteWalker(LowerCall(), apply_recursively=False).rewrite_module(op)

@@ -54,3 +54,7 @@ class FrontendError(SpikeIRError):
 
 class DataError(SpikeIRError):
     """Missing or malformed data files (MNIST IDX, .npy inputs, calibration sets)."""
+
+
+class InterpreterError(SpikeIRError):
+    """IR that the numpy interpreter cannot evaluate (unsupported op, wrong input shape, ...)."""

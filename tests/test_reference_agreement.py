@@ -2,7 +2,8 @@
 
 Both implement docs/isa.md without sharing execution code; here they must agree bit for bit on
 random programs and inputs: outputs, every membrane, spike counts, the spike log and every
-statistic (energy to a tight float tolerance). The local strategy ``edge_programs`` leans on the
+statistic (energy to a tight float tolerance). Programs come from the shared strategy
+``program_strategies.programs`` and from the local ``edge_programs``, which leans on the
 corners of the ISA (int32 extremes, shift 0 and 62, init=half, FIRE/ACC ordering), and
 ``saturating_program`` drives the accumulator into both int32 ends on purpose.
 """
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from program_strategies import inputs_for, programs
 from reference_model import INT32_MAX, INT32_MIN, run_reference
 
 from spikeir.hardware_model import SpikeCoreCPU
@@ -24,7 +26,7 @@ int32s = st.one_of(st.sampled_from(INT32_EDGES), st.integers(-300, 300), st.inte
 int8s = st.one_of(st.sampled_from([-128, -127, -1, 0, 1, 127]), st.integers(-128, 127))
 thresholds = st.one_of(st.integers(1, 300), st.sampled_from([1, 2**30, INT32_MAX]), st.integers(1, INT32_MAX))
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @st.composite
@@ -137,6 +139,19 @@ def assert_agree(program: Program, x: np.ndarray, timesteps: int, log_lane: int 
 def test_edge_programs_agree(data: st.DataObject, program: Program, timesteps: int) -> None:
     x = data.draw(inputs_for_program(program.n_inputs))
     log_lane = data.draw(st.integers(0, x.shape[0] - 1)) if x.ndim == 2 else 0
+    assert_agree(program, x, timesteps, log_lane)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data(), timesteps=st.integers(1, 5), batch=st.sampled_from([None, 1, 2, 3, 4]))
+def test_shared_strategy_programs_agree(data: st.DataObject, timesteps: int, batch: int | None) -> None:
+    program = data.draw(programs())
+    fill = data.draw(st.sampled_from([None, 0, 127, -128]))
+    if fill is None:
+        x = data.draw(inputs_for(program, batch))
+    else:
+        x = np.full((program.n_inputs,) if batch is None else (batch, program.n_inputs), fill, dtype=np.int8)
+    log_lane = data.draw(st.integers(0, batch - 1)) if batch else 0
     assert_agree(program, x, timesteps, log_lane)
 
 

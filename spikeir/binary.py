@@ -21,10 +21,13 @@ from spikeir.target import TARGETS, TargetDescription
 
 MAGIC = b"SPKC"
 VERSION = 1
-HEADER_SIZE = 64
-NAME_SIZE = 16
+HEADER_SIZE = 80
+NAME_SIZE = 32
+"""Room for every known target name (``spikecore-v1-seed`` is 17 characters)."""
 
-_HEADER = struct.Struct("<4sHH16sHHIIIIIHHHHII")
+_HEADER = struct.Struct("<4sHH32sHHIIIIIHHHHII")
+# Byte offsets of the header fields that errors point at (docs/isa.md section 5).
+_AT_NAME, _AT_FIELDS, _AT_RESERVED, _AT_PAYLOAD_SIZE, _AT_CRC = 8, 40, 70, 72, 76
 _OUTPUT = struct.Struct("<HHHHd")
 _TABLE_HEAD = struct.Struct("<III")
 _PARAM_HEAD = struct.Struct("<II")
@@ -47,9 +50,7 @@ _ACC_BIAS = 0x1
 def resolve_target(name: str, fields: dict[str, int]) -> TargetDescription:
     """The target a stored program names: a known target with its stored resource fields, or a new
     target of that name. Raises TargetError for invalid field values."""
-    base = TARGETS.get(name)
-    if base is None:
-        return TargetDescription(name=name, **fields)
+    base = TARGETS.get(name) or TargetDescription(name=name)
     return base.with_options(**fields)
 
 
@@ -154,21 +155,21 @@ def decode(data: bytes, filename: str | None = None) -> Program:
     if header_size != HEADER_SIZE:
         raise reader.error(f"header size {header_size}, expected {HEADER_SIZE}", 6)
     if reserved != 0:
-        raise reader.error(f"reserved header field is {reserved}, expected 0", 54)
+        raise reader.error(f"reserved header field is {reserved}, expected 0", _AT_RESERVED)
     actual = len(data) - HEADER_SIZE
     if payload_size != actual:
         kind = "truncated image" if actual < payload_size else "trailing bytes after the payload"
-        raise reader.error(f"{kind}: the header declares {payload_size} payload bytes, the image has {actual}", 56)
+        raise reader.error(f"{kind}: the header declares {payload_size} payload bytes, the image has {actual}", _AT_PAYLOAD_SIZE)
     if zlib.crc32(reader.data[HEADER_SIZE:]) != crc:
-        raise reader.error(f"payload CRC-32 mismatch: header says 0x{crc:08x}, payload is 0x{zlib.crc32(reader.data[HEADER_SIZE:]):08x}", 60)
+        raise reader.error(f"payload CRC-32 mismatch: header says 0x{crc:08x}, payload is 0x{zlib.crc32(reader.data[HEADER_SIZE:]):08x}", _AT_CRC)
     name = raw_name.rstrip(b"\0")
     if not name or b"\0" in name or not name.isascii():
-        raise reader.error(f"bad target name {raw_name!r}: expected 1 to {NAME_SIZE} ASCII characters, NUL-padded", 8)
-    fields = dict(zip(RESOURCE_FIELDS, (cores, neurons, synapse_bytes, max_fan_in, bus_size), strict=True))
+        raise reader.error(f"bad target name {raw_name!r}: expected 1 to {NAME_SIZE} ASCII characters, NUL-padded", _AT_NAME)
+    fields: dict[str, int] = dict(zip(RESOURCE_FIELDS, (cores, neurons, synapse_bytes, max_fan_in, bus_size), strict=True))
     try:
         target = resolve_target(name.decode("ascii"), fields)
     except TargetError as err:
-        raise reader.error(err.message, 24) from None
+        raise reader.error(err.message, _AT_FIELDS) from None
 
     input_scale = struct.unpack("<d", reader.take(8, "input scale"))[0]
     reader.need(n_outputs * _OUTPUT.size, f"{n_outputs} outputs")

@@ -264,3 +264,17 @@ def test_a_second_run_starts_afresh(data: st.DataObject, program: Program, times
     np.testing.assert_array_equal(np.asarray(cpu.outputs()), ref.outputs[0] if single else ref.outputs, err_msg="outputs")
     for core in range(program.target.cores):
         np.testing.assert_array_equal(np.asarray(cpu.membrane(core)), ref.membranes[0, core], err_msg=f"membrane of core {core}")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data(), program=edge_programs(), timesteps=st.integers(1, 5), bound=st.integers(1, 6))
+def test_bounded_spike_log_is_a_prefix_and_stats_still_count_everything(data: st.DataObject, program: Program, timesteps: int, bound: int) -> None:
+    """docs/isa.md: past the bound the hardware model stops recording; the counts are unaffected."""
+    x = data.draw(inputs_for_program(program.n_inputs))
+    ref = run_reference(program, x, timesteps)
+    cpu = SpikeCoreCPU(target=program.target, max_spike_log=bound)
+    cpu.load_program(program)
+    cpu.run(x, timesteps=timesteps)
+    log = [(int(e.timestep), int(e.core), int(e.neuron), int(e.payload)) for e in cpu.get_spike_log()]
+    assert log == [(e.timestep, e.core, e.neuron, e.payload) for e in ref.spike_log[:bound]]
+    assert (cpu.stats.spikes, cpu.stats.cycles) == (ref.stats.spikes, ref.stats.cycles)

@@ -1,1 +1,206 @@
-"""(being written)"""
+"""place: map every neuron group onto core slices, deterministically, or say exactly why it cannot.
+
+Each layer gets its own fresh cores in program order (a core never mixes layers, so its synaptic
+memory holds one layer's rows and its cycle count is one layer's work). A core holds at most
+``capacity = min(neurons_per_core, synapse_bytes // fan_in)`` neurons of a layer, where ``fan_in``
+is the number of synapses per neuron (the lengths of every spike stream the group accumulates);
+a layer of ``n`` neurons is split as evenly as possible over ``ceil(n / capacity)`` cores.
+
+A network that does not fit raises :class:`spikeir.errors.PlacementError` naming the layer, what it
+needs, what the target offers and which option would make it fit: the "model does not fit" message
+users of neuromorphic toolchains ask for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ArrayAttr, ModuleOp
+from xdsl.passes import ModulePass
+from xdsl.utils.exceptions import PassFailedException
+
+from spikeir.dialects import spikecore
+from spikeir.errors import PlacementError
+from spikeir.target import TargetDescription, get_target
+
+_MAX_FIELD = 0xFFFF
+"""cores and neurons_per_core are 16-bit fields of the binary encoding."""
+
+
+class PlacementFailure(PlacementError, PassFailedException):
+    """A :class:`PlacementError` raised inside a pass: also a diagnostic, so `--verify-diagnostics`
+    and any xDSL driver report it as a failed pass."""
+
+
+@dataclass(frozen=True)
+class LayerDemand:
+    """What one group needs from the chip."""
+
+    layer: str
+    neurons: int
+    fan_in: int
+    """Synapses per neuron: the total length of the spike streams the group accumulates."""
+    widest_source: int
+    """The longest single stream one ACC reads (bounded by max_fan_in)."""
+
+    def capacity(self, target: TargetDescription) -> int:
+        """Neurons of this layer one core can hold."""
+        if self.fan_in == 0:
+            return target.neurons_per_core
+        return min(target.neurons_per_core, target.synapse_bytes // self.fan_in)
+
+    def cores(self, target: TargetDescription) -> int:
+        capacity = self.capacity(target)
+        return -(-self.neurons // capacity) if capacity else 0
+
+
+def group_demand(group: spikecore.GroupOp) -> LayerDemand:
+    """Neurons and synapses per neuron of a group (the sum of the streams its ACCs read)."""
+    sources: list[int] = []
+    for use in group.result.uses:
+        if isinstance(use.operation, spikecore.AccOp):
+            spikes = use.operation.spikes.type
+            assert isinstance(spikes, spikecore.SpikesType)
+            sources.append(spikes.size.data)
+    return LayerDemand(group.layer.data, group.size, sum(sources), max(sources, default=0))
+
+
+def balanced_split(neurons: int, parts: int) -> list[int]:
+    """``neurons`` split over ``parts`` cores, the first ``neurons % parts`` getting one more."""
+    quotient, remainder = divmod(neurons, parts)
+    return [quotient + (1 if i < remainder else 0) for i in range(parts)]
+
+
+def _smallest(fits: Callable[[int], bool], low: int, high: int) -> int | None:
+    """The smallest value in [low, high] for which the monotone predicate ``fits`` holds."""
+    if low > high or not fits(high):
+        return None
+    while low < high:
+        mid = (low + high) // 2
+        if fits(mid):
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+def check_fits(demands: Sequence[LayerDemand], target: TargetDescription, program: str) -> None:
+    """Raise PlacementError unless every layer fits ``target`` with its own cores."""
+    for demand in demands:
+        if demand.widest_source > target.max_fan_in:
+            raise PlacementFailure(
+                f"layer reads {demand.widest_source} inputs in one ACC but target '{target.name}' allows at most "
+                f"{target.max_fan_in} (max_fan_in): reduce the width of the layer before it",
+                demand.layer,
+            )
+        if demand.capacity(target) == 0:
+            raise PlacementFailure(
+                f"one neuron needs {demand.fan_in} bytes of synaptic memory (fan-in {demand.fan_in}) but target "
+                f"'{target.name}' has {target.synapse_bytes} per core: use synapse-bytes={demand.fan_in} or more, "
+                "or reduce the layer's input width",
+                demand.layer,
+            )
+    needed = sum(d.cores(target) for d in demands)
+    if needed <= target.cores:
+        return
+    per_layer = ", ".join(f'"{d.layer}" {d.cores(target)}' for d in demands)
+    worst = max(demands, key=lambda d: d.cores(target))
+    options = [f"a target with >= {needed} cores (cores={needed})"] if needed <= _MAX_FIELD else []
+    npc = _smallest(
+        lambda n: sum(d.cores(target.with_options(neurons_per_core=n)) for d in demands) <= target.cores,
+        target.neurons_per_core + 1,
+        _MAX_FIELD,
+    )
+    if npc is not None:
+        options.append(f"neurons-per-core={npc}")
+    elif all(d.capacity(target) < target.neurons_per_core for d in demands):
+        options.append("more synaptic memory per core (synapse-bytes=...)")
+    options.append(f'reduce the layer width (the widest, "{worst.layer}", has {worst.neurons} neurons)')
+    raise PlacementFailure(
+        f"the network needs {needed} cores ({per_layer}; each layer on its own cores, at most "
+        f"{target.neurons_per_core} neurons and {target.synapse_bytes} synapse bytes per core) but target "
+        f"'{target.name}' has {target.cores}; to fit, use " + " or ".join(options),
+        f"@{program}",
+    )
+
+
+def place_program(program: spikecore.ProgramOp, target: TargetDescription) -> None:
+    """Set every group's placement (fresh cores per layer, in program order) and the program's target."""
+    groups = [op for op in program.body.ops if isinstance(op, spikecore.GroupOp)]
+    demands = [group_demand(g) for g in groups]
+    check_fits(demands, target, program.sym_name.data)
+    next_core = 0
+    for group, demand in zip(groups, demands):
+        counts = balanced_split(demand.neurons, demand.cores(target))
+        group.placement = ArrayAttr([spikecore.SliceAttr(next_core + i, 0, n) for i, n in enumerate(counts)])
+        next_core += len(counts)
+    program.target = spikecore.TargetAttr.from_description(target)
+
+
+def resolve_target(program: spikecore.ProgramOp, name: str | None, **overrides: int) -> TargetDescription:
+    """The program's target (or the named one), with the nonzero ``overrides`` applied."""
+    base = program.target.description() if name is None or name == "" else get_target(name)
+    changes = {key: value for key, value in overrides.items() if value}
+    return base.with_options(**changes) if changes else base
+
+
+@dataclass(frozen=True)
+class Place(ModulePass):
+    """Place every `spikecore.program`'s groups on cores; options override the target's limits
+    (0 keeps the target's value) and are recorded in the program's target attribute."""
+
+    name = "place"
+
+    target: str | None = None
+    """Target name (spikeir.target.TARGETS); default: the program's own target."""
+    neurons_per_core: int = 0
+    cores: int = 0
+    synapse_bytes: int = 0
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for name, value in (("neurons-per-core", self.neurons_per_core), ("cores", self.cores), ("synapse-bytes", self.synapse_bytes)):
+            if value < 0:
+                raise PlacementFailure(f"{name} must be positive (or 0 for the target's value), got {value}", "place")
+        for program in op.walk():
+            if isinstance(program, spikecore.ProgramOp):
+                target = resolve_target(
+                    program,
+                    self.target,
+                    neurons_per_core=self.neurons_per_core,
+                    cores=self.cores,
+                    synapse_bytes=self.synapse_bytes,
+                )
+                place_program(program, target)
+
+
+def placement_report(module: ModuleOp) -> list[dict[str, object]]:
+    """Per used core of every placed program: its layer, neurons used / capacity, synapse bytes used /
+    capacity. Core order; for a utilisation table or plot."""
+    rows: list[dict[str, object]] = []
+    for program in module.walk():
+        if not isinstance(program, spikecore.ProgramOp):
+            continue
+        target = program.target.description()
+        for group in program.body.ops:
+            if not isinstance(group, spikecore.GroupOp):
+                continue
+            if group.placement is None:
+                raise PlacementError(
+                    f'group "{group.layer.data}" is not placed: run the place pass first', f"@{program.sym_name.data}"
+                )
+            fan_in = group_demand(group).fan_in
+            for s in group.slices:
+                rows.append(
+                    {
+                        "program": program.sym_name.data,
+                        "core": s.core.data,
+                        "layer": group.layer.data,
+                        "neurons": s.count.data,
+                        "neuron_capacity": target.neurons_per_core,
+                        "synapse_bytes": s.count.data * fan_in,
+                        "synapse_capacity": target.synapse_bytes,
+                    }
+                )
+    return sorted(rows, key=lambda r: (str(r["program"]), int(r["core"])))  # type: ignore[arg-type]

@@ -135,8 +135,23 @@ def _index(columns: np.ndarray) -> Index:
     return columns
 
 
-def _saturate(values: np.ndarray) -> np.ndarray:
-    return np.clip(values, INT32_MIN, INT32_MAX, out=values)
+_INT32_MIN = np.int64(INT32_MIN)
+_INT32_MAX = np.int64(INT32_MAX)
+
+
+def _add_saturating(V: np.ndarray, columns: Index, values: np.ndarray) -> None:
+    """``V[:, columns] = sat32(V[:, columns] + values)``, in place when the columns are a slice."""
+    if isinstance(columns, slice):
+        view = V[:, columns]
+        view += values
+        np.clip(view, _INT32_MIN, _INT32_MAX, out=view)
+    else:
+        V[:, columns] = np.clip(V[:, columns] + values, _INT32_MIN, _INT32_MAX)
+
+
+def _uniform(values: np.ndarray) -> np.ndarray | np.int64:
+    """A scalar when every neuron has the same parameter: numpy's scalar paths are faster."""
+    return np.int64(values[0]) if values.size and bool(np.all(values == values[0])) else values
 
 
 @dataclass
@@ -145,14 +160,16 @@ class _Chunk:
 
     V: np.ndarray
     """(lanes, neurons) int64: membrane potentials of the neurons the program touches."""
+    inputs: np.ndarray
+    """(lanes, n_inputs) float32: the input port (int8 values)."""
     bus: np.ndarray
-    """(lanes, addresses) float32: payloads of the bus addresses the program touches (int8 values)."""
+    """(lanes, addresses) float32: payloads of the other bus addresses the program touches."""
     x: np.ndarray
     """(lanes, n_inputs): the input payloads as given (integers)."""
-    spikes: np.ndarray
-    """(lanes, cores) int64: spikes per core so far."""
-    cycles: np.ndarray
-    """(lanes, active cores) int64: each core's cycles in the current timestep."""
+    fire_counts: list[np.ndarray]
+    """Per FIRE step, (lanes, cores of the step) int64: its spikes so far."""
+    events: np.ndarray
+    """(lanes, ACC steps) float64: the events each ACC step read this timestep (for cycles)."""
     log_row: int | None
     """Row of the logged lane in this chunk, if it is here."""
     log_payloads: np.ndarray
@@ -170,7 +187,6 @@ class _Accounts:
     deliveries: int
     cycles: int
     core_synaptic_ops: np.ndarray
-    core_cycles: np.ndarray
 
 
 @dataclass
@@ -178,16 +194,17 @@ class _AccStep:
     """Fused synaptic ACCs of one level that read the same bus range."""
 
     key: int
-    src: slice
+    """This step's column in the chunk's event array, and its key in the chunk's cache."""
     input_cols: slice | None
-    """When the source lies inside the input port: its columns of the input (constant over a run)."""
+    """The source's columns in the input port, if any."""
+    bus_cols: slice | None
+    """The source's columns in the rest of the bus, if any."""
     neurons: Index
     weights: np.ndarray
     """(len, rows) contiguous, float32 / float64 / int64 as exactness allows."""
     cores: np.ndarray
-    """Distinct cores of the members, and for each its rows and its column in the cycle array."""
+    """Distinct cores of the members, and the rows each runs (a core spends a cycle per row and event)."""
     core_rows: np.ndarray
-    core_cols: np.ndarray
     rows: int
     members: int
     intra_weight: np.ndarray | None
@@ -198,26 +215,33 @@ class _AccStep:
         if cached is not None:
             dots, events = cached
         else:
-            source = chunk.bus[:, self.src]
+            source = self._source(chunk)
             if self.weights.dtype == np.float32:
                 dots = (source @ self.weights).astype(np.int64)
             elif self.weights.dtype == np.float64:
                 dots = (source.astype(np.float64) @ self.weights).astype(np.int64)
             else:
                 dots = source.astype(np.int64) @ self.weights
-            if self.input_cols is not None:
-                events = np.count_nonzero(chunk.x[:, self.input_cols], axis=1)
+            if self.bus_cols is None:
+                events = (chunk.x[:, self.input_cols] != 0).sum(axis=1, dtype=np.int64)
                 chunk.cache[self.key] = (dots, events)
             else:
                 events = np.count_nonzero(source, axis=1)
                 if self.intra_weight is not None:
                     acc.intra += int(np.count_nonzero(source, axis=0) @ self.intra_weight)
-        chunk.V[:, self.neurons] = _saturate(chunk.V[:, self.neurons] + dots)
+        _add_saturating(chunk.V, self.neurons, dots)
         total = int(events.sum())
         acc.synaptic_ops += total * self.rows
         acc.deliveries += total * self.members
         acc.core_synaptic_ops[self.cores] += total * self.core_rows
-        chunk.cycles[:, self.core_cols] += events[:, None] * self.core_rows
+        chunk.events[:, self.key] = events
+
+    def _source(self, chunk: _Chunk) -> np.ndarray:
+        if self.bus_cols is None:
+            return chunk.inputs[:, self.input_cols]
+        if self.input_cols is None:
+            return chunk.bus[:, self.bus_cols]
+        return np.concatenate([chunk.inputs[:, self.input_cols], chunk.bus[:, self.bus_cols]], axis=1)
 
 
 @dataclass
@@ -228,7 +252,7 @@ class _BiasStep:
     bias: np.ndarray
 
     def execute(self, chunk: _Chunk, acc: _Accounts) -> None:
-        chunk.V[:, self.neurons] = _saturate(chunk.V[:, self.neurons] + self.bias)
+        _add_saturating(chunk.V, self.neurons, self.bias)
 
 
 @dataclass
@@ -250,12 +274,14 @@ class _FireStep:
     neurons: Index
     dst: Index
     binary: bool
+    slot: int
+    """Index of this step's spike counters in the chunk."""
     param: np.ndarray
     """Graded: the multiplier M; binary: the threshold theta."""
-    rounding: np.ndarray
-    shift: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
+    rounding: np.ndarray | np.int64
+    shift: np.ndarray | np.int64
+    lo: np.ndarray | np.int64
+    hi: np.ndarray | np.int64
     subtract: np.ndarray
     segment_starts: np.ndarray
     """Column where each core's neurons start; the columns are core-major."""
@@ -277,10 +303,11 @@ class _FireStep:
             chunk.V[:, self.neurons] = 0
             fired = payload != 0
         chunk.bus[:, self.dst] = payload
+        counts = chunk.fire_counts[self.slot]
         if self.one_per_core:
-            chunk.spikes[:, self.segment_cores] += fired
+            counts += fired
         else:
-            chunk.spikes[:, self.segment_cores] += np.add.reduceat(fired.view(np.int8).astype(np.int64), self.segment_starts, axis=1)
+            counts += np.add.reduceat(fired.view(np.int8).astype(np.int64), self.segment_starts, axis=1)
         if chunk.log_row is not None:
             chunk.log_payloads[self.log_positions] = payload[chunk.log_row]
 
@@ -295,10 +322,15 @@ class _Plan:
     program: Program
     n_neurons: int
     n_bus: int
+    """Bus addresses the program touches outside the input port."""
     steps: list[_Step]
-    active_cores: np.ndarray
-    const_cycles: np.ndarray
-    """Per active core per timestep: neuron updates plus bias neurons."""
+    fire_steps: list[_FireStep]
+    core_const_cycles: np.ndarray
+    """Per core per timestep: neuron updates plus bias neurons."""
+    cycle_base: np.ndarray
+    cycle_rows: np.ndarray
+    """A core's cycles in a timestep are ``base + events @ rows`` (events: per ACC step); cores with
+    the same base and rows are merged, so these have one column per distinct core pattern."""
     core_updates: np.ndarray
     """Per core (all cores) per timestep: neuron updates."""
     init_V: np.ndarray
@@ -400,7 +432,7 @@ class SpikeCoreCPU:
         timesteps, lane_to_log = int(timesteps), int(lane_to_log)
 
         cores = self.target.cores
-        accounts = _Accounts(0, 0, 0, 0, np.zeros(cores, np.int64), np.zeros(cores, np.int64))
+        accounts = _Accounts(0, 0, 0, 0, np.zeros(cores, np.int64))
         spikes = np.zeros((batch, cores), np.int64)
         outputs = np.zeros((batch, plan.output_columns.size), np.int64)
         self._final_rows = {}
@@ -408,22 +440,22 @@ class SpikeCoreCPU:
         self._log_cache = None
         self.spike_log_truncated = False
         logged = 0
-        per_lane = 8 * (3 * plan.n_neurons + cores + plan.active_cores.size) + 4 * plan.n_bus + lanes.itemsize * lanes.shape[1]
+        per_lane = 8 * (3 * plan.n_neurons + cores + plan.cycle_rows.size) + 4 * plan.n_bus + (4 + lanes.itemsize) * lanes.shape[1]
         chunk_size = max(1, _CHUNK_BYTES // per_lane)
         for start in range(0, batch, chunk_size):
             stop = min(batch, start + chunk_size)
             chunk = self._start_chunk(plan, lanes[start:stop], lane_to_log - start if start <= lane_to_log < stop else None)
             for t in range(timesteps):
                 if t:
-                    chunk.bus[:, plan.program.n_inputs :] = 0
-                chunk.cycles[:] = plan.const_cycles
+                    chunk.bus[:] = 0
                 for step in plan.steps:
                     step.execute(chunk, accounts)
-                accounts.cycles += int(chunk.cycles.max(axis=1, initial=0).sum()) + (stop - start)
-                accounts.core_cycles[plan.active_cores] += chunk.cycles.sum(axis=0)
+                busiest = (chunk.events @ plan.cycle_rows + plan.cycle_base).max(axis=1, initial=0)
+                accounts.cycles += int(busiest.astype(np.int64).sum()) + (stop - start)
                 if chunk.log_row is not None:
                     logged = self._log_timestep(plan, chunk.log_payloads, t, logged)
-            spikes[start:stop] = chunk.spikes
+            for step, counts in zip(plan.fire_steps, chunk.fire_counts):
+                spikes[start:stop, step.segment_cores] += counts
             outputs[start:stop] = chunk.V[:, plan.output_columns]
             for lane in {0, lane_to_log}:
                 if start <= lane < stop:
@@ -436,14 +468,13 @@ class SpikeCoreCPU:
 
     def _start_chunk(self, plan: _Plan, x: np.ndarray, log_row: int | None) -> _Chunk:
         lanes = x.shape[0]
-        bus = np.zeros((lanes, plan.n_bus), np.float32)
-        np.copyto(bus[:, : plan.program.n_inputs], x, casting="unsafe")
         return _Chunk(
             V=np.repeat(plan.init_V[None, :], lanes, axis=0),
-            bus=bus,
+            inputs=x.astype(np.float32),
+            bus=np.zeros((lanes, plan.n_bus), np.float32),
             x=x,
-            spikes=np.zeros((lanes, self.target.cores), np.int64),
-            cycles=np.zeros((lanes, plan.active_cores.size), np.int64),
+            fire_counts=[np.zeros((lanes, step.segment_cores.size), np.int64) for step in plan.fire_steps],
+            events=np.zeros((lanes, plan.cycle_rows.shape[0])),
             log_row=log_row,
             log_payloads=np.zeros(plan.log_cores.size, np.int64),
         )
@@ -487,7 +518,7 @@ class SpikeCoreCPU:
             core_synaptic_ops=acc.core_synaptic_ops,
             core_spikes=core_spikes,
             core_neuron_updates=core_updates,
-            core_cycles=acc.core_cycles,
+            core_cycles=acc.core_synaptic_ops + plan.core_const_cycles * (timesteps * batch),
         )
 
     # -- reading results ------------------------------------------------------------------------
@@ -604,13 +635,11 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
         neuron_level[cols] = level
         groups.setdefault(key, []).append(index)
 
-    active_cores = np.unique([instr.core for instr in body]).astype(np.int64)
-    core_column = {int(core): col for col, core in enumerate(active_cores)}
-    const_cycles = np.zeros(active_cores.size, np.int64)
+    const_cycles = np.zeros(chip.cores, np.int64)
     core_updates = np.zeros(chip.cores, np.int64)
     for instr in body:
         if not isinstance(instr, Acc):
-            const_cycles[core_column[instr.core]] += instr.count
+            const_cycles[instr.core] += instr.count
         if isinstance(instr, (Fire, Leak)):
             core_updates[instr.core] += instr.count
 
@@ -627,20 +656,31 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
             init_V[columns[index]] = program.param_tables[instr.table][instr.row : instr.row + instr.count].astype(np.int64) >> 1
 
     steps: list[_Step] = []
+    acc_steps: list[_AccStep] = []
+    fire_steps: list[_FireStep] = []
     for key in sorted(groups, key=lambda k: (k[0], groups[k][0])):
         members = sorted(groups[key], key=lambda i: int(columns[i][0]))
         cols = np.concatenate([columns[i] for i in members])
         instrs = [body[i] for i in members]
         if key[1] == "acc":
-            steps.append(_acc_step(len(steps), instrs, cols, tables, bus_of, program.n_inputs, writer_core, core_column))
+            acc_steps.append(_acc_step(len(acc_steps), instrs, cols, tables, bus_of, program.n_inputs, writer_core))
+            steps.append(acc_steps[-1])
         elif key[1] == "fire":
-            steps.append(_fire_step(instrs, cols, program, bus_of, [log_offset[i] for i in members]))
+            fire_steps.append(_fire_step(len(fire_steps), instrs, cols, program, bus_of, [log_offset[i] for i in members]))
+            steps.append(fire_steps[-1])
         elif key[1] == "AccBias":
             bias = np.concatenate([program.param_tables[i.table][i.row : i.row + i.count] for i in instrs if isinstance(i, AccBias)])
             steps.append(_BiasStep(_index(cols), bias.astype(np.int64)))
         else:
             shifts = np.concatenate([np.full(i.count, i.shift) for i in instrs if isinstance(i, Leak)])
             steps.append(_LeakStep(_index(cols), shifts.astype(np.int64)))
+
+    active_cores = np.unique([instr.core for instr in body]).astype(np.int64)
+    patterns = np.zeros((active_cores.size, 1 + len(acc_steps)), np.int64)
+    patterns[:, 0] = const_cycles[active_cores]
+    for column, step in enumerate(acc_steps, start=1):
+        patterns[np.searchsorted(active_cores, step.cores), column] = step.core_rows
+    patterns = np.unique(patterns, axis=0)
 
     output_columns = (
         np.concatenate([neurons_of(o.core, o.base, o.count) for o in program.outputs]) if program.outputs else np.zeros(0, np.int64)
@@ -651,10 +691,12 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
     return _Plan(
         program=program,
         n_neurons=int(neuron_ids.size),
-        n_bus=int(bus_addrs.size),
+        n_bus=int(bus_addrs.size) - program.n_inputs,
         steps=steps,
-        active_cores=active_cores,
-        const_cycles=const_cycles,
+        fire_steps=fire_steps,
+        core_const_cycles=const_cycles,
+        cycle_base=patterns[:, 0].astype(np.float64),
+        cycle_rows=np.ascontiguousarray(patterns[:, 1:].T, dtype=np.float64),
         core_updates=core_updates,
         init_V=init_V,
         output_columns=output_columns,
@@ -673,11 +715,11 @@ def _acc_step(
     bus_of: Callable[[int, int], np.ndarray],
     n_inputs: int,
     writer_core: np.ndarray,
-    core_column: dict[int, int],
 ) -> _AccStep:
     accs = [i for i in instrs if isinstance(i, Acc)]
     first = accs[0]
     source = bus_of(first.src, first.src_len)
+    rest = source[source >= n_inputs] - n_inputs
     block = np.concatenate([tables[i.table][i.row : i.row + i.count, i.col : i.col + i.src_len] for i in accs]).astype(np.int64)
     bound = int(np.abs(block).sum(axis=1).max()) * _MAX_ABS_PAYLOAD
     dtype = np.float32 if bound < _F32_EXACT else np.float64 if bound < _F64_EXACT else np.int64
@@ -690,13 +732,12 @@ def _acc_step(
         intra += writers == instr.core
     return _AccStep(
         key=key,
-        src=slice(int(source[0]), int(source[-1]) + 1),
-        input_cols=slice(first.src, first.src + first.src_len) if first.src + first.src_len <= n_inputs else None,
+        input_cols=slice(first.src, min(first.src + first.src_len, n_inputs)) if first.src < n_inputs else None,
+        bus_cols=slice(int(rest[0]), int(rest[-1]) + 1) if rest.size else None,
         neurons=_index(cols),
         weights=np.ascontiguousarray(block.T, dtype=dtype),
         cores=cores.astype(np.int64),
         core_rows=core_rows,
-        core_cols=np.array([core_column[int(c)] for c in cores], np.int64),
         rows=int(block.shape[0]),
         members=len(accs),
         intra_weight=intra if intra.any() else None,
@@ -704,12 +745,14 @@ def _acc_step(
 
 
 def _fire_step(
+    slot: int,
     instrs: list[Acc | AccBias | Fire | Leak],
     cols: np.ndarray,
     program: Program,
     bus_of: Callable[[int, int], np.ndarray],
     log_offsets: list[int],
 ) -> _FireStep:
+    """Fused FIREs; their destinations are columns of the bus outside the input port."""
     fires = [i for i in instrs if isinstance(i, Fire)]
 
     def per_neuron(values: list[int]) -> np.ndarray:
@@ -720,13 +763,14 @@ def _fire_step(
     starts = np.flatnonzero(np.r_[True, core_of_column[1:] != core_of_column[:-1]])
     return _FireStep(
         neurons=_index(cols),
-        dst=_index(np.concatenate([bus_of(f.dst, f.count) for f in fires])),
+        dst=_index(np.concatenate([bus_of(f.dst, f.count) for f in fires]) - program.n_inputs),
         binary=fires[0].mode == FireMode.BINARY,
+        slot=slot,
         param=np.concatenate([program.param_tables[f.table][f.row : f.row + f.count] for f in fires]).astype(np.int64),
-        rounding=np.where(shift > 0, np.left_shift(1, np.maximum(shift - 1, 0)), 0),
-        shift=shift,
-        lo=per_neuron([f.lo for f in fires]),
-        hi=per_neuron([f.hi for f in fires]),
+        rounding=_uniform(np.where(shift > 0, np.left_shift(1, np.maximum(shift - 1, 0)), 0)),
+        shift=_uniform(shift),
+        lo=_uniform(per_neuron([f.lo for f in fires])),
+        hi=_uniform(per_neuron([f.hi for f in fires])),
         subtract=per_neuron([int(f.reset == ResetMode.SUBTRACT) for f in fires]).astype(bool),
         segment_starts=starts,
         segment_cores=core_of_column[starts],

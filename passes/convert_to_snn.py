@@ -1,1 +1,172 @@
-"""(being written)"""
+"""convert-to-snn: turn a graded (int8 payload) program into a rate-coded spiking one.
+
+A graded ReLU layer emits ``p = clamp(round(V * M / 2^s), 0, hi)``, a payload worth ``unit_out``
+each, so its real activation lies in ``[0, lambda]`` with ``lambda = hi * unit_out``: the top of the
+requantization range, which calibration put at the chosen percentile of the layer's activations
+(the data-based normalisation of Rueckauer et al. 2017). The spiking layer integrates the same V
+every timestep and emits one binary spike worth ``lambda`` whenever V crosses
+
+    theta_n = max(1, floor(lambda / unit_V[n] + 1/2))      (unit_V: the group's unit of V)
+
+so that over T steps the spike count times lambda approximates T times the ReLU activation clipped
+to ``[0, lambda]``. With ``reset=subtract`` the residue above theta is kept; ``init_half`` starts V
+at ``theta >> 1`` (Bu et al. 2022), which halves the rounding bias of rate coding.
+
+A spike now carries ``lambda`` instead of ``unit_out``, so each group that accumulates it has its
+unit multiplied by ``lambda / unit_out = hi`` and its bias table rescaled to the new unit:
+``b' = floor(b * old_unit / new_unit + 1/2)``. The output group keeps integrating over T steps, so
+its float value is ``V * unit / T`` as docs/isa.md says. Equations: docs/quantization.md, "Rate mode".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import ArrayAttr, FloatAttr, ModuleOp, SymbolRefAttr, f64
+from xdsl.ir import Operation
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import InsertPoint
+from xdsl.traits import SymbolTable
+from xdsl.utils.exceptions import PassFailedException
+
+from spikeir.dialects import spikecore
+from spikeir.ir_numpy import dense_attr, to_numpy
+from spikeir.isa import INT32_MAX, INT32_MIN
+
+RESETS = ("subtract", "zero")
+
+
+def thresholds(hi: int, unit_out: float, units_v: np.ndarray) -> np.ndarray:
+    """``theta_n = max(1, floor(hi * unit_out / unit_V[n] + 1/2))`` as int64."""
+    return np.maximum(1, np.floor(hi * unit_out / units_v + 0.5)).astype(np.int64)
+
+
+def _round_half_up(values: np.ndarray) -> np.ndarray:
+    return np.floor(values + 0.5).astype(np.int64)
+
+
+@dataclass
+class ConvertProgram(RewritePattern):
+    """Convert one program's graded FIREs, in program order, rescaling the groups downstream."""
+
+    leak_shift: int
+    init_half: bool
+    reset: str
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: spikecore.ProgramOp, rewriter: PatternRewriter) -> None:
+        gain: dict[spikecore.FireOp, float] = {}
+        """binary FIRE made here -> new unit / old unit of its spikes."""
+        for inner in list(op.body.ops):
+            if isinstance(inner, spikecore.GroupOp):
+                self._rescale_group(op, inner, gain, rewriter)
+            elif isinstance(inner, spikecore.FireOp) and inner.mode.data == "graded":
+                self._convert_fire(op, inner, gain, rewriter)
+
+    def _fail(self, program: spikecore.ProgramOp, group: Operation, message: str) -> PassFailedException:
+        assert isinstance(group, spikecore.GroupOp)
+        return PassFailedException(f'@{program.sym_name.data}: layer "{group.layer.data}": {message}')
+
+    def _rescale_group(
+        self, program: spikecore.ProgramOp, group: spikecore.GroupOp, gain: dict[spikecore.FireOp, float], rewriter: PatternRewriter
+    ) -> None:
+        factors = set()
+        for use in group.result.uses:
+            if isinstance(use.operation, spikecore.AccOp):
+                source = use.operation.spikes.owner
+                factors.add(gain.get(source, 1.0) if isinstance(source, spikecore.FireOp) else 1.0)
+        if factors == {1.0} or not factors:
+            return
+        if len(factors) > 1:
+            raise self._fail(program, group, "accumulates spike streams of different units; cannot rescale it")
+        factor = factors.pop()
+        old_units = np.asarray(group.units)
+        new_units = old_units * factor
+        group.unit = ArrayAttr([FloatAttr(float(u), f64) for u in new_units])
+        for use in list(group.result.uses):
+            if isinstance(use.operation, spikecore.AccBiasOp):
+                table = SymbolTable.lookup_symbol(program, use.operation.params)
+                assert isinstance(table, spikecore.ParamsOp)
+                bias = _round_half_up(to_numpy(table.dense) * (old_units / new_units))
+                if bias.min(initial=0) < INT32_MIN or bias.max(initial=0) > INT32_MAX:
+                    raise self._fail(program, group, "its rescaled bias does not fit int32")
+                table.value = dense_attr(bias.astype(np.int32))
+                rewriter.notify_op_modified(table)
+        rewriter.notify_op_modified(group)
+
+    def _convert_fire(
+        self, program: spikecore.ProgramOp, fire: spikecore.FireOp, gain: dict[spikecore.FireOp, float], rewriter: PatternRewriter
+    ) -> None:
+        group = fire.group.owner
+        assert isinstance(group, spikecore.GroupOp) and fire.lo is not None and fire.hi is not None
+        lo, hi = fire.lo.value.data, fire.hi.value.data
+        if lo != 0 or hi < 1:
+            raise self._fail(
+                program, group,
+                f"rate mode needs ReLU layers (graded clamp [0, hi]), got clamp [{lo}, {hi}]: binary spikes cannot "
+                "carry negative values; compile this network in graded mode",
+            )
+        unit_out = fire.unit.value.data
+        units_v = np.broadcast_to(np.asarray(group.units), (group.size,))
+        theta = thresholds(hi, unit_out, units_v)
+        if theta.max() > INT32_MAX:
+            raise self._fail(program, group, f"its spike threshold {int(theta.max())} does not fit int32")
+
+        multipliers = SymbolTable.lookup_symbol(program, fire.params)
+        assert isinstance(multipliers, spikecore.ParamsOp)
+        name = self._threshold_name(program, multipliers.sym_name.data)
+        rewriter.insert(spikecore.ParamsOp(name, dense_attr(theta.astype(np.int32))), InsertPoint.before(multipliers))
+        lam = hi * unit_out
+        binary = spikecore.FireOp.binary(group, name, self.reset, self.init_half, lam)
+        new_ops: list[Operation] = [binary]
+        if self.leak_shift:
+            new_ops.insert(0, spikecore.LeakOp(group, self.leak_shift))
+        rewriter.replace(fire, new_ops, [binary.result])
+        gain[binary] = lam / unit_out
+        if not _referenced(program, multipliers.sym_name.data):
+            rewriter.erase(multipliers)
+
+    @staticmethod
+    def _threshold_name(program: spikecore.ProgramOp, multiplier: str) -> str:
+        base = f"t{multiplier[1:]}" if multiplier.startswith("m") else f"{multiplier}_theta"
+        name, index = base, 0
+        while SymbolTable.lookup_symbol(program, name) is not None:
+            index += 1
+            name = f"{base}_{index}"
+        return name
+
+
+def _referenced(program: spikecore.ProgramOp, symbol: str) -> bool:
+    return any(
+        isinstance(ref := op.properties.get(prop), SymbolRefAttr) and ref.root_reference.data == symbol
+        for op in program.body.ops
+        for prop in ("params", "synapses")
+    )
+
+
+@dataclass(frozen=True)
+class ConvertToSNN(ModulePass):
+    """Graded FIREs -> binary (rate-coded) FIREs with per-neuron thresholds; see the module docstring."""
+
+    name = "convert-to-snn"
+
+    leak_shift: int = 0
+    """0: no leak; k in 1..31: a LEAK ``V -= V >> k`` before each FIRE."""
+    init_half: bool = True
+    reset: str = "subtract"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.reset not in RESETS:
+            raise PassFailedException(f"convert-to-snn: reset must be {' or '.join(RESETS)}, got '{self.reset}'")
+        if not 0 <= self.leak_shift <= 31:
+            raise PassFailedException(f"convert-to-snn: leak-shift must be 0 (no leak) or in 1..31, got {self.leak_shift}")
+        PatternRewriteWalker(ConvertProgram(self.leak_shift, self.init_half, self.reset), apply_recursively=False).rewrite_module(op)
+

@@ -18,6 +18,7 @@ _PASSES: dict[str, tuple[str, str]] = {
     "spikecore-pipeline": ("spikecore_pipeline", "SpikeCorePipeline"),
     "fuse-dense": ("fuse_dense", "FuseDensePass"),
     "nn-fold-reshapes": ("nn_fold_reshapes", "NnFoldReshapesPass"),
+    "quantize": ("quantize", "QuantizePass"),
 }
 
 

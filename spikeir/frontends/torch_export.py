@@ -1,1 +1,338 @@
-"""(being written)"""
+"""PyTorch -> nn, through `torch.export` (no TVM needed).
+
+`torch.export.export` turns a module into an ATen graph with its parameters lifted to inputs; each
+ATen op is mapped here to nn ops. The exported graph keeps, per node, the module path that produced
+it and the Python stack trace, so an unsupported op is reported at the line of the user's model
+that called it. Saved archives (`torch.export.save`, `.pt2`) load with `torch.export.load`, which
+reads a serialized graph and tensors, never pickled code.
+
+Supported ATen ops: linear, addmm, mm / matmul with a constant right operand, add of a bias vector,
+relu, view / reshape / flatten / _unsafe_view, softmax / _softmax, dropout (inference), and the
+identity ops clone / contiguous / detach / alias. Transposes (t, permute, transpose) are folded
+into constant weights. log_softmax is rejected: nn has no log_softmax and SpikeCore would leave it
+on the host anyway; use softmax (argmax is unchanged) or return the logits.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+import numpy as np
+import torch
+from torch.export import ExportedProgram
+from torch.export.graph_signature import InputKind
+from torch.fx import Node
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import SSAValue
+
+from spikeir.errors import FrontendError
+from spikeir.frontends.builder import NNBuilder, shape_of
+
+_TORCH_DIR = os.path.dirname(torch.__file__)
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+@dataclass(frozen=True)
+class _Const:
+    """A tensor known at compile time, with the parameter name it came from (for layer names)."""
+
+    array: np.ndarray
+    source: str | None
+
+
+class _Symbolic:
+    """A symbolic size (``x.size(0)`` under dynamic shapes): only the node's recorded shape matters."""
+
+
+Value = SSAValue | _Const | _Symbolic | None
+
+
+def import_torch(model: torch.nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, ...]) -> ModuleOp:
+    """Export ``model`` with ``example_input`` (batch cut to 1) and convert it to the nn dialect."""
+    inputs = example_input if isinstance(example_input, tuple) else (example_input,)
+    inputs = tuple(t[:1] if t.dim() > 0 else t for t in inputs)
+    was_training = model.training
+    model.eval()
+    try:
+        program = torch.export.export(model, inputs)
+    except Exception as err:  # torch raises many kinds; the user needs to know export itself failed
+        raise FrontendError(f"torch.export failed: {err}", type(model).__name__) from None
+    finally:
+        model.train(was_training)
+    return import_exported_program(program)
+
+
+def import_pt2(source: str | os.PathLike[str] | IO[bytes]) -> ModuleOp:
+    """Convert a saved `torch.export` archive (``.pt2``) to the nn dialect."""
+    try:
+        program = torch.export.load(source)
+    except Exception as err:  # a corrupt or foreign file: many exception kinds
+        where = os.fspath(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "<pt2>")
+        raise FrontendError(f"cannot load a torch.export archive: {err}", str(where)) from None
+    return import_exported_program(program)
+
+
+def import_exported_program(program: ExportedProgram) -> ModuleOp:
+    """Convert an `ExportedProgram` to `func.func @main` in the nn dialect."""
+    return _Converter(program).run()
+
+
+class _Converter:
+    def __init__(self, program: ExportedProgram) -> None:
+        self.program = program
+        self.builder = NNBuilder()
+        self.values: dict[Node, Value] = {}
+        self.batch: int | None = None
+        specs = program.graph_signature.input_specs
+        self.lifted: dict[str, tuple[InputKind, str | None]] = {
+            spec.arg.name: (spec.kind, spec.target) for spec in specs if hasattr(spec.arg, "name")
+        }
+
+    def run(self) -> ModuleOp:
+        outputs: list[SSAValue] = []
+        for node in self.program.graph.nodes:
+            if node.op == "placeholder":
+                self.values[node] = self.placeholder(node)
+            elif node.op == "call_function":
+                self.values[node] = self.call(node)
+            elif node.op == "output":
+                outputs = self.outputs(node)
+            else:
+                raise FrontendError(f"graph node kind '{node.op}' is not supported", _location(node))
+        return self.builder.finish(outputs)
+
+    # -- nodes --------------------------------------------------------------------------------
+
+    def placeholder(self, node: Node) -> Value:
+        kind, target = self.lifted.get(node.name, (InputKind.USER_INPUT, None))
+        if kind in (InputKind.PARAMETER, InputKind.BUFFER, InputKind.CONSTANT_TENSOR) and target is not None:
+            tensor = self.program.state_dict.get(target)
+            if tensor is None:
+                tensor = self.program.constants[target]
+            assert isinstance(tensor, torch.Tensor)
+            return _Const(tensor.detach().cpu().float().numpy(), target)
+        if kind != InputKind.USER_INPUT:
+            raise FrontendError(f"model input '{node.name}' of kind {kind.name} is not supported", _location(node))
+        val = node.meta.get("val")
+        if not isinstance(val, torch.Tensor) or not val.dtype.is_floating_point:
+            raise FrontendError(f"model input '{node.name}' must be a floating-point tensor", _location(node))
+        shape = list(val.shape)
+        if not shape:
+            raise FrontendError(f"model input '{node.name}' must have a batch axis", _location(node))
+        if isinstance(shape[0], int):
+            self.batch = self.batch if self.batch is not None else shape[0]
+        rest = [d for d in shape[1:]]
+        if not all(isinstance(d, int) for d in rest):
+            raise FrontendError(f"model input '{node.name}' has a dynamic non-batch axis: {shape}", _location(node))
+        return self.builder.input([1, *[int(d) for d in rest]], node.name)
+
+    def outputs(self, node: Node) -> list[SSAValue]:
+        results = node.args[0]
+        items = results if isinstance(results, (tuple, list)) else [results]
+        values: list[SSAValue] = []
+        for item in items:
+            value = self.values.get(item) if isinstance(item, Node) else None
+            if not isinstance(value, SSAValue):
+                raise FrontendError("every model output must be computed from the input (not a constant)", _location(node))
+            values.append(value)
+        return values
+
+    def call(self, node: Node) -> Value:
+        name = _op_name(node)
+        if name.startswith(("aten._assert", "aten.sym_constrain", "_assert")):
+            return None
+        if name == "aten.sym_size":
+            return _Symbolic()
+        args = [self.values[a] if isinstance(a, Node) else a for a in node.args]
+        if all(not isinstance(a, SSAValue) for a in args):
+            folded = self.fold(name, node, args)
+            if folded is not None:
+                return folded
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            raise FrontendError(f"{name} is not supported by spikeir{_hint(name)}", _location(node))
+        return handler(self, node, args)
+
+    def fold(self, name: str, node: Node, args: list[Any]) -> _Const | None:
+        """Evaluate a layout op on a constant (weight transposes, reshapes)."""
+        if not args or not isinstance(args[0], _Const):
+            return None
+        array, source = args[0].array, args[0].source
+        if name == "aten.t":
+            return _Const(array.T, source)
+        if name == "aten.permute":
+            return _Const(np.transpose(array, [int(d) for d in args[1]]), source)
+        if name == "aten.transpose":
+            return _Const(np.swapaxes(array, int(args[1]), int(args[2])), source)
+        if name in ("aten.view", "aten.reshape", "aten._unsafe_view"):
+            return _Const(array.reshape([int(d) for d in args[1]]), source)
+        if name in _IDENTITY:
+            return _Const(array, source)
+        return None
+
+    # -- helpers for handlers -----------------------------------------------------------------
+
+    def activation(self, value: Value, node: Node, what: str = "input") -> SSAValue:
+        if not isinstance(value, SSAValue):
+            raise FrontendError(f"{_op_name(node)}: the {what} must be computed from the model input", _location(node))
+        return value
+
+    def constant(self, value: Value, node: Node, what: str) -> _Const:
+        if not isinstance(value, _Const):
+            raise FrontendError(
+                f"{_op_name(node)}: the {what} must be a parameter or constant (spikeir maps only "
+                "products with fixed weights)", _location(node))
+        return value
+
+    def target_shape(self, node: Node) -> list[int]:
+        """The node's recorded output shape with the batch axis left for the builder to infer."""
+        val = node.meta.get("val")
+        assert isinstance(val, torch.Tensor)
+        dims: list[int] = []
+        for axis, d in enumerate(val.shape):
+            if isinstance(d, int) and not (axis == 0 and self.batch not in (None, 1) and d == self.batch):
+                dims.append(d)
+            elif axis == 0:
+                dims.append(-1)
+            else:
+                raise FrontendError(f"{_op_name(node)}: dynamic shape {list(val.shape)} is not supported", _location(node))
+        return dims
+
+
+# -- handlers -----------------------------------------------------------------------------------
+
+
+def _layer(weight: _Const, node: Node) -> str | None:
+    if weight.source is not None:
+        return weight.source.removesuffix(".weight")
+    stack = node.meta.get("nn_module_stack") or {}
+    paths = [path for path, _ in stack.values() if path]
+    return paths[-1] if paths else None
+
+
+def _dense(conv: _Converter, node: Node, x: Value, weight: _Const, bias: Value) -> SSAValue:
+    """nn.dense with ``weight`` [out, in] (+ nn.bias_add)."""
+    where = _location(node)
+    result = conv.builder.dense(conv.activation(x, node), weight.array, _layer(weight, node), where)
+    if bias is not None:
+        result = conv.builder.bias_add(result, _vector(conv.constant(bias, node, "bias"), node), where)
+    return result
+
+
+def _vector(bias: _Const, node: Node) -> np.ndarray:
+    array = bias.array
+    if array.ndim == 2 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim != 1:
+        raise FrontendError(f"{_op_name(node)}: a bias must be a vector, got shape {list(array.shape)}", _location(node))
+    return array
+
+
+def _linear(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    weight = conv.constant(args[1], node, "weight")
+    bias_node = node.kwargs.get("bias")
+    bias = args[2] if len(args) > 2 else conv.values.get(bias_node) if isinstance(bias_node, Node) else None
+    return _dense(conv, node, args[0], weight, bias)
+
+
+def _addmm(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    if node.kwargs.get("beta", 1) != 1 or node.kwargs.get("alpha", 1) != 1:
+        raise FrontendError("aten.addmm with beta or alpha other than 1 is not supported", _location(node))
+    rhs = conv.constant(args[2], node, "right operand")
+    return _dense(conv, node, args[1], _Const(rhs.array.T, rhs.source), args[0])
+
+
+def _mm(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    rhs = conv.constant(args[1], node, "right operand")
+    if rhs.array.ndim != 2:
+        raise FrontendError(f"{_op_name(node)}: the right operand must be a matrix, got shape {list(rhs.array.shape)}", _location(node))
+    return _dense(conv, node, args[0], _Const(rhs.array.T, rhs.source), None)
+
+
+def _add(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    if node.kwargs.get("alpha", 1) != 1:
+        raise FrontendError("aten.add with alpha other than 1 is not supported", _location(node))
+    lhs, rhs = args[0], args[1]
+    if isinstance(lhs, _Const) and isinstance(rhs, SSAValue):
+        lhs, rhs = rhs, lhs
+    if not isinstance(lhs, SSAValue) or not isinstance(rhs, _Const):
+        raise FrontendError("aten.add is supported only as the addition of a constant bias vector", _location(node))
+    return conv.builder.bias_add(lhs, _vector(rhs, node), _location(node))
+
+
+def _relu(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    return conv.builder.relu(conv.activation(args[0], node))
+
+
+def _reshape(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    x = conv.activation(args[0], node)
+    return conv.builder.reshape(x, conv.target_shape(node), _op_name(node), _location(node))
+
+
+def _softmax(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    x = conv.activation(args[0], node)
+    dim = int(args[1]) if len(args) > 1 else int(node.kwargs.get("dim", -1))
+    return conv.builder.softmax(x, dim, _location(node))
+
+
+def _dropout(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    train = args[2] if len(args) > 2 else node.kwargs.get("train", False)
+    if train:
+        raise FrontendError("dropout in training mode: call model.eval() before exporting", _location(node))
+    return conv.activation(args[0], node)
+
+
+def _identity(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    return conv.activation(args[0], node)
+
+
+_IDENTITY = ("aten.clone", "aten.contiguous", "aten.detach", "aten.alias", "aten.lift_fresh_copy")
+
+_HANDLERS: dict[str, Callable[[_Converter, Node, list[Any]], Value]] = {
+    "aten.linear": _linear,
+    "aten.addmm": _addmm,
+    "aten.mm": _mm,
+    "aten.matmul": _mm,
+    "aten.add": _add,
+    "aten.relu": _relu,
+    "aten.relu_": _relu,
+    "aten.view": _reshape,
+    "aten.reshape": _reshape,
+    "aten._unsafe_view": _reshape,
+    "aten.flatten": _reshape,
+    "aten.softmax": _softmax,
+    "aten._softmax": _softmax,
+    "aten.dropout": _dropout,
+    "aten.dropout_": _dropout,
+    **{name: _identity for name in _IDENTITY},
+}
+
+
+def _op_name(node: Node) -> str:
+    """``aten.linear`` for ``aten.linear.default`` (the overload does not matter to the mapping)."""
+    target = node.target
+    packet = getattr(target, "overloadpacket", None)
+    if packet is not None:
+        return str(packet)
+    return getattr(target, "__name__", str(target))
+
+
+def _hint(name: str) -> str:
+    if name in ("aten.log_softmax", "aten._log_softmax"):
+        return ": nn has no log_softmax; use softmax (the argmax is the same) or return the logits"
+    return ""
+
+
+def _location(node: Node) -> str | None:
+    """``file:line`` of the innermost frame of the user's code that created ``node``."""
+    trace = node.meta.get("stack_trace")
+    if not isinstance(trace, str):
+        return None
+    frames = [(m["file"], m["line"]) for m in _FRAME.finditer(trace)]
+    user = [f for f in frames if not os.path.abspath(f[0]).startswith(_TORCH_DIR)]
+    chosen = (user or frames or [None])[-1]
+    return f"{chosen[0]}:{chosen[1]}" if chosen else None

@@ -1,1 +1,135 @@
-"""(being written)"""
+"""One way for every spikeir CLI to tell a user what is wrong with their input.
+
+Users see ``place: error: message`` on stderr (the form compilers and MLIR tools use, so editors
+can jump to the place) and exit status 1, never a traceback: a traceback says "bug in the tool",
+and bad input is not one. The place is as precise as we know: ``file:line:col`` of a parse error
+or of the op that failed verification, else the file, else the program name.
+
+Ops get their ``file:line:col`` from :class:`LocatingParser`, which records where each op was
+parsed (MLIR does the same: every op carries a location).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import TextIO
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import FileLineColLoc, IntAttr, ModuleOp, StringAttr, UnknownLoc
+from xdsl.ir import Operation
+from xdsl.parser import Parser
+from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
+
+from spikeir.errors import SpikeIRError
+
+USER_ERRORS: tuple[type[Exception], ...] = (ParseError, DiagnosticException, SpikeIRError)
+"""Exceptions caused by the user's input (as opposed to bugs): what a CLI reports and exits 1 on."""
+
+_LINE_COL = re.compile(r"\d+:\d+")
+
+
+class LocatingParser(Parser):
+    """An xDSL parser that stores where each op was written as its ``FileLineColLoc``.
+
+    ``line_offset`` is added to line numbers, for chunks of a ``--split-input-file`` input. An
+    explicit ``loc(...)`` in the text wins. The location only prints with ``--print-debuginfo``.
+    """
+
+    def __init__(self, ctx: Context, text: str | bytes, name: str, line_offset: int = 0) -> None:
+        super().__init__(ctx, text, name)
+        self._line_offset = line_offset
+
+    def parse_operation(self) -> Operation:
+        start = self._current_token.span
+        op = super().parse_operation()
+        if isinstance(op.location, UnknownLoc):
+            file, line, col = start.get_location()
+            op.location = FileLineColLoc(StringAttr(file), IntAttr(line + self._line_offset), IntAttr(col))
+        return op
+
+
+def parse_module(
+    ctx: Context, text: str | bytes, filename: str, line_offset: int = 0, implicit_module: bool = True
+) -> ModuleOp:
+    """Parse MLIR text, recording op locations for diagnostics."""
+    return LocatingParser(ctx, text, filename, line_offset).parse_module(implicit_module)
+
+
+def op_location(op: Operation) -> str | None:
+    """``file:line:col`` of ``op`` if it has a file location."""
+    loc = op.location
+    if isinstance(loc, FileLineColLoc):
+        return f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
+    return None
+
+
+def find_invalid_op(root: Operation) -> Operation | None:
+    """The op whose own verifier fails first, in the order ``root.verify()`` checks them.
+
+    xDSL's VerifyException does not say which op failed, so we verify each op again, innermost
+    first, without its nested ops.
+    """
+    for op in root.walk(region_first=True):
+        try:
+            op.verify(verify_nested_ops=False)
+        except VerifyException:
+            return op
+    return None
+
+
+def _place(location: str | None, filename: str | None) -> str | None:
+    """Where an error refers to: a bare ``line:col`` (or nothing) belongs to ``filename``."""
+    if location is None:
+        return filename
+    if filename and _LINE_COL.match(location) and not location.startswith(filename):
+        return f"{filename}:{location}"
+    return location
+
+
+def describe(
+    error: BaseException, filename: str | None = None, module: Operation | None = None
+) -> tuple[str | None, str, list[str]]:
+    """``(place, message, context lines)`` of a user error.
+
+    ``module`` is the IR that was being verified, to locate a verification failure at its op.
+    """
+    if isinstance(error, ParseError):
+        file, line, col = error.span.get_location()
+        source = error.span.input
+        start = source.get_start_of_line(error.span.start)
+        line_text = source.slice(start, source.get_end_of_line(error.span.start)) or ""
+        text = line_text.decode("utf-8", errors="replace") if isinstance(line_text, bytes) else line_text
+        context = [text, " " * (col - 1) + "^"] if text.strip() else []
+        return f"{file}:{line}:{col}", error.msg.strip(), context
+    if isinstance(error, SpikeIRError):
+        return _place(error.location, filename), error.message, []
+    message = str(error).strip() or type(error).__name__
+    if isinstance(error, VerifyException) and module is not None:
+        op = find_invalid_op(module)
+        if op is not None:
+            return op_location(op) or filename, message, []
+    return filename, message, []
+
+
+def format_error(place: str | None, message: str, prog: str | None = None) -> str:
+    """``place: error: message``, falling back to ``prog: error: message``."""
+    where = place or prog
+    return f"{where}: error: {message}" if where else f"error: {message}"
+
+
+def report(
+    error: BaseException,
+    filename: str | None = None,
+    *,
+    module: Operation | None = None,
+    prog: str | None = None,
+    stream: TextIO | None = None,
+) -> int:
+    """Print ``error`` for a user (see :func:`describe`) to ``stream`` (stderr) and return exit status 1."""
+    place, message, context = describe(error, filename, module)
+    out = sys.stderr if stream is None else stream
+    print(format_error(place, message, prog), file=out)
+    for line in context:
+        print(line, file=out)
+    return 1

@@ -1,1 +1,257 @@
-"""(being written)"""
+"""`spike-opt`: spikeir's modular optimizer driver, xDSL's `xdsl-opt` with spikeir's conventions.
+
+Every `xdsl-opt` flag works unchanged (pipelines with options, --split-input-file,
+--verify-diagnostics, --print-between-passes, -t, -o, ...); what spike-opt adds:
+
+- input formats beyond MLIR text, through `spikeir.frontends.FRONTENDS` (`.pt2`, `.relay` with
+  `--params FILE.npz`, `.onnx`), so any pass or target applies to a model file directly;
+- the `spikecore-bin` target, which writes a binary program image (never to a terminal, and
+  atomically to -o so a failed run never leaves half an image behind);
+- errors a user can act on: `file:line:col: error: message` on stderr and exit status 1 instead
+  of a Python traceback (see tools/diagnostics.py).
+
+spikeir's dialects, passes and the `spikecore-asm` target reach both tools through the
+`xdsl.universe` entry point (spikeir/universe.py); registering them here again would clash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
+from xdsl.utils.arg_spec import parse_pipeline, parse_spec
+from xdsl.utils.exceptions import ArgSpecParseError, VerifyException
+from xdsl.utils.target import Target
+from xdsl.xdsl_opt_main import xDSLOptMain
+
+from spikeir.errors import SpikeIRError, TargetError
+from spikeir.isa import Program
+from spikeir.tools.diagnostics import USER_ERRORS, parse_module, report
+
+PROG = "spike-opt"
+
+
+def program_of(module: ModuleOp) -> Program:
+    """The ISA program of a placed spikecore module (docs/pipeline.md, section 8)."""
+    from spikeir.emit import program_from_module
+
+    return program_from_module(module)
+
+
+@dataclass(frozen=True)
+class SpikeCoreAsmTarget(Target):
+    """`-t spikecore-asm`: the program as SpikeCore assembly text (docs/isa.md), data included."""
+
+    name = "spikecore-asm"
+
+    def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
+        from spikeir.assembly import disassemble
+
+        output.write(disassemble(program_of(module)))
+
+
+@dataclass(frozen=True)
+class SpikeCoreBinTarget(Target):
+    """`-t spikecore-bin`: the program as a binary image (spikeir.binary), for `spike-run`."""
+
+    name = "spikecore-bin"
+
+    def image(self, module: ModuleOp) -> bytes:
+        from spikeir.binary import encode
+
+        return encode(program_of(module))
+
+    def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
+        # xDSL hands targets a text stream; an image is bytes, which only spike-opt writes.
+        raise TargetError("spikecore-bin writes a binary image: use `spike-opt -t spikecore-bin -o FILE`", PROG)
+
+
+def _spikeir_names() -> tuple[list[str], list[str], list[str]]:
+    from spikeir.dialects import get_all_dialects
+    from spikeir.frontends import FRONTENDS
+    from spikeir.passes import get_all_passes
+
+    return sorted(get_all_dialects()), sorted(get_all_passes()), ["mlir", *sorted(FRONTENDS)]
+
+
+def _pipeline_error(spec: str, error: ArgSpecParseError) -> SpikeIRError:
+    """Turn xDSL's multi-line pipeline syntax error into one line that names the column."""
+    text = str(error)
+    where = re.search(r"pass-pipeline:\d+:(\d+)", text)
+    detail = [line.strip() for line in text.splitlines() if line.strip()][-1]
+    column = f" at column {where.group(1)}" if where else ""
+    return SpikeIRError(f"invalid pass pipeline -p '{spec}'{column}: {detail}", PROG)
+
+
+class SpikeOptMain(xDSLOptMain):
+    """xDSLOptMain with spikeir's frontends, binary target, `--params` and located errors."""
+
+    version_format = "spike-opt (spikeir) built on xdsl version {xdsl_version}"
+
+    failed_module: ModuleOp | None
+    """The module whose verification failed, kept so the error can name the failing op's place."""
+
+    def __init__(self, args: Sequence[str] | None = None) -> None:
+        self._line_offset = 0
+        self.failed_module = None
+        super().__init__(
+            description="spikeir's modular optimizer driver: parse MLIR (or import a model), run "
+            "passes (-p), print the result (-t).",
+            args=args,
+        )
+
+    # --- registration -------------------------------------------------------------------------
+
+    def register_all_frontends(self) -> None:
+        from spikeir.frontends import FRONTENDS, FrontendOptions
+
+        super().register_all_frontends()
+        self.available_frontends["mlir"] = self._parse_mlir
+
+        def wrap(ext: str):
+            def read(stream: IO[bytes]) -> ModuleOp:
+                options = FrontendOptions(filename=self.get_input_name(), params=self.args.params)
+                return FRONTENDS[ext](stream, options)
+
+            return read
+
+        for ext in FRONTENDS:
+            self.available_frontends[ext] = wrap(ext)
+
+    def register_all_targets(self) -> None:
+        super().register_all_targets()
+        self.available_targets[SpikeCoreBinTarget.name] = lambda: SpikeCoreBinTarget
+
+    def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        super().register_all_arguments(arg_parser)
+        arg_parser.add_argument(
+            "--params",
+            type=Path,
+            metavar="FILE.npz",
+            help="parameters for a frontend whose format keeps weights apart from the graph (Relay text)",
+        )
+        dialects, passes, frontends = _spikeir_names()
+        arg_parser.prog = PROG
+        arg_parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        arg_parser.epilog = (
+            f"spikeir dialects: {', '.join(dialects)}\n"
+            f"spikeir passes:   {', '.join(passes)}\n"
+            f"spikeir targets:  {SpikeCoreAsmTarget.name}, {SpikeCoreBinTarget.name} (and mlir, the default)\n"
+            f"input formats:    {', '.join('.' + f for f in frontends)} (by extension, or -f)\n"
+            "example: spike-opt net.mlir -p 'nn-fold-reshapes,fuse-dense' -o fused.mlir"
+        )
+
+    def setup_pipeline(self) -> None:
+        """Check the pipeline's pass names first: xDSL would end an unknown one in a traceback."""
+        spec = self.args.passes
+        try:
+            names = [p.name for p in parse_pipeline(spec)]
+        except ArgSpecParseError as error:
+            raise _pipeline_error(spec, error) from None
+        for name in names:
+            if name not in self.available_passes:
+                close = difflib.get_close_matches(name, self.available_passes, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else "; `spike-opt --help` lists the passes"
+                raise SpikeIRError(f"unknown pass '{name}' in -p{hint}", PROG)
+        try:
+            super().setup_pipeline()
+        except ValueError as error:  # pass options that the pass does not declare, or bad values
+            raise SpikeIRError(f"invalid pass pipeline -p '{spec}': {error}", PROG) from None
+
+    # --- input and output ---------------------------------------------------------------------
+
+    def _parse_mlir(self, stream: IO[bytes]) -> ModuleOp:
+        return parse_module(
+            self.ctx, stream.read(), self.get_input_name(), self._line_offset, not self.args.no_implicit_module
+        )
+
+    def get_input_stream(self) -> tuple[IO[bytes], str]:
+        try:
+            return super().get_input_stream()
+        except OSError as error:
+            raise SpikeIRError(f"cannot read input file: {error.strerror}", self.args.input_file) from None
+
+    def prepare_input(self) -> tuple[list[tuple[IO[bytes], int]], str]:
+        if self.args.params is not None and not self.args.params.is_file():
+            raise SpikeIRError("--params file not found", str(self.args.params))
+        extension = self.args.frontend or Path(self.args.input_file or "x.mlir").suffix.lstrip(".")
+        if extension not in self.available_frontends:
+            known = ", ".join("." + ext for ext in self.available_frontends)
+            raise SpikeIRError(
+                f"no frontend reads '.{extension}' files (known: {known}); name one with -f", self.get_input_name()
+            )
+        return super().prepare_input()
+
+    def prepare_output(self) -> IO[str]:
+        try:
+            return super().prepare_output()
+        except OSError as error:
+            raise SpikeIRError(f"cannot write output file: {error.strerror}", self.args.output_file) from None
+
+    def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0) -> ModuleOp | None:
+        self._line_offset = start_offset
+        return super().parse_chunk(chunk, file_extension, start_offset)
+
+    def apply_passes(self, prog: ModuleOp) -> None:
+        try:
+            super().apply_passes(prog)
+        except VerifyException:
+            self.failed_module = prog
+            raise
+
+    # --- running ------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        if parse_spec(self.args.target).name == SpikeCoreBinTarget.name:
+            self._run_binary()
+        else:
+            super().run()
+
+    def _run_binary(self) -> None:
+        """Like `run`, for the one target whose output is bytes."""
+        from spikeir.binary import atomic_write
+
+        output_file: str | None = self.args.output_file
+        if output_file is None and sys.stdout.isatty():
+            raise TargetError("refusing to write a binary image to a terminal: use -o FILE or redirect stdout", PROG)
+        if self.args.split_input_file:
+            raise TargetError("spikecore-bin writes one image: it cannot be used with --split-input-file", PROG)
+        chunks, extension = self.prepare_input()
+        ((chunk, offset),) = chunks
+        with chunk:
+            module = self.parse_chunk(chunk, extension, offset)
+        assert module is not None
+        self.apply_passes(module)
+        image = SpikeCoreBinTarget.from_spec(parse_spec(self.args.target)).image(module)
+        if output_file is None:
+            sys.stdout.buffer.write(image)
+            sys.stdout.buffer.flush()
+        else:
+            try:
+                atomic_write(output_file, image)
+            except OSError as error:
+                raise SpikeIRError(f"cannot write output file: {error.strerror}", output_file) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point: exit status 0, 1 for a user error, 2 for bad usage (argparse)."""
+    try:
+        tool = SpikeOptMain(args=argv)
+    except SpikeIRError as error:
+        return report(error, prog=PROG)
+    try:
+        tool.run()
+    except USER_ERRORS as error:
+        failed: Operation | None = tool.failed_module
+        return report(error, tool.get_input_name(), module=failed, prog=PROG)
+    return 0
+

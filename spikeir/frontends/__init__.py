@@ -1,0 +1,40 @@
+"""Frontends: read a trained model in some format and produce the `nn` dialect (docs/pipeline.md, 1).
+
+`FRONTENDS` maps a file extension (without the dot: ``"pt2"``, ``"relay"``, ``"onnx"``) to the
+function that imports such a file. `spike-opt model.pt2 -p ...` picks the frontend by the
+extension (or ``-f EXT``), just as it parses ``.mlir`` text, so every pass and target works on
+every input format.
+
+A frontend is called as ``frontend(stream, options)``: ``stream`` is the file opened in binary
+mode, ``options`` (:class:`FrontendOptions`) carries the input's name (for error locations) and
+``--params FILE.npz`` (weights stored apart from the graph, as Relay text keeps them). It returns
+a ``builtin.module`` holding ``func.func @main`` and raises `spikeir.errors.FrontendError` for a
+model it cannot import. Import heavy libraries (torch, tvm, onnx) inside the function, not at
+module level: this registry is read on every `spike-opt` start, `--help` included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from xdsl.dialects.builtin import ModuleOp
+
+
+@dataclass(frozen=True)
+class FrontendOptions:
+    """What a frontend may need besides the model's bytes."""
+
+    filename: str
+    """The input's name as the user gave it (``stdin`` for standard input), for error locations."""
+    params: Path | None = None
+    """``--params``: a ``.npz`` of named parameter arrays, for formats that keep weights apart."""
+
+
+Frontend = Callable[[IO[bytes], FrontendOptions], ModuleOp]
+
+FRONTENDS: dict[str, Frontend] = {}
+"""File extension -> frontend. Entries are written here, in this file, as functions that import
+their implementing module (spikeir.frontends.torch_export, ...) when called."""

@@ -1,1 +1,197 @@
-"""(being written)"""
+"""TVM Relax -> nn: whole modules, and the SpikeCore regions that BYOC partitioning hands over.
+
+Relax (apache-tvm 0.27) states a linear layer as ``matmul(x, permute_dims(W)) + b`` and a flatten
+as ``reshape``; this maps those back to nn.dense / nn.bias_add / nn.batch_flatten so that a model
+imported from Relax is the same IR as the same model imported from PyTorch or Relay text.
+
+Supported Relax ops: matmul (right operand a constant, possibly through permute_dims), add of a
+constant bias vector, nn.relu, nn.softmax, reshape / flatten, permute_dims of a constant; calls of
+local functions (BYOC composites) and of other functions of the module are inlined. Weights are
+constants (`tvm.ir.expr.GenericConst`) or, for `import_relax`, entries of ``params``.
+
+`import tvm` takes seconds, so tvm is imported inside the functions, never at spikeir import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import SSAValue
+
+from spikeir.errors import FrontendError
+from spikeir.frontends.builder import NNBuilder, shape_of
+
+
+def import_relax(mod: Any, params: Mapping[str, np.ndarray] | None = None, entry: str = "main") -> ModuleOp:
+    """Convert function ``entry`` of the Relax IRModule ``mod`` (with callees inlined) to nn.
+
+    ``params`` binds function parameters by name (as `relax.frontend.detach_params` returns them
+    for ``keep_params_as_input=True``); the remaining parameters are the model's inputs.
+    """
+    try:
+        function = mod[entry]
+    except Exception:  # tvm raises its own error kinds for a missing global
+        raise FrontendError(f"the Relax module has no function '{entry}'", "relax") from None
+    return _Converter(mod, params or {}).run(function, entry)
+
+
+def import_relax_function(function: Any, mod: Any = None) -> ModuleOp:
+    """Convert one Relax function (e.g. a BYOC region with its composites and constants) to nn."""
+    name = str(function.attrs["global_symbol"]) if function.attrs is not None and "global_symbol" in function.attrs else "function"
+    return _Converter(mod, {}).run(function, name)
+
+
+@dataclass(frozen=True)
+class _Const:
+    array: np.ndarray
+
+
+Value = SSAValue | _Const | tuple[Any, ...]
+
+
+class _Converter:
+    def __init__(self, mod: Any, params: Mapping[str, np.ndarray]) -> None:
+        import tvm
+        from tvm import relax
+
+        self.tvm = tvm
+        self.relax = relax
+        self.mod = mod
+        self.params = params
+        self.builder = NNBuilder()
+        self.env: dict[Any, Value] = {}
+        self.functions: dict[Any, Any] = {}
+        """Local variables bound to functions (BYOC composites), called later in the body."""
+        self.where = "relax"
+
+    def run(self, function: Any, name: str) -> ModuleOp:
+        self.where = name
+        for param in function.params:
+            key = str(param.name)
+            if key in self.params:
+                self.env[param] = _Const(np.asarray(self.params[key], dtype=np.float32))
+                continue
+            shape = self.tensor_shape(param, f"input '{key}'")
+            self.env[param] = self.builder.input([1, *shape[1:]] if shape else shape, key)
+        result = self.expr(self.inline_body(function))
+        outputs = list(result) if isinstance(result, tuple) else [result]
+        values = [o for o in outputs if isinstance(o, SSAValue)]
+        if len(values) != len(outputs) or not values:
+            raise FrontendError("every result must be a tensor computed from the inputs", name)
+        return self.builder.finish(values)
+
+    def inline_body(self, function: Any) -> Any:
+        """Bind every binding of ``function``'s body in ``self.env``; return its result expression."""
+        body = function.body
+        if isinstance(body, self.relax.SeqExpr):
+            for block in body.blocks:
+                for binding in block.bindings:
+                    if not isinstance(binding, self.relax.VarBinding):
+                        raise FrontendError(f"binding kind {type(binding).__name__} is not supported", self.where)
+                    if isinstance(binding.value, self.relax.Function):
+                        self.functions[binding.var] = binding.value
+                    else:
+                        self.env[binding.var] = self.expr(binding.value)
+            return body.body
+        return body
+
+    def tensor_shape(self, expr: Any, what: str) -> tuple[int, ...]:
+        typ = expr.ty
+        shape = getattr(typ, "shape", None)
+        values = getattr(shape, "values", None)
+        if values is None:
+            raise FrontendError(f"{what} needs a static tensor shape, got {typ}", self.where)
+        if str(getattr(typ, "dtype", "float32")) not in ("float32", "float64", "float16"):
+            raise FrontendError(f"{what} must be a floating-point tensor, got {typ}", self.where)
+        try:
+            return tuple(int(v) for v in values)
+        except TypeError:
+            raise FrontendError(f"{what} has a symbolic shape {shape}: only static shapes are supported", self.where) from None
+
+    # -- expressions --------------------------------------------------------------------------
+
+    def expr(self, expr: Any) -> Value:
+        tvm, relax = self.tvm, self.relax
+        if isinstance(expr, tvm.ir.expr.GenericConst):
+            return _Const(expr.value.numpy().astype(np.float32))
+        if isinstance(expr, relax.Tuple):
+            return tuple(self.expr(field) for field in expr.fields)
+        if isinstance(expr, relax.TupleGetItem):
+            value = self.expr(expr.tuple_value)
+            assert isinstance(value, tuple)
+            return value[int(expr.index)]
+        if isinstance(expr, relax.Call):
+            return self.call(expr)
+        if expr in self.env:
+            return self.env[expr]
+        raise FrontendError(f"Relax expression {type(expr).__name__} is not supported: {expr}", self.where)
+
+    def call(self, call: Any) -> Value:
+        op = call.op
+        if op in self.functions:
+            return self.inline(self.functions[op], call)
+        if isinstance(op, self.tvm.ir.GlobalVar):
+            if self.mod is None:
+                raise FrontendError(f"call of @{op.name_hint} outside a module", self.where)
+            return self.inline(self.mod[op], call)
+        if not isinstance(op, self.tvm.ir.Op):
+            raise FrontendError(f"call of {op} is not supported", self.where)
+        name = str(op.name)
+        args = [self.expr(a) for a in call.args[:1]] + list(call.args[1:])
+        where = f"{self.where}: {name}"
+        if name == "relax.permute_dims" or name == "relax.reshape" and isinstance(args[0], _Const):
+            return self.fold(name, call, args)
+        if name == "relax.matmul":
+            x, rhs = args[0], self.expr(args[1])
+            weight = self.constant(rhs, name, "right operand")
+            if weight.ndim != 2:
+                raise FrontendError(f"the right operand must be a matrix, got shape {list(weight.shape)}", where)
+            return self.builder.dense(self.activation(x, name), weight.T, None, where)
+        if name == "relax.add":
+            lhs, rhs = args[0], self.expr(args[1])
+            if isinstance(lhs, _Const):
+                lhs, rhs = rhs, lhs
+            bias = self.constant(rhs, name, "bias (only constant bias vectors can be added)")
+            if bias.ndim == 2 and bias.shape[0] == 1:
+                bias = bias[0]
+            return self.builder.bias_add(self.activation(lhs, name), bias, where)
+        if name == "relax.nn.relu":
+            return self.builder.relu(self.activation(args[0], name))
+        if name == "relax.nn.softmax":
+            return self.builder.softmax(self.activation(args[0], name), int(call.attrs.axis), where)
+        if name == "relax.reshape":
+            x = self.activation(args[0], name)
+            target = [int(v) for v in args[1].values]
+            return self.builder.reshape(x, [-1 if i == 0 else d for i, d in enumerate(target)], name, where)
+        if name == "relax.flatten":
+            x = self.activation(args[0], name)
+            return self.builder.reshape(x, [-1], name, where)
+        hint = ": nn has no log_softmax; use softmax (the argmax is the same)" if name == "relax.nn.log_softmax" else ""
+        raise FrontendError(f"Relax op '{name}' is not supported by spikeir{hint}", self.where)
+
+    def fold(self, name: str, call: Any, args: list[Any]) -> _Const:
+        array = self.constant(args[0], name, "operand (only constants can be permuted)")
+        if name == "relax.permute_dims":
+            axes = call.attrs.axes
+            return _Const(np.transpose(array, None if axes is None else [int(a) for a in axes]))
+        return _Const(array.reshape([int(v) for v in args[1].values]))
+
+    def inline(self, function: Any, call: Any) -> Value:
+        """The value of calling ``function`` (a composite or a module function) with ``call``'s args."""
+        for param, arg in zip(function.params, call.args, strict=True):
+            self.env[param] = self.expr(arg)
+        return self.expr(self.inline_body(function))
+
+    def activation(self, value: Value, op: str) -> SSAValue:
+        if not isinstance(value, SSAValue):
+            raise FrontendError(f"{op}: expected a tensor computed from the inputs", self.where)
+        return value
+
+    def constant(self, value: Value, op: str, what: str) -> np.ndarray:
+        if not isinstance(value, _Const):
+            raise FrontendError(f"{op}: the {what} must be a constant", self.where)
+        return value.array

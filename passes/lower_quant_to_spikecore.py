@@ -80,6 +80,8 @@ class _RegionLowering:
                 self.body.append(spikecore.OutputOp(group))
             elif isinstance(op, quant.ConstantOp | func.ReturnOp):
                 continue
+            elif op.dialect_name() == "nn":
+                raise self.fail(op, "the region is not quantized: run the quantize pass first")
             else:
                 raise self.fail(op, "has no SpikeCore lowering (expected quant.quantize, quant.constant, quant.dense, quant.requantize, quant.relu, quant.dequantize)")
         self.body.append(spikecore.HaltOp())

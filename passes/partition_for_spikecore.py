@@ -79,7 +79,7 @@ def _is_chain_head(op: nn.FusedDenseOp) -> bool:
     return not (
         isinstance(producer, nn.FusedDenseOp)
         and _offloadable(producer)
-        and len(producer.result.uses) == 1
+        and producer.result.has_one_use()
         and producer.parent is op.parent
     )
 

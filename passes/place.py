@@ -117,10 +117,14 @@ def check_fits(demands: Sequence[LayerDemand], target: TargetDescription, progra
         options.append(f"neurons-per-core={npc}")
     elif all(d.capacity(target) < target.neurons_per_core for d in demands):
         options.append("more synaptic memory per core (synapse-bytes=...)")
-    options.append(f'reduce the layer width (the widest, "{worst.layer}", has {worst.neurons} neurons)')
+    if len(demands) <= target.cores:
+        options.append(f'reduce the layer width (the widest, "{worst.layer}", has {worst.neurons} neurons)')
+    else:
+        options.append(f"fewer layers (each of the {len(demands)} layers needs its own cores)")
     raise PlacementFailure(
         f"the network needs {needed} cores ({per_layer}; each layer on its own cores, at most "
-        f"{target.neurons_per_core} neurons and {target.synapse_bytes} synapse bytes per core) but target "
+        f"{target.neurons_per_core} neuron{'' if target.neurons_per_core == 1 else 's'} and {target.synapse_bytes} "
+        f"synapse bytes per core) but target "
         f"'{target.name}' has {target.cores}; to fit, use " + " or ".join(options),
         f"@{program}",
     )

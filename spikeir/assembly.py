@@ -8,6 +8,7 @@ decoded with ``bytes.fromhex`` instead of one parser token per byte.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -95,7 +96,13 @@ _NL: /(\r?\n[ \t]*(;[^\n]*)?)+/
 %ignore COMMENT
 """
 
-_PARSER = lark.Lark(GRAMMAR, parser="lalr", lexer="contextual", maybe_placeholders=False)
+
+
+@functools.cache
+def _parser() -> lark.Lark:
+    """The LALR parser, built on first use (building it takes a noticeable fraction of a second)."""
+    return lark.Lark(GRAMMAR, parser="lalr", lexer="contextual", maybe_placeholders=False)
+
 
 _TERMINAL_NAMES = {
     "_NL": "end of line",
@@ -118,7 +125,7 @@ def _describe_terminal(name: str) -> str:
     if name in _TERMINAL_NAMES:
         return _TERMINAL_NAMES[name]
     try:
-        pattern = _PARSER.get_terminal(name).pattern
+        pattern = _parser().get_terminal(name).pattern
     except KeyError:
         return name
     if isinstance(pattern, lark.lexer.PatternStr):
@@ -481,7 +488,7 @@ class _Assembler:
 def assemble(text: str, filename: str | None = None) -> Program:
     """Parse assembly text into a validated Program; AssemblyError at ``[file:]line:col`` otherwise."""
     try:
-        tree = _PARSER.parse(text + "\n")
+        tree = _parser().parse(text + "\n")
     except lark.exceptions.UnexpectedInput as err:
         raise _lark_error(err, text + "\n", filename) from None
     assembler = _Assembler(filename)

@@ -29,7 +29,7 @@ def with_crc(image: bytes | bytearray) -> bytes:
     return bytes(data)
 
 
-def patched(image: bytes, offset: int, fmt: str, *values: int | float) -> bytes:
+def patched(image: bytes, offset: int, fmt: str, *values: int | float | bytes) -> bytes:
     data = bytearray(image)
     struct.pack_into(fmt, data, offset, *values)
     return with_crc(data)

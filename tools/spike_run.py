@@ -1,1 +1,224 @@
-"""(being written)"""
+"""``spike-run``: run a SpikeCore program on the hardware model and print its outputs and statistics.
+
+    spike-run net.s --input x.npy [--timesteps T] [--batch-from-file] [--lane N] [--json] [--log-spikes FILE]
+
+The program is assembly text or a binary image (told apart by the image's magic bytes). The input
+is a ``.npy`` array: int8 arrays are the payloads themselves; float arrays are quantized with the
+program's input scale, ``clip(round(x / scale), -128, 127)``. A 1-D array is one sample and a 2-D
+array a batch, one sample per row; ``--batch-from-file`` takes any array whose first axis indexes
+the samples and flattens the rest (e.g. MNIST images of shape (N, 28, 28)).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from spikeir.assembly import assemble
+from spikeir.binary import atomic_write, decode, is_image
+from spikeir.errors import AssemblyError, DataError
+from spikeir.hardware_model import SpikeCoreCPU, SpikeEvent
+from spikeir.isa import Program
+from spikeir.tools.diagnostics import USER_ERRORS, report
+
+PROG = "spike-run"
+
+
+def load_program(path: str) -> Program:
+    """A program from an image or assembly file, whichever the file is."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise DataError(f"cannot read the program: {err.strerror or err}", path) from None
+    if is_image(data):
+        return decode(data, filename=path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AssemblyError("neither a SpikeCore image (magic b'SPKC') nor UTF-8 assembly text", path) from None
+    return assemble(text, filename=path)
+
+
+def load_input(path: str, program: Program, batch_from_file: bool) -> np.ndarray:
+    """The int8 payloads to run: shape (n_inputs,) for one sample, (B, n_inputs) for a batch."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise DataError(f"cannot read the input: {err.strerror or err}", path) from None
+    if not data.startswith(b"\x93NUMPY"):
+        raise DataError("not a .npy file (it does not start with the NumPy magic bytes)", path)
+    try:
+        x = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, EOFError) as err:
+        raise DataError(f"not a valid .npy array: {err}", path) from None
+    n = program.n_inputs
+    if batch_from_file:
+        if x.ndim < 2 or x.shape[0] == 0 or int(np.prod(x.shape[1:])) != n:
+            raise DataError(f"--batch-from-file needs shape (samples, ...) with {n} values per sample, got {x.shape}", path)
+        x = x.reshape(x.shape[0], n)
+    elif x.ndim == 1 and x.shape[0] != n:
+        raise DataError(f"the input has {x.shape[0]} values, the program takes {n}", path)
+    elif x.ndim == 2 and (x.shape[1] != n or x.shape[0] == 0):
+        raise DataError(f"a batch must have shape (samples, {n}) with at least one sample, got {x.shape}", path)
+    elif x.ndim not in (1, 2):
+        raise DataError(f"expected shape ({n},) or (samples, {n}), got {x.shape} (see --batch-from-file)", path)
+    return _payloads(x, program, path)
+
+
+def _payloads(x: np.ndarray, program: Program, path: str) -> np.ndarray:
+    if x.dtype == np.int8:
+        return x
+    if np.issubdtype(x.dtype, np.integer):
+        if x.size and (int(x.min()) < -128 or int(x.max()) > 127):
+            raise DataError(f"integer inputs are payloads and must lie in [-128, 127], got [{x.min()}, {x.max()}]", path)
+        return x.astype(np.int8)
+    if not np.issubdtype(x.dtype, np.floating):
+        raise DataError(f"the input must be int8 payloads or floats, got dtype {x.dtype}", path)
+    if program.input_scale == 0.0:
+        raise DataError("float inputs need the program's input scale, but it declares none (scale=0); pass int8 payloads", path)
+    if not np.all(np.isfinite(x)):
+        raise DataError("the input contains NaN or infinity", path)
+    return np.clip(np.round(x.astype(np.float64) / program.input_scale), -128, 127).astype(np.int8)
+
+
+def output_scales(program: Program) -> np.ndarray | None:
+    """The scale of each output neuron, or None when some output's scale is unknown (0)."""
+    scales = [out.scale for out in program.outputs for _ in range(out.count)]
+    return np.array(scales, np.float64) if scales and all(scales) else None
+
+
+def write_spike_log(path: str, events: list[SpikeEvent]) -> None:
+    """The spike log as ``.npy`` (an (E, 4) int64 array) or else as CSV, written atomically."""
+    rows = np.array(events, dtype=np.int64).reshape(len(events), 4)
+    if path.endswith(".npy"):
+        buffer = io.BytesIO()
+        np.save(buffer, rows)
+        data = buffer.getvalue()
+    else:
+        lines = ["timestep,core,neuron,payload"] + [",".join(map(str, row)) for row in rows.tolist()]
+        data = ("\n".join(lines) + "\n").encode()
+    try:
+        atomic_write(path, data)
+    except OSError as err:
+        raise DataError(f"cannot write the spike log: {err.strerror or err}", path) from None
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("program", help="assembly text (.s) or binary image, detected by its magic bytes")
+    parser.add_argument("--input", "-i", required=True, metavar="X.npy", help="input array: int8 payloads or floats")
+    parser.add_argument("--timesteps", "-T", type=_positive, default=1, help="timesteps to run (default 1)")
+    parser.add_argument(
+        "--batch-from-file", action="store_true", help="the input's first axis indexes samples; other axes are flattened"
+    )
+    parser.add_argument("--lane", type=_non_negative, default=0, help="sample whose spikes --log-spikes records (default 0)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("--log-spikes", metavar="FILE", help="write the lane's spike log (.npy, else CSV)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except USER_ERRORS as err:
+        return report(err, prog=PROG)
+
+
+def _run(args: argparse.Namespace) -> int:
+    program = load_program(args.program)
+    x = load_input(args.input, program, args.batch_from_file)
+    batch = x.shape[0] if x.ndim == 2 else 1
+    if args.lane >= batch:
+        raise DataError(f"--lane {args.lane} is not a sample of the input ({batch} sample{'s' * (batch != 1)})", args.input)
+    cpu = SpikeCoreCPU(target=program.target)
+    cpu.load_program(program)
+    spikes = np.asarray(cpu.run(x, timesteps=args.timesteps, lane_to_log=args.lane)).reshape(batch, -1)
+    values = np.asarray(cpu.outputs()).reshape(batch, -1)
+    scales = output_scales(program)
+    logits = values * scales / args.timesteps if scales is not None else None
+    argmax = np.argmax(logits if logits is not None else values, axis=1).tolist() if values.shape[1] else None
+    if args.log_spikes:
+        write_spike_log(args.log_spikes, cpu.get_spike_log())
+    stats = cpu.stats.as_dict()
+    if args.json:
+        result = {
+            "program": args.program,
+            "target": program.target.name,
+            "input": args.input,
+            "timesteps": args.timesteps,
+            "batch": batch,
+            "outputs": values.tolist(),
+            "logits": logits.tolist() if logits is not None else None,
+            "argmax": argmax,
+            "spikes_per_core": spikes.tolist(),
+            "stats": stats,
+            "spike_log": {
+                "lane": args.lane,
+                "events": len(cpu.get_spike_log()),
+                "truncated": cpu.spike_log_truncated,
+                "file": args.log_spikes,
+            },
+        }
+        json.dump(result, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    _print_text(args, program, batch, values, logits, argmax, stats, len(cpu.get_spike_log()), cpu.spike_log_truncated)
+    return 0
+
+
+def _print_text(
+    args: argparse.Namespace,
+    program: Program,
+    batch: int,
+    values: np.ndarray,
+    logits: np.ndarray | None,
+    argmax: list[int] | None,
+    stats: dict[str, object],
+    logged: int,
+    truncated: bool,
+) -> None:
+    print(
+        f"{args.program}: target {program.target.name}, {len(program)} instructions; "
+        f"{batch} sample{'s' * (batch != 1)} x {args.timesteps} timestep{'s' * (args.timesteps != 1)}"
+    )
+    with np.printoptions(precision=6, suppress=True, linewidth=120):
+        for lane in range(batch):
+            head = f"sample {lane}" + (f": argmax {argmax[lane]}" if argmax is not None else "")
+            print(head)
+            print(f"  V      {values[lane]}")
+            if logits is not None:
+                print(f"  logits {logits[lane]}  (V * scale / T)")
+    if logits is None and values.shape[1]:
+        print("(no float logits: the program does not declare every output's scale)")
+    print(f"statistics (sums over {batch} sample{'s' * (batch != 1)}; energy is an estimate from the target's energy table):")
+    for key, value in stats.items():
+        if not isinstance(value, (list, dict)) and key not in ("batch", "timesteps"):
+            print(f"  {key:<22} {value:.6g}" if isinstance(value, float) else f"  {key:<22} {value}")
+    if args.log_spikes:
+        note = " (truncated: the log reached its bound)" if truncated else ""
+        print(f"spike log of sample {args.lane}: {logged} events written to {args.log_spikes}{note}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

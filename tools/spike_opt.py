@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
@@ -34,8 +34,10 @@ from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from spikeir.errors import SpikeIRError, TargetError
-from spikeir.isa import Program
 from spikeir.tools.diagnostics import USER_ERRORS, parse_module, report
+
+if TYPE_CHECKING:
+    from spikeir.isa import Program
 
 PROG = "spike-opt"
 

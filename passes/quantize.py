@@ -80,7 +80,7 @@ def _layer_name(op: nn.FusedDenseOp, function: str, index: int) -> str:
     return op.layer.data if op.layer is not None else f"@{function} layer {index}"
 
 
-def _constant_value(op: nn.FusedDenseOp, value: SSAValue, what: str, where: str) -> NDArray[np.float64]:
+def _constant_value(value: SSAValue, what: str, where: str) -> NDArray[np.float64]:
     producer = value.owner
     if not isinstance(producer, arith.ConstantOp) or not isinstance(producer.value, DenseIntOrFPElementsAttr):
         source = "a function argument" if not isinstance(producer, Operation) else f"produced by '{producer.name}'"
@@ -93,14 +93,16 @@ def _constant_value(op: nn.FusedDenseOp, value: SSAValue, what: str, where: str)
 def _region_layers(fn: func.FuncOp) -> list[nn.FusedDenseOp]:
     """The region's layers, checked to form the chain partition-for-spikecore outlines."""
     name = fn.sym_name.data
-    if len(fn.body.block.args) != 1:
-        raise QuantizationError(f"a SpikeCore region takes one input, @{name} takes {len(fn.body.block.args)}", f"@{name}")
     layers: list[nn.FusedDenseOp] = []
     current: SSAValue = fn.body.block.args[0]
     for op in fn.body.block.ops:
         if isinstance(op, arith.ConstantOp):
             continue
         if isinstance(op, nn.FusedDenseOp) and op.input == current:
+            where = _layer_name(op, name, len(layers))
+            _constant_value(op.weight, "weight", where)
+            if op.bias is not None:
+                _constant_value(op.bias, "bias", where)
             layers.append(op)
             current = op.result
             continue
@@ -111,6 +113,8 @@ def _region_layers(fn: func.FuncOp) -> list[nn.FusedDenseOp]:
             f"'{op.name}' does not continue the chain",
             op.name if not isinstance(op, nn.FusedDenseOp) else _layer_name(op, name, len(layers)),
         )
+    if len(fn.body.block.args) != 1:
+        raise QuantizationError(f"a SpikeCore region takes one input, @{name} takes {len(fn.body.block.args)}", f"@{name}")
     last = layers[-1]
     if last.activation.data != "none":
         raise QuantizationError(
@@ -178,10 +182,10 @@ def _plan_region(
     for index, layer in enumerate(layers):
         where = _layer_name(layer, name, index)
         last = index == len(layers) - 1
-        weight = _constant_value(layer, layer.weight, "weight", where)
+        weight = _constant_value(layer.weight, "weight", where)
         w_q, w_scale, _ = manual_quantize_weights(weight, per_channel=per_channel and not last, location=where)
         w_scales = np.atleast_1d(np.asarray(w_scale, dtype=np.float64))
-        bias = np.zeros(weight.shape[0]) if layer.bias is None else _constant_value(layer, layer.bias, "bias", where)
+        bias = np.zeros(weight.shape[0]) if layer.bias is None else _constant_value(layer.bias, "bias", where)
         b_q = quantize_bias(bias, in_scale, w_scales if w_scales.size > 1 else w_scales[0], where)
         out_range = out_scale = shift = None
         multipliers: tuple[int, ...] = ()
@@ -324,6 +328,6 @@ class QuantizePass(ModulePass):
             return
         if self.calibration is None:
             raise QuantizationError(
-                'quantize needs calibration inputs: quantize{calibration="inputs.npy"} (a .npy of @main inputs)', "quantize"
+                'no calibration inputs given: use quantize{calibration="inputs.npy"} (a .npy of @main inputs)', "quantize"
             )
         quantize_module(op, load_calibration(self.calibration), self.per_channel, self.method, float(self.percentile))

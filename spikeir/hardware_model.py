@@ -15,7 +15,8 @@ program order.
 
 Exactness: bus payloads are int8, so an ACC row's dot product is bounded by
 ``sum_i |W[r, i]| * 128``. When that bound is below 2^24 for every row of a fused block, float32
-BLAS forms every partial sum exactly; below 2^53 float64 does; otherwise int64 arithmetic is used.
+BLAS forms every partial sum exactly; otherwise float64 does (the bound is below 2^53 for any block
+that fits in memory).
 Saturation adds in int64 and clips to int32. Membrane potentials are int64 arrays holding int32
 values.
 """
@@ -48,7 +49,6 @@ from spikeir.target import SPIKECORE_V1, TargetDescription
 _MAX_ABS_PAYLOAD = 128
 """Largest magnitude of a bus payload (int8), the bound behind the float exactness checks."""
 _F32_EXACT = 2**24
-_F64_EXACT = 2**53
 _CHUNK_BYTES = 256 * 2**20
 """Lanes are processed in chunks whose working state stays below about this many bytes."""
 
@@ -201,7 +201,7 @@ class _AccStep:
     """The source's columns in the rest of the bus, if any."""
     neurons: Index
     weights: np.ndarray
-    """(len, rows) contiguous, float32 / float64 / int64 as exactness allows."""
+    """(len, rows) contiguous, float32 when exact (see the module docstring), else float64."""
     cores: np.ndarray
     """Distinct cores of the members, and the rows each runs (a core spends a cycle per row and event)."""
     core_rows: np.ndarray
@@ -218,10 +218,8 @@ class _AccStep:
             source = self._source(chunk)
             if self.weights.dtype == np.float32:
                 dots = (source @ self.weights).astype(np.int64)
-            elif self.weights.dtype == np.float64:
-                dots = (source.astype(np.float64) @ self.weights).astype(np.int64)
             else:
-                dots = source.astype(np.int64) @ self.weights
+                dots = (source.astype(np.float64) @ self.weights).astype(np.int64)
             if self.bus_cols is None:
                 events = (chunk.x[:, self.input_cols] != 0).sum(axis=1, dtype=np.int64)
                 chunk.cache[self.key] = (dots, events)
@@ -293,7 +291,16 @@ class _FireStep:
         v = chunk.V[:, self.neurons]
         if self.binary:
             fired = v >= self.param
-            chunk.V[:, self.neurons] = v - fired * np.where(self.subtract, self.param, v)
+            if self.subtract.all():
+                decrement = fired * self.param
+            elif not self.subtract.any():
+                decrement = fired * v
+            else:
+                decrement = fired * np.where(self.subtract, self.param, v)
+            if isinstance(self.neurons, slice):
+                v -= decrement
+            else:
+                chunk.V[:, self.neurons] = v - decrement
             payload = fired.view(np.int8)
         else:
             payload = v * self.param
@@ -722,7 +729,9 @@ def _acc_step(
     rest = source[source >= n_inputs] - n_inputs
     block = np.concatenate([tables[i.table][i.row : i.row + i.count, i.col : i.col + i.src_len] for i in accs]).astype(np.int64)
     bound = int(np.abs(block).sum(axis=1).max()) * _MAX_ABS_PAYLOAD
-    dtype = np.float32 if bound < _F32_EXACT else np.float64 if bound < _F64_EXACT else np.int64
+    # The bound is at most len * 2^14, so float64 (exact below 2^53) always suffices: no block of
+    # 2^39 weights fits in memory, let alone in synaptic memory.
+    dtype = np.float32 if bound < _F32_EXACT else np.float64
     cores, inverse = np.unique([i.core for i in accs], return_inverse=True)
     core_rows = np.zeros(cores.size, np.int64)
     np.add.at(core_rows, inverse, [i.count for i in accs])

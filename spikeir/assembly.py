@@ -18,7 +18,7 @@ from pathlib import Path
 import lark
 import numpy as np
 
-from spikeir.binary import RESOURCE_FIELDS, atomic_write, resolve_target
+from spikeir.binary import RESOURCE_FIELDS, TARGET_NAME, atomic_write, resolve_target
 from spikeir.errors import AssemblyError, ProgramError, TargetError
 from spikeir.isa import (
     INT32_MAX,
@@ -80,7 +80,7 @@ HALT: /halt\b/i
 RESET: /(zero|subtract)\b/i
 HALF: /half\b/i
 
-NAME: /[A-Za-z0-9_][\w.+-]*/
+NAME: /{TARGET_NAME}(?![^\s;])/
 KEY: /[A-Za-z_]\w*/
 VALUE: /[^\s;=]+/
 UINT: /{_NUM}(?!\w)/

@@ -8,6 +8,7 @@ before anything is allocated, every reserved field and flag bit must be zero, an
 from __future__ import annotations
 
 import os
+import re
 import struct
 import tempfile
 import zlib
@@ -24,6 +25,9 @@ VERSION = 1
 HEADER_SIZE = 80
 NAME_SIZE = 32
 """Room for every known target name (``spikecore-v1-seed`` is 17 characters)."""
+
+TARGET_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.+-]*"
+"""The characters a stored target name may use (so every image also has an assembly text form)."""
 
 _HEADER = struct.Struct("<4sHH32sHHIIIIIHHHHII")
 # Byte offsets of the header fields that errors point at (docs/isa.md section 5).
@@ -77,12 +81,9 @@ def encode(program: Program) -> bytes:
     """The image of a valid program (validates first, so every image ``encode`` writes decodes)."""
     program.validate()
     target = program.target
-    try:
-        name = target.name.encode("ascii")
-    except UnicodeEncodeError:
-        raise ImageError(f"target name {target.name!r} is not ASCII", "target") from None
-    if not name or len(name) > NAME_SIZE or b"\0" in name:
-        raise ImageError(f"target name {target.name!r} must be 1 to {NAME_SIZE} ASCII characters", "target")
+    if not re.fullmatch(TARGET_NAME, target.name) or len(target.name) > NAME_SIZE:
+        raise ImageError(f"target name {target.name!r} must be 1 to {NAME_SIZE} characters of [A-Za-z0-9_.+-]", "target")
+    name = target.name.encode("ascii")
     for key in ("synapse_bytes", "max_fan_in", "bus_size"):
         if getattr(target, key) >= _U32:
             raise ImageError(f"target {key} {getattr(target, key)} does not fit 32 bits", "target")
@@ -163,8 +164,8 @@ def decode(data: bytes, filename: str | None = None) -> Program:
     if zlib.crc32(reader.data[HEADER_SIZE:]) != crc:
         raise reader.error(f"payload CRC-32 mismatch: header says 0x{crc:08x}, payload is 0x{zlib.crc32(reader.data[HEADER_SIZE:]):08x}", _AT_CRC)
     name = raw_name.rstrip(b"\0")
-    if not name or b"\0" in name or not name.isascii():
-        raise reader.error(f"bad target name {raw_name!r}: expected 1 to {NAME_SIZE} ASCII characters, NUL-padded", _AT_NAME)
+    if not re.fullmatch(TARGET_NAME.encode(), name):
+        raise reader.error(f"bad target name {raw_name!r}: expected 1 to {NAME_SIZE} characters of [A-Za-z0-9_.+-], NUL-padded", _AT_NAME)
     fields: dict[str, int] = dict(zip(RESOURCE_FIELDS, (cores, neurons, synapse_bytes, max_fan_in, bus_size), strict=True))
     try:
         target = resolve_target(name.decode("ascii"), fields)

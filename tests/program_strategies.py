@@ -57,7 +57,7 @@ _PARAM_VALUES = st.one_of(
     st.sampled_from([INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX - 1, INT32_MAX]),
     st.integers(INT32_MIN, INT32_MAX),
 )
-_THRESHOLDS = st.one_of(st.integers(1, 300), st.integers(1, INT32_MAX))
+_THRESHOLDS = st.one_of(st.integers(1, 64), st.integers(1, 1000), st.integers(1, INT32_MAX))
 _SCALES = st.one_of(st.just(0.0), st.floats(1e-6, 10.0, allow_nan=False, allow_infinity=False))
 
 
@@ -168,7 +168,7 @@ def programs(
             if kind == "graded":
                 lo = draw(st.integers(-128, 127))
                 hi = draw(st.integers(lo, 127))
-                shift = draw(st.one_of(st.integers(0, 24), st.integers(0, 62)))
+                shift = draw(st.one_of(st.integers(0, 8), st.integers(0, 62)))
                 instructions.append(Fire(core, base, count, dst=dst, table=table, row=row, shift=shift, lo=lo, hi=hi))
             else:
                 needs.thresholds.append((table, row, count))

@@ -149,6 +149,7 @@ def _error(text: str, filename: str | None = None) -> str:
         ("reset=subtract", "reset=sometimes", "9:54: unexpected 'sometimes'; expected 'zero' or 'subtract'"),
         ("scale=0.000123", "scale=abc", "4:23: unexpected 'abc'; expected a number"),
         ("cores=128", "corez=128", "2:22: unknown key 'corez' in .target"),
+        ("spikecore-v1 cores", "spike@core cores", "2:9: unexpected 'spike@core'; expected a target name"),
         ("cores=128", "cores=1.5", "2:28: cores must be a non-negative integer, got '1.5'"),
         ("cores=128", "cores=0", "2:9: target 'spikecore-v1': cores must be a positive integer, got 0"),
         ("cores=128", "cores=1 cores=2", "2:30: duplicate key 'cores'"),

@@ -97,7 +97,7 @@ def test_encode_validates() -> None:
 def test_encode_rejects_unencodable_target_name() -> None:
     program = small_program()
     program.target = SPIKECORE_V1.with_options(name="x" * 33)
-    with pytest.raises(ImageError, match="1 to 32 ASCII characters"):
+    with pytest.raises(ImageError, match="1 to 32 characters"):
         encode(program)
 
 

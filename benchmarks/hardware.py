@@ -12,7 +12,7 @@ and two mappings: ``dense`` (spikecore-v1: layer 1 on c0[0:64], layer 2 on c1[0:
 The *limit* is the same integer network written directly as float32 BLAS matmuls with numpy
 (``x @ W1.T``, requantization or the rate loop, ``@ W2.T``), without any accounting; its results
 are checked equal to the model's. The ratio is model time / limit time, both measured here, best
-of several repeats. Run with ``python -m benchmarks.hardware`` from outside the repository root.
+of several alternating repeats. Run with ``python -m benchmarks.hardware`` from outside the repository root.
 """
 
 from __future__ import annotations
@@ -114,14 +114,18 @@ def limit(net: Network, rate: bool, timesteps: int) -> Callable[[np.ndarray], np
     return rate_coded if rate else graded
 
 
-def best_time(fn: Callable[[], object], min_total_s: float = 0.3, max_repeats: int = 20) -> float:
-    """Best wall time of several calls (at least 3, until min_total_s has passed)."""
-    times: list[float] = []
-    while len(times) < 3 or (sum(times) < min_total_s and len(times) < max_repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def best_times(first: Callable[[], object], second: Callable[[], object], min_total_s: float = 0.5, max_rounds: int = 30) -> tuple[float, float]:
+    """Best wall times of two functions called alternately (at least 5 rounds, until min_total_s has
+    passed): alternating exposes both to the same background load, so their ratio is fair."""
+    times: tuple[list[float], list[float]] = ([], [])
+    rounds = 0
+    while rounds < 5 or (sum(times[0]) + sum(times[1]) < min_total_s and rounds < max_rounds):
+        for fn, spent in zip((first, second), times):
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+        rounds += 1
+    return min(times[0]), min(times[1])
 
 
 def main(batches: tuple[int, ...] = (1, 100, 10_000), mappings: tuple[str, ...] = ("dense", "seed")) -> dict[str, object]:
@@ -144,8 +148,7 @@ def main(batches: tuple[int, ...] = (1, 100, 10_000), mappings: tuple[str, ...] 
                 cpu.run(x, timesteps)
                 if not np.array_equal(cpu.outputs(), reference(x)):
                     raise AssertionError(f"{mapping} {'rate' if rate else 'graded'} batch {batch}: model and limit disagree")
-                model_s = best_time(lambda: cpu.run(x, timesteps))
-                limit_s = best_time(lambda: reference(x))
+                model_s, limit_s = best_times(lambda: cpu.run(x, timesteps), lambda: reference(x))
                 row: dict[str, object] = {
                     "mapping": mapping,
                     "mode": "rate" if rate else "graded",

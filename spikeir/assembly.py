@@ -104,6 +104,8 @@ def _parser() -> lark.Lark:
     return lark.Lark(GRAMMAR, parser="lalr", lexer="contextual", maybe_placeholders=False)
 
 
+_WORD = re.compile(r"[^\s,\[\]:;=]+|\S")
+
 _TERMINAL_NAMES = {
     "_NL": "end of line",
     "$END": "end of input",
@@ -146,6 +148,12 @@ def _located(message: str, line: int, column: int, filename: str | None) -> Asse
     return AssemblyError(message, f"{filename}:{location}" if filename else location)
 
 
+def _word_at(text: str, position: int) -> str:
+    """The word starting at ``position``, to quote in an error message."""
+    word = _WORD.match(text, position)
+    return word.group(0) if word else text[position : position + 1]
+
+
 def _lark_error(err: lark.exceptions.UnexpectedInput, text: str, filename: str | None) -> AssemblyError:
     """A lark parse error as an AssemblyError naming the offending token and what was expected."""
     if isinstance(err, lark.exceptions.UnexpectedToken):
@@ -155,13 +163,12 @@ def _lark_error(err: lark.exceptions.UnexpectedInput, text: str, filename: str |
         elif token.type == "_NL":
             what = "end of line"
         else:
-            what = repr(str(token))
+            what = repr(_word_at(text, token.start_pos) if token.start_pos is not None else str(token))
         line = token.line if token.line is not None else err.line
         column = token.column if token.column is not None else err.column
         return _located(f"unexpected {what}; expected {_expected(err.expected)}", line, column, filename)
     if isinstance(err, lark.exceptions.UnexpectedCharacters):
-        word = re.match(r"[^\s,\[\]:;=]+|\S", text[err.pos_in_stream :])
-        offending = word.group(0) if word else text[err.pos_in_stream : err.pos_in_stream + 1]
+        offending = _word_at(text, err.pos_in_stream)
         allowed = err.allowed or set()
         hint = f"; expected {_expected(allowed)}" if allowed else ""
         return _located(f"unexpected {offending!r}{hint}", err.line, err.column, filename)

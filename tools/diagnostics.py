@@ -30,7 +30,8 @@ _LINE_COL = re.compile(r"\d+:\d+")
 
 
 class LocatingParser(Parser):
-    """An xDSL parser that stores where each op was written as its ``FileLineColLoc``.
+    """An xDSL parser that stores where each op was written as its ``FileLineColLoc``, and reports
+    an invalid attribute or type as a parse error at the op that contains it.
 
     ``line_offset`` is added to line numbers, for chunks of a ``--split-input-file`` input. An
     explicit ``loc(...)`` in the text wins. The location only prints with ``--print-debuginfo``.
@@ -42,7 +43,11 @@ class LocatingParser(Parser):
 
     def parse_operation(self) -> Operation:
         start = self._current_token.span
-        op = super().parse_operation()
+        try:
+            op = super().parse_operation()
+        except VerifyException as error:
+            # An invalid attribute or type fails while being built, with no place: give it the op's.
+            self.raise_error(str(error), at_position=start)
         if isinstance(op.location, UnknownLoc):
             file, line, col = start.get_location()
             op.location = FileLineColLoc(StringAttr(file), IntAttr(line + self._line_offset), IntAttr(col))

@@ -11,8 +11,10 @@ parsed (MLIR does the same: every op carries a location).
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+import traceback
 from typing import TextIO
 
 from xdsl.context import Context
@@ -137,4 +139,27 @@ def report(
     print(format_error(place, message, prog), file=out)
     for line in context:
         print(line, file=out)
+    return 1
+
+
+def report_exception(error: BaseException, prog: str, filename: str | None = None) -> int:
+    """Report any exception that ends a CLI as one line on stderr; return exit status 1.
+
+    User errors read as with :func:`report`; OS errors name the file; anything else is a bug in
+    spikeir, said so, with the traceback only when ``SPIKEIR_TRACEBACK=1`` (users need one line,
+    the developer who fixes it needs the rest).
+    """
+    if isinstance(error, USER_ERRORS):
+        return report(error, filename, prog=prog)
+    if isinstance(error, OSError) and error.strerror:
+        place = error.filename if error.filename is not None else prog
+        print(format_error(str(place), error.strerror), file=sys.stderr)
+        return 1
+    print(
+        format_error(prog, f"internal error: {type(error).__name__}: {error} (a bug in spikeir; "
+                     "set SPIKEIR_TRACEBACK=1 to see where)"),
+        file=sys.stderr,
+    )
+    if os.environ.get("SPIKEIR_TRACEBACK") == "1":
+        traceback.print_exception(error)
     return 1

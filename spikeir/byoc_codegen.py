@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from math import prod
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -77,7 +77,7 @@ def register_spikecore_target(
         None if calibration is None else np.asarray(calibration, dtype=np.float32),
         mode, target, timesteps, per_channel, dict(compile_options),
     )
-    register_patterns(spikecore_pattern_table())
+    register_patterns(cast(Any, spikecore_pattern_table()))
     tvm_ffi.register_global_func(f"relax.ext.{CODEGEN_NAME}", _codegen, override=True)
 
 
@@ -93,8 +93,8 @@ def partition_for_spikecore(mod: Any, params: dict[str, Any] | None = None) -> A
         raise SpikeIRError("the SpikeCore patterns are not registered: call register_spikecore_target() first", "partition_for_spikecore")
     if params:
         bound = {name: tvm.runtime.tensor(np.asarray(value)) for name, value in params.items()}
-        mod = relax.transform.BindParams("main", bound)(mod)
-    mod = relax.transform.FuseOpsByPattern(patterns, bind_constants=True, annotate_codegen=False)(mod)
+        mod = relax.transform.BindParams("main", cast(Any, bound))(mod)
+    mod = relax.transform.FuseOpsByPattern(cast(Any, patterns), bind_constants=True, annotate_codegen=False)(mod)
     mod = relax.transform.MergeCompositeFunctions()(mod)
     serial = next(_PARTITIONS)
     regions = [(gv, f) for gv, f in mod.functions_items() if f.attrs is not None and f.attrs.get("Codegen") == CODEGEN_NAME]
@@ -109,7 +109,8 @@ def build_heterogeneous(mod: Any, params: dict[str, Any] | None = None, target: 
     from tvm import relax
 
     partitioned = relax.transform.RunCodegen()(partition_for_spikecore(mod, params))
-    return relax.VirtualMachine(tvm.compile(partitioned, target=target), tvm.cpu())
+    executable = tvm.compile(partitioned, target=cast(Any, target))
+    return relax.VirtualMachine(executable, cast(Any, tvm.cpu()))
 
 
 def compiled_region(symbol: str) -> Any:

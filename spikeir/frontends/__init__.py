@@ -22,6 +22,8 @@ from typing import IO
 
 from xdsl.dialects.builtin import ModuleOp
 
+from spikeir.errors import FrontendError
+
 
 @dataclass(frozen=True)
 class FrontendOptions:
@@ -35,6 +37,38 @@ class FrontendOptions:
 
 Frontend = Callable[[IO[bytes], FrontendOptions], ModuleOp]
 
-FRONTENDS: dict[str, Frontend] = {}
+
+
+def _pt2(stream: IO[bytes], options: FrontendOptions) -> ModuleOp:
+    """A `torch.export.save` archive."""
+    from spikeir.frontends.torch_export import import_pt2
+
+    try:
+        return import_pt2(stream)
+    except FrontendError as err:
+        if err.location is None:
+            err.location = options.filename
+        raise
+
+
+def _relay(stream: IO[bytes], options: FrontendOptions) -> ModuleOp:
+    """Relay text; weights from ``--params`` (see spikeir.frontends.relay_text for the keys)."""
+    from spikeir.frontends.relay_text import import_relay, load_params
+
+    params = load_params(options.params) if options.params is not None else {}
+    try:
+        text = stream.read().decode()
+    except UnicodeDecodeError as err:
+        raise FrontendError(f"Relay text must be UTF-8: {err}", options.filename) from None
+    return import_relay(text, params, options.filename)
+
+
+def _onnx(stream: IO[bytes], options: FrontendOptions) -> ModuleOp:
+    from spikeir.frontends.onnx import import_onnx
+
+    return import_onnx(stream.read(), options.filename)
+
+
+FRONTENDS: dict[str, Frontend] = {"pt2": _pt2, "relay": _relay, "onnx": _onnx}
 """File extension -> frontend. Entries are written here, in this file, as functions that import
 their implementing module (spikeir.frontends.torch_export, ...) when called."""

@@ -140,8 +140,8 @@ class _Converter:
             return self.inline(self.mod[op], call)
         if not isinstance(op, self.tvm.ir.Op):
             raise FrontendError(f"call of {op} is not supported", self.where)
-        name = str(op.name)
-        args = [self.expr(a) for a in call.args[:1]] + list(call.args[1:])
+        name = str(getattr(op, "name"))
+        args: list[Any] = [self.expr(a) for a in call.args[:1]] + list(call.args[1:])
         where = f"{self.where}: {name}"
         if name == "relax.permute_dims" or name == "relax.reshape" and isinstance(args[0], _Const):
             return self.fold(name, call, args)

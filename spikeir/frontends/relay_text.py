@@ -213,7 +213,7 @@ class _Converter:
         dims_tree, dtype = tree.children
         if str(dtype) not in ("float32", "float64", "float16"):
             raise FrontendError(f"only floating-point tensors are supported, got {dtype}", self.where(tree))
-        return tuple(int(d) for d in dims_tree.children) if isinstance(dims_tree, Tree) else ()
+        return tuple(int(str(d)) for d in dims_tree.children) if isinstance(dims_tree, Tree) else ()
 
     def check_type(self, value: SSAValue, declared: tuple[int, ...] | None, node: Tree) -> None:
         actual = shape_of(value)
@@ -250,7 +250,7 @@ class _Converter:
             kind, index = tree.children
             if str(kind) != "relay.Constant":
                 raise FrontendError(f"meta[{kind}] is not supported (only meta[relay.Constant])", self.where(tree))
-            key = meta_constant_key(int(index))
+            key = meta_constant_key(int(str(index)))
             if key not in self.params:
                 raise FrontendError(f"meta[relay.Constant][{index}] has no value: the params file has no '{key}'", self.where(tree))
             return _Const(np.asarray(self.params[key]).astype(np.float32), None)

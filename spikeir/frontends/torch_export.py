@@ -162,7 +162,7 @@ class _Converter:
         if not args or not isinstance(args[0], _Const):
             return None
         array, source = args[0].array, args[0].source
-        if name == "aten.t":
+        if name in ("aten.t", "aten.numpy_T"):
             return _Const(array.T, source)
         if name == "aten.permute":
             return _Const(np.transpose(array, [int(d) for d in args[1]]), source)
@@ -275,7 +275,8 @@ def _reshape(conv: _Converter, node: Node, args: list[Any]) -> Value:
 
 def _softmax(conv: _Converter, node: Node, args: list[Any]) -> Value:
     x = conv.activation(args[0], node)
-    dim = int(args[1]) if len(args) > 1 else int(node.kwargs.get("dim", -1))
+    dim = args[1] if len(args) > 1 else node.kwargs.get("dim", -1)
+    assert isinstance(dim, int)
     return conv.builder.softmax(x, dim, _location(node))
 
 
@@ -324,6 +325,8 @@ def _op_name(node: Node) -> str:
 def _hint(name: str) -> str:
     if name in ("aten.log_softmax", "aten._log_softmax"):
         return ": nn has no log_softmax; use softmax (the argmax is the same) or return the logits"
+    if name in ("aten.t", "aten.numpy_T", "aten.permute", "aten.transpose"):
+        return " on activations (only constant weights can be transposed)"
     return ""
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, FloatAttr, IntegerAttr, ModuleOp, TensorType
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, FloatAttr, IntegerAttr, ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.traits import ConstantLike
 
@@ -26,23 +27,24 @@ from spikeir.errors import InterpreterError
 from spikeir.ir_numpy import numpy_dtype, to_numpy
 from spikeir.quantize import quantize_to_int8, quantized_dense, requantize
 
+Array = NDArray[Any]
 
 @dataclass
 class Trace:
     """Every value one evaluation of ``function`` computed, and the traces of the calls it made."""
 
     function: str
-    values: dict[SSAValue, NDArray[np.generic]] = field(default_factory=dict[SSAValue, NDArray[np.generic]])
+    values: dict[SSAValue, Array] = field(default_factory=dict[SSAValue, Array])
     calls: list[tuple[func.CallOp, Trace]] = field(default_factory=list[tuple[func.CallOp, "Trace"]])
-    outputs: tuple[NDArray[np.generic], ...] = ()
+    outputs: tuple[Array, ...] = ()
 
 
-Handler = Callable[["Interpreter", Operation, list[NDArray[np.generic]]], NDArray[np.generic]]
+Handler = Callable[["Interpreter", Operation, list[Array]], Array]
 
 
 def _where(op: Operation) -> str:
     layer = op.properties.get("layer")
-    return f'{op.name} "{layer.data}"' if layer is not None and hasattr(layer, "data") else op.name
+    return f'{op.name} "{layer.data}"' if isinstance(layer, StringAttr) else op.name
 
 
 def _tensor_type(value: SSAValue) -> TensorType[Attribute]:
@@ -56,7 +58,7 @@ def _float_dtype(value: SSAValue) -> np.dtype:
     return numpy_dtype(_tensor_type(value).element_type)
 
 
-def _reshape(op: Operation, x: NDArray[np.generic]) -> NDArray[np.generic]:
+def _reshape(op: Operation, x: Array) -> Array:
     """Reshape to the result type, with the batch axis following the input's when the type keeps it."""
     in_shape = _tensor_type(op.operands[0]).get_shape()
     out_shape = _tensor_type(op.results[0]).get_shape()
@@ -81,7 +83,7 @@ def _scales(qtype: quant.UniformQuantizedType, rank: int) -> NDArray[np.float64]
     return scales.reshape(shape)
 
 
-def _fused_dense(interp: Interpreter, op: Operation, args: list[NDArray[np.generic]]) -> NDArray[np.generic]:
+def _fused_dense(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
     assert isinstance(op, nn.FusedDenseOp)
     y = args[0] @ args[1].T
     if len(args) == 3:
@@ -91,7 +93,7 @@ def _fused_dense(interp: Interpreter, op: Operation, args: list[NDArray[np.gener
     return y.astype(_float_dtype(op.result), copy=False)
 
 
-def _softmax(interp: Interpreter, op: Operation, args: list[NDArray[np.generic]]) -> NDArray[np.generic]:
+def _softmax(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
     assert isinstance(op, nn.SoftmaxOp)
     axis = op.axis.value.data
     shifted = args[0] - args[0].max(axis=axis, keepdims=True)
@@ -99,7 +101,7 @@ def _softmax(interp: Interpreter, op: Operation, args: list[NDArray[np.generic]]
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _constant(interp: Interpreter, op: Operation, args: list[NDArray[np.generic]]) -> NDArray[np.generic]:
+def _constant(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
     assert isinstance(op, arith.ConstantOp)
     value = op.value
     if isinstance(value, DenseIntOrFPElementsAttr):
@@ -109,26 +111,26 @@ def _constant(interp: Interpreter, op: Operation, args: list[NDArray[np.generic]
     raise InterpreterError(f"unsupported constant value {value}", op.name)
 
 
-def _quantize(interp: Interpreter, op: Operation, args: list[NDArray[np.generic]]) -> NDArray[np.generic]:
+def _quantize(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
     return quantize_to_int8(args[0], quant.quantized_element(op.results[0]).scale_values[0])
 
 
-def _dequantize(interp: Interpreter, op: Operation, args: list[NDArray[np.generic]]) -> NDArray[np.generic]:
+def _dequantize(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
     qtype = quant.quantized_element(op.operands[0])
     real = args[0].astype(np.float64) * _scales(qtype, args[0].ndim)
     return real.astype(_float_dtype(op.results[0]))
 
 
-def _quant_constant(interp: Interpreter, op: Operation, args: list[NDArray[np.generic]]) -> NDArray[np.generic]:
+def _quant_constant(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
     assert isinstance(op, quant.ConstantOp)
     return to_numpy(op.dense)
 
 
-def _quant_dense(interp: Interpreter, op: Operation, args: list[NDArray[np.generic]]) -> NDArray[np.generic]:
+def _quant_dense(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
     return quantized_dense(args[0], args[1], args[2])
 
 
-def _requantize(interp: Interpreter, op: Operation, args: list[NDArray[np.generic]]) -> NDArray[np.generic]:
+def _requantize(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
     assert isinstance(op, quant.RequantizeOp)
     return requantize(args[0], np.asarray(op.multipliers, dtype=np.int64), op.shift.value.data)
 
@@ -159,7 +161,7 @@ class Interpreter:
         self.functions: dict[str, func.FuncOp] = {
             op.sym_name.data: op for op in module.ops if isinstance(op, func.FuncOp)
         }
-        self._constants: dict[Operation, NDArray[np.generic]] = {}
+        self._constants: dict[Operation, Array] = {}
 
     def function(self, name: str) -> func.FuncOp:
         if name not in self.functions:
@@ -167,7 +169,7 @@ class Interpreter:
             raise InterpreterError(f"no function @{name} in the module (functions: {known})", f"@{name}")
         return self.functions[name]
 
-    def run(self, name: str, *inputs: ArrayLike) -> tuple[NDArray[np.generic], ...]:
+    def run(self, name: str, *inputs: ArrayLike) -> tuple[Array, ...]:
         """The outputs of ``@name`` on a batch of inputs."""
         return self._evaluate(self.function(name), self._check_inputs(name, inputs), record=False).outputs
 
@@ -175,12 +177,12 @@ class Interpreter:
         """Like :meth:`run`, keeping every intermediate value, nested calls included."""
         return self._evaluate(self.function(name), self._check_inputs(name, inputs), record=True)
 
-    def _check_inputs(self, name: str, inputs: Sequence[ArrayLike]) -> list[NDArray[np.generic]]:
+    def _check_inputs(self, name: str, inputs: Sequence[ArrayLike]) -> list[Array]:
         fn = self.function(name)
         arg_types = fn.function_type.inputs.data
         if len(inputs) != len(arg_types):
             raise InterpreterError(f"@{name} takes {len(arg_types)} input(s), got {len(inputs)}", f"@{name}")
-        arrays: list[NDArray[np.generic]] = []
+        arrays: list[Array] = []
         batch: int | None = None
         for index, (value, typ) in enumerate(zip(inputs, arg_types)):
             if not isinstance(typ, TensorType):
@@ -201,7 +203,7 @@ class Interpreter:
             arrays.append(array.astype(numpy_dtype(typ.element_type), copy=False))
         return arrays
 
-    def _evaluate(self, fn: func.FuncOp, args: list[NDArray[np.generic]], record: bool) -> Trace:
+    def _evaluate(self, fn: func.FuncOp, args: list[Array], record: bool) -> Trace:
         trace = Trace(fn.sym_name.data)
         values = trace.values
         values.update(zip(fn.body.block.args, args))
@@ -222,7 +224,7 @@ class Interpreter:
             values[op.results[0]] = self._apply(op, operands)
         raise InterpreterError(f"@{fn.sym_name.data} has no func.return", f"@{fn.sym_name.data}")
 
-    def _apply(self, op: Operation, operands: list[NDArray[np.generic]]) -> NDArray[np.generic]:
+    def _apply(self, op: Operation, operands: list[Array]) -> Array:
         handler = _HANDLERS.get(type(op))
         if handler is None:
             supported = ", ".join(sorted(cls.name for cls in _HANDLERS)) + ", func.call, func.return"
@@ -238,7 +240,7 @@ class Interpreter:
             raise InterpreterError(f"'{op.name}' failed: {error}", _where(op)) from error
 
 
-def run_function(module: ModuleOp, name: str, *inputs: ArrayLike) -> tuple[NDArray[np.generic], ...]:
+def run_function(module: ModuleOp, name: str, *inputs: ArrayLike) -> tuple[Array, ...]:
     """Evaluate ``@name`` of ``module`` on a batch of inputs (first axis = batch); one array per result."""
     return Interpreter(module).run(name, *inputs)
 

@@ -201,14 +201,12 @@ def requantize(acc: ArrayLike, multiplier: ArrayLike, shift: int, lo: int = -128
     return np.clip(product, lo, hi).astype(np.int8)
 
 
-def saturate_int32(values: NDArray[np.integer]) -> NDArray[np.int32]:
+def saturate_int32(values: ArrayLike) -> NDArray[np.int32]:
     """``sat32``: clamp to [-2^31, 2^31 - 1], as the membrane accumulator does."""
     return np.clip(values, INT32_MIN, INT32_MAX).astype(np.int32)
 
 
-def quantized_dense(
-    x_q: NDArray[np.integer], w_q: NDArray[np.integer], b_q: NDArray[np.integer]
-) -> NDArray[np.int32]:
+def quantized_dense(x_q: ArrayLike, w_q: ArrayLike, b_q: ArrayLike) -> NDArray[np.int32]:
     """`quant.dense`: ``sat32(x_q @ w_q^T + b_q)``, the ACC (synaptic) then ACC (bias) of a layer.
 
     The dot products are formed in float64, which is exact: each product is at most 2^14 in

@@ -23,7 +23,7 @@ from spikeir.dialects import nn
 from spikeir.errors import QuantizationError, SpikeIRError
 from spikeir.ir_numpy import dense_attr
 from spikeir.isa import Halt, Program
-from spikeir.target import TargetDescription, get_target
+from spikeir.target import get_target
 
 MODES = ("graded", "rate")
 
@@ -43,8 +43,13 @@ class CompiledModel:
     stages: dict[str, str] = field(default_factory=dict)
     """Printed IR after each pipeline stage, in order (when compiled with ``record=True``)."""
     compile_seconds: dict[str, float] = field(default_factory=dict)
+    quantization: list[Any] = field(default_factory=list)
+    """What quantization chose per layer (`spikeir.passes.quantize.LayerQuantization`)."""
     last_run: Any = None
-    """`RunStats` of the most recent `run`."""
+    """`RunStats` of the most recent `run` (of its first SpikeCore region)."""
+    last_spike_log: list[Any] = field(default_factory=list)
+    """Spike log (lane 0) of the most recent `run`."""
+    _executor: Any = field(default=None, repr=False)
 
     @property
     def assembly(self) -> str:
@@ -80,13 +85,20 @@ class CompiledModel:
             facts["last_run"] = self.last_run.as_dict()
         return facts
 
-    def run(self, x: np.ndarray, timesteps: int | None = None, batch_size: int = 10_000) -> np.ndarray:
-        """Float inputs (batch first, any shape the model takes) -> float outputs, on the hardware model."""
-        from spikeir.host import run_host
+    def run(self, x: np.ndarray, timesteps: int | None = None) -> np.ndarray:
+        """Float inputs (batch first, any shape the model takes) -> float outputs.
 
-        steps = self.timesteps if timesteps is None else timesteps
-        outputs, stats = run_host(self.module, np.asarray(x, dtype=np.float32), steps, batch_size)
-        self.last_run = stats
+        Host ops run in numpy; SpikeCore regions run on the hardware model for ``timesteps``
+        (default: the compiled mode's).
+        """
+        from spikeir.host import HostExecutor
+
+        if self._executor is None or (timesteps or self.timesteps) != self._executor.timesteps:
+            self._executor = HostExecutor(self.module, timesteps or self.timesteps)
+        outputs = self._executor.run_main(np.asarray(x, dtype=np.float32))
+        first = self._executor.launches[0] if self._executor.launches else None
+        self.last_run = first.stats if first else None
+        self.last_spike_log = first.spike_log if first else []
         return outputs
 
 
@@ -118,7 +130,7 @@ def compile(
     model: Any,
     example_input: Any = None,
     calibration: np.ndarray | None = None,
-    target: str | TargetDescription = "spikecore-v1",
+    target: str = "spikecore-v1",
     mode: str = "graded",
     timesteps: int | None = None,
     per_channel: bool = False,
@@ -142,7 +154,7 @@ def compile(
         raise SpikeIRError(f"mode must be one of {', '.join(MODES)}, got '{mode}'", "compile")
     if timesteps is not None and timesteps < 1:
         raise SpikeIRError(f"timesteps must be at least 1, got {timesteps}", "compile")
-    target_description = get_target(target)
+    get_target(target)  # an unknown name fails here, before any work
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     module = _as_nn_module(model, example_input)
@@ -156,11 +168,12 @@ def compile(
             stacklevel=2,
         )
         calibration = np.asarray(example_input, dtype=np.float32)
+    start = time.perf_counter()
     result = run_pipeline(
         module,
         np.asarray(calibration, dtype=np.float32),
         mode=mode,
-        target=target_description,
+        target=target,
         per_channel=per_channel,
         method=method,
         percentile=percentile,
@@ -168,12 +181,12 @@ def compile(
         leak_shift=leak_shift,
         record=record,
     )
-    seconds.update(result.seconds)
+    seconds["pipeline"] = time.perf_counter() - start
     start = time.perf_counter()
     program = program_from_module(result.module)
     seconds["emit"] = time.perf_counter() - start
     steps = timesteps if timesteps is not None else (1 if mode == "graded" else 32)
-    return CompiledModel(program, result.module, mode, steps, dict(result.stages), seconds)
+    return CompiledModel(program, result.module, mode, steps, dict(result.stages), seconds, list(result.quantization))
 
 
 def build_mlp_module(
@@ -223,7 +236,7 @@ def compile_nn_to_spikecore(
     biases: Sequence[np.ndarray | None],
     activations: Sequence[str | None],
     calibration: np.ndarray | None = None,
-    target: str | TargetDescription = "spikecore-v1",
+    target: str = "spikecore-v1",
     mode: str = "graded",
     per_channel: bool = False,
 ) -> tuple[Program, list[tuple[np.ndarray, float]], list[tuple[np.ndarray, float]]]:
@@ -243,10 +256,11 @@ def compile_nn_to_spikecore(
         )
         calibration = np.random.default_rng(0).standard_normal((256, np.asarray(weights[0]).shape[1])).astype(np.float32)
     compiled = compile(module, calibration=calibration, target=target, mode=mode, per_channel=per_channel)
-    from spikeir.host import layer_scales
-
-    scales = layer_scales(compiled.module)
     program = compiled.program
-    q_weights = [(program.synapse_tables[i], scales[i].weight) for i in range(len(weights))]
-    q_biases = [(program.param_tables[scales[i].bias_table], scales[i].bias) for i in range(len(weights))]
+
+    def scale(values: tuple[float, ...]) -> Any:
+        return values[0] if len(values) == 1 else np.asarray(values)
+
+    q_weights = [(program.synapse_tables[i], scale(q.weight_scales)) for i, q in enumerate(compiled.quantization)]
+    q_biases = [(q.bias, scale(q.accumulator_scales)) for q in compiled.quantization]
     return program, q_weights, q_biases

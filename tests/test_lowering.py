@@ -31,9 +31,9 @@ from spikeir.passes.place import Place
 CTX = Context()
 
 
-def compile_graded(module: ModuleOp, **place: int) -> ModuleOp:
+def compile_graded(module: ModuleOp, neurons_per_core: int = 0) -> ModuleOp:
     LowerQuantToSpikeCore().apply(CTX, module)
-    Place(**place).apply(CTX, module)
+    Place(neurons_per_core=neurons_per_core).apply(CTX, module)
     module.verify()
     return module
 
@@ -235,3 +235,64 @@ def test_rate_mode_rejects_signed_layers() -> None:
     LowerQuantToSpikeCore().apply(CTX, module)
     with pytest.raises(PassFailedException, match="rate mode needs ReLU layers"):
         ConvertToSNN().apply(CTX, module)
+
+
+# -- the whole pipeline -------------------------------------------------------------------------
+
+
+def _mlp_text(rng: np.random.Generator) -> tuple[str, list[np.ndarray]]:
+    w0, b0 = rng.normal(0, 0.3, (16, 12)), rng.normal(0, 0.1, 16)
+    w1, b1 = rng.normal(0, 0.3, (5, 16)), rng.normal(0, 0.1, 5)
+    text = f"""
+    func.func @main(%x: tensor<1x3x4xf32>) -> tensor<1x5xf32> {{
+      %w0 = arith.constant {_dense(w0)}
+      %b0 = arith.constant {_dense(b0)}
+      %w1 = arith.constant {_dense(w1)}
+      %b1 = arith.constant {_dense(b1)}
+      %f = nn.batch_flatten %x : tensor<1x3x4xf32> -> tensor<1x12xf32>
+      %0 = nn.dense %f, %w0 layer "fc1" : (tensor<1x12xf32>, tensor<16x12xf32>) -> tensor<1x16xf32>
+      %1 = nn.bias_add %0, %b0 : (tensor<1x16xf32>, tensor<16xf32>) -> tensor<1x16xf32>
+      %2 = nn.relu %1 : tensor<1x16xf32>
+      %3 = nn.dense %2, %w1 layer "fc2" : (tensor<1x16xf32>, tensor<5x16xf32>) -> tensor<1x5xf32>
+      %4 = nn.bias_add %3, %b1 : (tensor<1x5xf32>, tensor<5xf32>) -> tensor<1x5xf32>
+      %5 = nn.softmax %4 axis(-1) : tensor<1x5xf32>
+      func.return %5 : tensor<1x5xf32>
+    }}"""
+    return text, [w0, b0, w1, b1]
+
+
+@pytest.mark.parametrize("mode", ["graded", "rate"])
+def test_run_pipeline_records_stages_and_runs(mode: str) -> None:
+    from spikeir.passes.spikecore_pipeline import run_pipeline
+
+    rng = np.random.default_rng(8)
+    text, (w0, b0, w1, b1) = _mlp_text(rng)
+    x = rng.uniform(-1, 1, (200, 1, 3, 4)).astype(np.float32)
+    result = run_pipeline(parse(text), x, mode=mode, neurons_per_core=8, record=True)
+    expected_stages = ["input", "nn-fold-reshapes", "fuse-dense", "partition-for-spikecore", "quantize", "lower-quant-to-spikecore"]
+    expected_stages += ["convert-to-snn", "place"] if mode == "rate" else ["place"]
+    assert list(result.stages) == expected_stages
+    assert "nn.fused_dense" in result.stages["partition-for-spikecore"]
+    assert "quant.dense" in result.stages["quantize"]
+    assert ('"binary"' in result.stages["place"]) == (mode == "rate")
+    assert [layer.layer for layer in result.quantization] == ["fc1", "fc2"]
+
+    program = result.program()
+    assert program.target.neurons_per_core == 8
+    q_in = np.clip(np.rint(x.reshape(200, 12) / program.input_scale), -128, 127).astype(np.int8)
+    timesteps = 1 if mode == "graded" else 256
+    cpu = SpikeCoreCPU(target=program.target)
+    cpu.load_program(program)
+    cpu.run(q_in, timesteps)
+    logits = cpu.outputs() * program.outputs[0].scale / timesteps
+    float_logits = np.maximum(x.reshape(200, 12) @ w0.T + b0, 0) @ w1.T + b1
+    agreement = np.mean(logits.argmax(1) == float_logits.argmax(1))
+    assert agreement >= (0.97 if mode == "graded" else 0.9), agreement
+
+
+def test_pipeline_rejects_an_unknown_mode() -> None:
+    from spikeir.passes.spikecore_pipeline import run_pipeline
+
+    text, _ = _mlp_text(np.random.default_rng(9))
+    with pytest.raises(PassFailedException, match="mode must be graded or rate, got 'spiking'"):
+        run_pipeline(parse(text), np.zeros((2, 1, 3, 4), np.float32), mode="spiking")

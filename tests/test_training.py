@@ -94,6 +94,7 @@ def test_train_rejects_mismatched_data(small: MNISTSplit) -> None:
         train(MLP(), small.x_train, small.y_train, batch_size=0, progress=False)
 
 
+@pytest.mark.slow
 def test_default_training_accuracy(mnist: MNISTSplit, tmp_path: Path) -> None:
     model, info = train_or_load(data=mnist, cache_dir=tmp_path)
     assert not info.cached and info.cache_problem is None
@@ -197,3 +198,17 @@ def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / ".cache" / "spikeir"
+
+
+def test_progress_bar_silent_without_terminal(small: MNISTSplit, capsys: pytest.CaptureFixture[str]) -> None:
+    train(MLP((8,)), small.x_train[:64], small.y_train[:64], epochs=1, progress=True)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_thread_count_restored(small: MNISTSplit) -> None:
+    before = torch.get_num_threads()
+    model = MLP((8,))
+    train(model, small.x_train[:64], small.y_train[:64], epochs=1, progress=False)
+    evaluate(model, small.x_test, small.y_test)
+    assert torch.get_num_threads() == before

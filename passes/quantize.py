@@ -251,6 +251,10 @@ class QuantizeFusedDense(RewritePattern):
                 new_ops.append(relu)
                 result = relu.result
         new_ops.append(quant.DequantizeOp(result, out_type))
+        for new_op, hint in zip(new_ops, ("x_q", "w_q", "b_q", "acc")):
+            new_op.results[0].name_hint = hint
+        for new_op in new_ops[4:-1]:  # requantize, relu; the dequantize takes over the old name
+            new_op.results[0].name_hint = "y_q"
         rewriter.replace(op, new_ops)
 
 

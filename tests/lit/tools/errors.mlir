@@ -1,0 +1,20 @@
+// spike-opt reports bad input as `file:line:col: error: message` on stderr, exit status 1, no traceback.
+// RUN: not spike-opt %s 2>&1 | filecheck %s
+// RUN: not spike-opt %s 2>&1 | filecheck %s --check-prefix=NOTRACE
+// RUN: not spike-opt %t.absent.mlir 2>&1 | filecheck %s --check-prefix=MISSING
+// RUN: not spike-opt %s -p fuse-dens 2>&1 | filecheck %s --check-prefix=PASS
+// RUN: not spike-opt %s -p 'fuse-dense{' 2>&1 | filecheck %s --check-prefix=SPEC
+
+func.func @main(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {
+  %0 = nn.relu %x : tensor<1x4xf32>
+  %1 = nn.relu %0 tensor<1x4xf32>
+  func.return %1 : tensor<1x4xf32>
+}
+
+// CHECK:      errors.mlir:10:19: error: Expected ':'
+// CHECK-NEXT:   %1 = nn.relu %0 tensor<1x4xf32>
+// CHECK-NEXT:                   ^
+// NOTRACE-NOT: Traceback
+// MISSING:    .absent.mlir: error: cannot read input file: No such file or directory
+// PASS:       spike-opt: error: unknown pass 'fuse-dens' in -p; did you mean 'fuse-dense'?
+// SPEC:       spike-opt: error: invalid pass pipeline -p 'fuse-dense{' at column 12

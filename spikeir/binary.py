@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import re
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from spikeir.errors import ImageError, ProgramError, TargetError
+from spikeir.fileio import atomic_write
 from spikeir.isa import Acc, AccBias, Fire, FireMode, Halt, Instruction, Leak, Opcode, OutputSpec, Program, ResetMode
 from spikeir.target import TARGETS, TargetDescription
 
@@ -275,22 +275,6 @@ def _decode_instruction(
     if core or base or count:
         raise reader.error("HALT: core, base and count must be 0", offset + 2)
     return Halt()
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write a file so that readers see either the old or the complete new contents, never a torn
-    one: a temporary file in the same directory, fsync, then ``os.replace``."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_image(program: Program, path: str | os.PathLike[str]) -> None:

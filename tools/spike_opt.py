@@ -42,23 +42,29 @@ if TYPE_CHECKING:
 PROG = "spike-opt"
 
 
-def program_of(module: ModuleOp) -> Program:
-    """The ISA program of a placed spikecore module (docs/pipeline.md, section 8)."""
+def program_of(module: ModuleOp, program: str | None = None) -> Program:
+    """The ISA program of a placed spikecore module (docs/pipeline.md, section 8): of its only
+    `spikecore.program`, or of the one named ``program``."""
     from spikeir.emit import program_from_module
 
-    return program_from_module(module)
+    return program_from_module(module, program)
 
 
 @dataclass(frozen=True)
 class SpikeCoreAsmTarget(Target):
-    """`-t spikecore-asm`: the program as SpikeCore assembly text (docs/isa.md), data included."""
+    """`-t spikecore-asm`: the program as SpikeCore assembly text (docs/isa.md), data included.
+
+    `-t 'spikecore-asm{program=net}'` picks one program of a module that has several.
+    """
 
     name = "spikecore-asm"
+
+    program: str | None = None
 
     def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
         from spikeir.assembly import disassemble
 
-        output.write(disassemble(program_of(module)))
+        output.write(disassemble(program_of(module, self.program)))
 
 
 @dataclass(frozen=True)
@@ -67,10 +73,13 @@ class SpikeCoreBinTarget(Target):
 
     name = "spikecore-bin"
 
+    program: str | None = None
+    """Which `spikecore.program` to encode when the module has several."""
+
     def image(self, module: ModuleOp) -> bytes:
         from spikeir.binary import encode
 
-        return encode(program_of(module))
+        return encode(program_of(module, self.program))
 
     def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
         # xDSL hands targets a text stream; an image is bytes, which only spike-opt writes.

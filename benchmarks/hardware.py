@@ -12,7 +12,9 @@ and two mappings: ``dense`` (spikecore-v1: layer 1 on c0[0:64], layer 2 on c1[0:
 The *limit* is the same integer network written directly as float32 BLAS matmuls with numpy
 (``x @ W1.T``, requantization or the rate loop, ``@ W2.T``), without any accounting; its results
 are checked equal to the model's. The ratio is model time / limit time, both measured here, best
-of several alternating repeats. Run with ``python -m benchmarks.hardware`` from outside the repository root.
+of several alternating repeats. The same rounds also time the *float* model in PyTorch (784-64-10
+``nn.Sequential`` with the same weights, ``torch.no_grad``, same batch): what the network costs a
+user who never leaves PyTorch. Run with ``spikeir bench`` (or ``python -m spikeir.benchmarks.hardware``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from spikeir.hardware_model import SpikeCoreCPU
 from spikeir.isa import Acc, AccBias, Fire, FireMode, Halt, Instruction, OutputSpec, Program, ResetMode
@@ -114,31 +117,58 @@ def limit(net: Network, rate: bool, timesteps: int) -> Callable[[np.ndarray], np
     return rate_coded if rate else graded
 
 
-def best_times(first: Callable[[], object], second: Callable[[], object], min_total_s: float = 0.5, max_rounds: int = 30) -> tuple[float, float]:
-    """Best wall times of two functions called alternately (at least 5 rounds, until min_total_s has
-    passed): alternating exposes both to the same background load, so their ratio is fair."""
-    times: tuple[list[float], list[float]] = ([], [])
+def float_model(net: Network) -> Callable[[np.ndarray], np.ndarray]:
+    """The float 784-64-10 MLP in PyTorch with the network's weights (inputs scaled to [0, 1])."""
+    model = torch.nn.Sequential(torch.nn.Linear(N_IN, N_HID), torch.nn.ReLU(), torch.nn.Linear(N_HID, N_OUT)).eval()
+    with torch.no_grad():
+        for layer, w, b in ((model[0], net.w1, net.b1), (model[2], net.w2, net.b2)):
+            layer.weight.copy_(torch.from_numpy(w.astype(np.float32)))
+            layer.bias.copy_(torch.from_numpy(b.astype(np.float32)))
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(x.astype(np.float32) / 127)).numpy()
+
+    return forward
+
+
+def best_times(*functions: Callable[[], object], min_total_s: float = 0.5, max_rounds: int = 30) -> list[float]:
+    """Best wall time of each function, called in turn (at least 5 rounds, until min_total_s has
+    passed): alternating exposes all of them to the same background load, so their ratios are fair."""
+    times: list[list[float]] = [[] for _ in functions]
     rounds = 0
-    while rounds < 5 or (sum(times[0]) + sum(times[1]) < min_total_s and rounds < max_rounds):
-        for fn, spent in zip((first, second), times):
+    while rounds < 5 or (sum(map(sum, times)) < min_total_s and rounds < max_rounds):
+        for fn, spent in zip(functions, times):
             start = time.perf_counter()
             fn()
             spent.append(time.perf_counter() - start)
         rounds += 1
-    return min(times[0]), min(times[1])
+    return [min(spent) for spent in times]
 
 
-def main(batches: tuple[int, ...] = (1, 100, 10_000), mappings: tuple[str, ...] = ("dense", "seed")) -> dict[str, object]:
-    """Measure every (mapping, mode, batch), print a table, return the results."""
+HEADER = (
+    f"{'mapping':8} {'mode':7} {'T':>3} {'batch':>6} {'model ms':>9} {'limit ms':>9} {'torch ms':>9} "
+    f"{'samples/s':>10} {'syn ops/s':>9} {'/limit':>7} {'/torch':>7}"
+)
+
+
+def measure(
+    batches: tuple[int, ...] = (1, 100, 10_000),
+    mappings: tuple[str, ...] = ("dense", "seed"),
+    modes: tuple[tuple[str, int], ...] = (("graded", 1), ("rate", 8), ("rate", 32)),
+    min_total_s: float = 0.5,
+) -> list[dict[str, object]]:
+    """Measure every (mapping, mode, timesteps, batch), print a table row each, return the rows."""
     rng = np.random.default_rng(0)
     net = make_network(rng)
     inputs = mnist_like(rng, max(batches))
+    floats = float_model(net)
     rows: list[dict[str, object]] = []
-    header = f"{'mapping':8} {'mode':7} {'T':>3} {'batch':>6} {'model ms':>9} {'limit ms':>9} {'samples/s':>11} {'syn ops/s':>10} {'ratio':>6}"
-    print(header)
-    print("-" * len(header))
+    print(HEADER)
+    print("-" * len(HEADER))
     for mapping in mappings:
-        for rate, timesteps in ((False, 1), (True, 8), (True, 32)):
+        for mode, timesteps in modes:
+            rate = mode == "rate"
             program = make_program(net, mapping, rate)
             cpu = SpikeCoreCPU(target=program.target)
             cpu.load_program(program)
@@ -147,30 +177,38 @@ def main(batches: tuple[int, ...] = (1, 100, 10_000), mappings: tuple[str, ...] 
                 x = inputs[:batch]
                 cpu.run(x, timesteps)
                 if not np.array_equal(cpu.outputs(), reference(x)):
-                    raise AssertionError(f"{mapping} {'rate' if rate else 'graded'} batch {batch}: model and limit disagree")
-                model_s, limit_s = best_times(lambda: cpu.run(x, timesteps), lambda: reference(x))
+                    raise AssertionError(f"{mapping} {mode} batch {batch}: model and limit disagree")
+                model_s, limit_s, torch_s = best_times(
+                    lambda: cpu.run(x, timesteps), lambda: reference(x), lambda: floats(x), min_total_s=min_total_s
+                )
                 row: dict[str, object] = {
                     "mapping": mapping,
-                    "mode": "rate" if rate else "graded",
+                    "mode": mode,
                     "timesteps": timesteps,
                     "batch": batch,
                     "instructions": len(program),
                     "model_s": model_s,
                     "limit_s": limit_s,
+                    "torch_float_s": torch_s,
                     "samples_per_s": batch / model_s,
                     "synaptic_ops_per_s": cpu.stats.synaptic_ops / model_s,
-                    "ratio": model_s / limit_s,
+                    "ratio_to_limit": model_s / limit_s,
+                    "ratio_to_torch_float": model_s / torch_s,
                 }
                 rows.append(row)
                 print(
-                    f"{mapping:8} {row['mode']:7} {timesteps:>3} {batch:>6} {model_s * 1e3:>9.3f} {limit_s * 1e3:>9.3f} "
-                    f"{batch / model_s:>11.4g} {cpu.stats.synaptic_ops / model_s:>10.3g} {model_s / limit_s:>6.2f}"
+                    f"{mapping:8} {mode:7} {timesteps:>3} {batch:>6} {model_s * 1e3:>9.3f} {limit_s * 1e3:>9.3f} "
+                    f"{torch_s * 1e3:>9.3f} {batch / model_s:>10.4g} {cpu.stats.synaptic_ops / model_s:>9.3g} "
+                    f"{model_s / limit_s:>7.2f} {model_s / torch_s:>7.2f}"
                 )
-    goal = [r for r in rows if r["mode"] == "graded" and r["batch"] == 10_000]
-    for r in goal:
-        print(f"goal ({r['mapping']} mapping, graded, T=1, batch 10000): {r['ratio']:.2f}x the float32 BLAS limit (target <= 4x)")
-    return {"benchmark": "hardware_model", "rows": rows}
+    for r in rows:
+        if r["mode"] == "graded" and r["batch"] == max(batches):
+            print(
+                f"goal ({r['mapping']} mapping, graded, T=1, batch {r['batch']}): {r['ratio_to_limit']:.2f}x the "
+                "float32 BLAS limit (target <= 4x)"
+            )
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    measure()

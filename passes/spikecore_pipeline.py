@@ -9,6 +9,7 @@ this file only decides order and options.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +98,8 @@ class PipelineResult:
     """Stage name -> printed IR after it ("input" is the IR before the first stage)."""
     quantization: list[Any] = field(default_factory=list)
     """spikeir.passes.quantize.LayerQuantization per layer, in order."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Stage name -> wall time of the stage, in order, then "verify": the total of the checks after each stage."""
 
     def program(self, name: str | None = None) -> Program:
         """The ISA program (of the single region, or the one named ``name``)."""
@@ -127,9 +130,15 @@ def run_pipeline(
 
     if record:
         result.stages["input"] = str(module)
+    verify_seconds = 0.0
     for name, action in _stages(mode, target, neurons_per_core, leak_shift, quantize):
+        start = time.perf_counter()
         action(module)
+        checked = time.perf_counter()
         module.verify()
+        result.seconds[name] = checked - start
+        verify_seconds += time.perf_counter() - checked
         if record:
             result.stages[name] = str(module)
+    result.seconds["verify"] = verify_seconds
     return result

@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_lab(options_from_args(rest))
             return 0
         if command == "bench":
-            from benchmarks.__main__ import main as bench_main
+            from spikeir.benchmarks.__main__ import main as bench_main
 
             return bench_main(rest)
     except KeyboardInterrupt:

@@ -1,0 +1,111 @@
+"""`spikeir bench`: compile-time scaling, hardware-model throughput and peak memory in one run.
+
+Prints a table per section and writes everything to JSON (``--json``). Numbers depend on the
+machine and its load: docs/performance.md records a run and how to read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from typing import IO, Any
+
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="spikeir bench",
+        description="Compile time per stage on MLPs up to 4M weights (with the growth exponent), hardware-model "
+        "throughput against the float32 BLAS limit and the float model in PyTorch, and peak compile memory.",
+    )
+    p.add_argument("--quick", action="store_true", help="smaller ladder, one repeat, shorter timings (about a minute)")
+    p.add_argument("--json", metavar="PATH", help="write every measurement to this JSON file")
+    p.add_argument(
+        "--threads", type=int, default=1, metavar="N",
+        help="BLAS and PyTorch threads (default 1: multi-threaded BLAS on a loaded machine measures the load; 0 keeps the libraries' defaults)",
+    )
+    p.add_argument(
+        "--only", choices=("compile", "hardware", "memory"), action="append",
+        help="run only this section (repeatable; default: all)",
+    )
+    return p
+
+
+def machine(threads: int) -> dict[str, Any]:
+    """What the numbers were measured on: CPU model, cores, load, thread settings."""
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            names = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
+        model = names[0] if names else model
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "python": platform.python_version(),
+        "threads": threads,
+    }
+
+
+def set_threads(threads: int) -> None:
+    """Pin BLAS and PyTorch to ``threads`` threads (BLAS only if numpy is not loaded yet)."""
+    if threads <= 0:
+        return
+    if "numpy" not in sys.modules:
+        for name in _THREAD_VARIABLES:
+            os.environ[name] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.threads < 0:
+        parser().error(f"--threads must be 0 or more, got {args.threads}")
+    out: IO[str] | None = open(args.json, "w", encoding="utf-8") if args.json else None  # fail before minutes of work
+    try:
+        set_threads(args.threads)
+        from . import compile_time, hardware
+
+        sections = args.only or ["compile", "hardware", "memory"]
+        ladder = compile_time.QUICK_LADDER if args.quick else compile_time.LADDER
+        results: dict[str, Any] = {"quick": args.quick, "machine": machine(args.threads)}
+        started = time.perf_counter()
+        if "compile" in sections:
+            results["compile"] = compile_time.measure(ladder, repeats=1 if args.quick else 3)
+            print()
+        if "hardware" in sections:
+            print("hardware model (SpikeCoreCPU) vs float32 BLAS limit and float PyTorch, 784-64-10")
+            results["hardware"] = hardware.measure(
+                mappings=("dense",) if args.quick else ("dense", "seed"), min_total_s=0.1 if args.quick else 0.5
+            )
+            print()
+        if "memory" in sections:
+            results["memory"] = compile_time.memory_profile(ladder[-1])
+        results["seconds"] = time.perf_counter() - started
+        results["machine"]["load_average_after"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+        if out is not None:
+            json.dump(results, out, indent=1)
+            out.write("\n")
+            print(f"wrote {args.json}")
+    except BaseException:
+        if out is not None:
+            out.close()
+            os.remove(args.json)  # no half-written results
+        raise
+    if out is not None:
+        out.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

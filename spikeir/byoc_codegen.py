@@ -95,7 +95,7 @@ def partition_for_spikecore(mod: Any, params: dict[str, Any] | None = None) -> A
     if not patterns:
         raise SpikeIRError("the SpikeCore patterns are not registered: call register_spikecore_target() first", "partition_for_spikecore")
     if params:
-        bound = {name: tvm.runtime.tensor(np.asarray(value)) for name, value in params.items()}
+        bound = {name: tvm.runtime.tensor(_as_numpy(value)) for name, value in params.items()}
         mod = relax.transform.BindParams("main", cast(Any, bound))(mod)
     mod = relax.transform.FuseOpsByPattern(cast(Any, patterns), bind_constants=True, annotate_codegen=False)(mod)
     mod = relax.transform.MergeCompositeFunctions()(mod)
@@ -104,6 +104,11 @@ def partition_for_spikecore(mod: Any, params: dict[str, Any] | None = None) -> A
     for index, (gv, function) in enumerate(sorted(regions, key=lambda item: item[0].name_hint)):
         mod.update_func(gv, function.with_attr("global_symbol", f"{CODEGEN_NAME}_{serial}_{index}"))
     return mod
+
+
+def _as_numpy(value: Any) -> np.ndarray:
+    """A parameter given as a numpy array, a torch tensor or a TVM tensor."""
+    return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
 
 
 def build_heterogeneous(mod: Any, params: dict[str, Any] | None = None, target: str = "llvm") -> Any:

@@ -103,3 +103,22 @@ def test_codegen_without_calibration_is_a_user_error(seed_relax: object) -> None
     register_spikecore_target(calibration=np.zeros((4, 3), np.float32))
     with pytest.raises(QuantizationError, match="each sample must have 784 values"):
         relax.transform.RunCodegen()(partition_for_spikecore(seed_relax))
+
+
+def test_onnx_errors_are_frontend_errors() -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    from spikeir.frontends.onnx import import_onnx
+
+    with pytest.raises(FrontendError, match="not a valid ONNX model") as info:
+        import_onnx(b"garbage", "bad.onnx")
+    assert info.value.location == "bad.onnx"
+    weight = numpy_helper.from_array(np.ones((2, 3), np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Sigmoid", ["h"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(FrontendError, match="Relax op 'relax.sigmoid' is not supported") as info:
+        import_onnx(model.SerializeToString(), "sig.onnx")
+    assert str(info.value.location).startswith("sig.onnx:")

@@ -20,6 +20,7 @@ from spikeir.errors import FrontendError
 def import_onnx(source: Any, filename: str | None = None) -> ModuleOp:
     """Convert an ONNX model (a path, its bytes, a binary stream or a ModelProto) to the nn dialect."""
     import onnx
+    from google.protobuf.message import DecodeError
     from onnx.onnx_cpp2py_export.checker import ValidationError
 
     where = filename or (os.fspath(source) if isinstance(source, (str, os.PathLike)) else "onnx")
@@ -31,7 +32,7 @@ def import_onnx(source: Any, filename: str | None = None) -> ModuleOp:
         else:
             model = onnx.load_model(source)
         onnx.checker.check_model(model)
-    except (OSError, ValueError, ValidationError) as err:
+    except (OSError, ValueError, ValidationError, DecodeError) as err:
         raise FrontendError(f"not a valid ONNX model: {err}", str(where)) from None
     from tvm.relax.frontend.onnx import from_onnx
 

@@ -1,0 +1,97 @@
+"""Smoke tests of `spikeir bench` on tiny sizes: the code runs and its JSON has the documented shape.
+
+Nothing here checks a timing: the numbers depend on the machine (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikeir.benchmarks import __main__ as bench
+from spikeir.benchmarks import compile_time, hardware
+
+TINY = ((16, 8, 4), (16, 32, 32, 4), (16, 64, 64, 4))
+
+
+def test_weight_count() -> None:
+    assert compile_time.weight_count((784, 64, 10)) == 784 * 64 + 64 * 10
+    assert [compile_time.weight_count(w) for w in compile_time.LADDER][-2:] == [3_958_784, 4_148_736]
+
+
+@pytest.mark.parametrize("power", [0.5, 1.0, 2.0])
+def test_fit_exponent_recovers_power_law(power: float) -> None:
+    weights = [10_000, 100_000, 1_000_000, 4_000_000]
+    assert compile_time.fit_exponent(weights, [3e-7 * w**power for w in weights]) == pytest.approx(power)
+
+
+def test_hardware_rows_structure() -> None:
+    modes = (("graded", 1), ("rate", 2))
+    rows = hardware.measure(batches=(1, 3), mappings=("dense", "seed"), modes=modes, min_total_s=0.0)
+    assert [(r["mapping"], r["mode"], r["timesteps"], r["batch"]) for r in rows] == [
+        (m, mode, t, b) for m in ("dense", "seed") for mode, t in modes for b in (1, 3)
+    ]
+    for r in rows:
+        assert r["ratio_to_limit"] == pytest.approx(r["model_s"] / r["limit_s"])
+        assert r["ratio_to_torch_float"] == pytest.approx(r["model_s"] / r["torch_float_s"])
+        assert r["samples_per_s"] == pytest.approx(r["batch"] / r["model_s"])
+        assert r["synaptic_ops_per_s"] > 0
+
+
+def test_limit_and_float_model_match_the_network() -> None:
+    """The limit is the integer network (checked against the model in `measure`); the float model
+    is the same weights in PyTorch, so it agrees with a numpy float forward pass."""
+    rng = np.random.default_rng(1)
+    net = hardware.make_network(rng)
+    x = hardware.mnist_like(rng, 4)
+    hidden = np.maximum(x / 127 @ net.w1.T.astype(np.float64) + net.b1, 0)
+    expected = hidden @ net.w2.T.astype(np.float64) + net.b2
+    np.testing.assert_allclose(hardware.float_model(net)(x), expected, rtol=1e-4, atol=1e-2)
+
+
+def test_main_writes_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The compile section on a tiny ladder, through `main`: tables printed, JSON complete."""
+    monkeypatch.setattr(compile_time, "QUICK_LADDER", TINY)
+    out = tmp_path / "bench.json"
+    assert bench.main(["--quick", "--only", "compile", "--threads", "0", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["quick"] is True
+    assert set(data) == {"quick", "machine", "compile", "seconds"}
+    assert {"cpu", "cores", "load_average", "threads", "load_average_after"} <= set(data["machine"])
+    cases = data["compile"]["cases"]
+    assert [c["widths"] for c in cases] == [list(w) for w in TINY]
+    for case, widths in zip(cases, TINY):
+        assert case["weights"] == compile_time.weight_count(widths)
+        assert case["layers"] == len(widths) - 1
+        assert case["instructions"] > 0
+        seconds = case["seconds"]
+        assert list(seconds) == [*compile_time.STAGES, "total"]
+        assert all(s >= 0 for s in seconds.values())
+        assert seconds["total"] >= sum(v for k, v in seconds.items() if k != "total")
+    assert set(data["compile"]["exponents"]) == set(data["compile"]["exponents_upper"]) == {*compile_time.STAGES, "total"}
+    printed = capsys.readouterr().out
+    assert "growth exponent" in printed and f"wrote {out}" in printed
+
+
+def test_memory_profile_in_subprocess() -> None:
+    facts = compile_time.memory_profile((16, 8, 4))
+    assert facts["weights"] == 16 * 8 + 8 * 4
+    assert facts["maxrss_after_mib"] >= facts["maxrss_before_mib"] > 0
+    assert facts["traced_peak_mib"] > 0
+    assert facts["first_seed_compile_s"] > 0 and facts["second_seed_compile_s"] > 0
+
+
+def test_cli_usage_and_unwritable_json(tmp_path: Path) -> None:
+    spikeir = Path(sys.executable).parent / "spikeir"
+    bad = subprocess.run([str(spikeir), "bench", "--threads", "-1"], capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode == 2 and "--threads" in bad.stderr
+    missing = tmp_path / "no-such-dir" / "out.json"
+    failed = subprocess.run([str(spikeir), "bench", "--json", str(missing)], capture_output=True, text=True, cwd=tmp_path)
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr and "no-such-dir" in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1

@@ -83,7 +83,7 @@ def test_memory_profile_in_subprocess() -> None:
     assert facts["weights"] == 16 * 8 + 8 * 4
     assert facts["maxrss_after_mib"] >= facts["maxrss_before_mib"] > 0
     assert facts["traced_peak_mib"] > 0
-    assert facts["first_seed_compile_s"] > 0 and facts["second_seed_compile_s"] > 0
+    assert min(facts[k] for k in ("import_s", "torch_dynamo_import_s", "first_seed_compile_s", "second_seed_compile_s")) > 0
 
 
 def test_cli_usage_and_unwritable_json(tmp_path: Path) -> None:

@@ -153,9 +153,6 @@ class _SizedType(ParametrizedAttribute, TypeAttribute):
 
     size: IntAttr
 
-    def __init__(self, size: int) -> None:
-        super().__init__(IntAttr(size))
-
     def print_parameters(self, printer: Printer) -> None:
         printer.print_string(f"<{self.size.data}>")
 
@@ -175,12 +172,18 @@ class SpikesType(_SizedType):
 
     name = "spikecore.spikes"
 
+    def __init__(self, size: int) -> None:
+        super().__init__(IntAttr(size))
+
 
 @irdl_attr_definition
 class GroupType(_SizedType):
     """``!spikecore.group<N>``: a population of N neurons (one layer)."""
 
     name = "spikecore.group"
+
+    def __init__(self, size: int) -> None:
+        super().__init__(IntAttr(size))
 
 
 def _size(value: SSAValue) -> int:

@@ -43,7 +43,7 @@ _EXPORTS: dict[str, str] = {
     "SpikeIRError": "spikeir.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS)  # pyright: ignore[reportUnsupportedDunderAll]
 
 if TYPE_CHECKING:
     from spikeir.assembly import assemble, disassemble

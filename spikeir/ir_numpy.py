@@ -43,9 +43,9 @@ def numpy_dtype(element_type: Attribute) -> np.dtype:
     raise TypeError(f"no numpy dtype for element type {element_type}")
 
 
-def element_type_of(dtype: np.dtype) -> Attribute:
+def element_type_of(dtype: np.dtype) -> Float32Type | Float64Type | IntegerType:
     """The xDSL element type that matches a numpy dtype (f32, f64, i8, i32, i64)."""
-    mapping: dict[str, Attribute] = {"f4": f32, "f8": f64, "i1": i8, "i4": i32, "i8": i64}
+    mapping: dict[str, Float32Type | Float64Type | IntegerType] = {"f4": f32, "f8": f64, "i1": i8, "i4": i32, "i8": i64}
     key = f"{dtype.kind}{dtype.itemsize}"
     if key not in mapping:
         raise TypeError(f"no xDSL element type for numpy dtype {dtype}")

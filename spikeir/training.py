@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from numpy.typing import NDArray
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from spikeir.data import MNISTSplit, load_mnist, normalize
 

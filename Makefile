@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make lab    set up, then run the SpikeCore Lab pipeline on real MNIST (ARGS="..." passes options)
-#   make test   set up, then run every test (pytest + lit)
+#   make test   set up, then run every test (pytest + lit) and the type check (pyright)
 # Tools run from the environment's bin/ (not `python -m`): from the repository root, `python -m`
 # would import the source folder spikeir/ instead of the installed package with its sub-packages.
 BIN := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV)/bin,.venv/bin)
@@ -16,6 +16,7 @@ lab: setup
 test: setup
 	$(BIN)/pytest -q -n $(JOBS) tests
 	$(BIN)/lit -q tests/lit
+	$(BIN)/pyright --pythonpath $(BIN)/python
 
 bench: setup
 	$(BIN)/spikeir bench $(ARGS)

@@ -212,65 +212,55 @@ def _lookup(op: Operation, ref: SymbolRefAttr, kind: type[Operation]) -> Operati
     return found
 
 
+class _TableOp(IRDLOperation):
+    """Base of the data tables: a symbol holding an integer tensor of a fixed width and rank."""
+
+    WIDTH: ClassVar[int]
+    RANK: ClassVar[int]
+
+    sym_name = prop_def(SymbolNameConstraint())
+    # Declared as any attribute so the custom syntax prints the whole `dense<...> : tensor<...>`.
+    value = prop_def(Attribute)
+
+    traits = lazy_traits_def(lambda: (SymbolOpInterface(), HasParent(ProgramOp)))
+    assembly_format = "$sym_name $value attr-dict"
+
+    def __init__(self, name: str, value: DenseIntOrFPElementsAttr):
+        super().__init__(properties={"sym_name": StringAttr(name), "value": value})
+
+    @property
+    def dense(self) -> DenseIntOrFPElementsAttr:
+        assert isinstance(self.value, DenseIntOrFPElementsAttr)
+        return self.value
+
+    def verify_(self) -> None:
+        value = self.value
+        if not (
+            isinstance(value, DenseIntOrFPElementsAttr)
+            and value.get_element_type() == IntegerType(self.WIDTH)
+            and len(value.get_shape()) == self.RANK
+        ):
+            raise VerifyException(
+                f"'{self.name}' @{self.sym_name.data} must hold a {self.RANK}-D i{self.WIDTH} tensor"
+            )
+
+
 @irdl_op_definition
-class SynapsesOp(IRDLOperation):
+class SynapsesOp(_TableOp):
     """An int8 weight table ``[neurons, inputs]``: the ``S<id>`` of the ISA."""
 
     name = "spikecore.synapses"
-
-    sym_name = prop_def(SymbolNameConstraint())
-    value = prop_def(Attribute)
-
-    traits = lazy_traits_def(lambda: (SymbolOpInterface(), HasParent(ProgramOp)))
-    assembly_format = "$sym_name $value attr-dict"
-
-    def __init__(self, name: str, value: DenseIntOrFPElementsAttr):
-        super().__init__(properties={"sym_name": StringAttr(name), "value": value})
-
-    @property
-    def dense(self) -> DenseIntOrFPElementsAttr:
-        assert isinstance(self.value, DenseIntOrFPElementsAttr)
-        return self.value
-
-    def verify_(self) -> None:
-        value = self.value
-        if not (
-            isinstance(value, DenseIntOrFPElementsAttr)
-            and isinstance(value.get_element_type(), IntegerType)
-            and value.get_element_type() == IntegerType(8)
-            and len(value.get_shape()) == 2
-        ):
-            raise VerifyException(f"'spikecore.synapses' @{self.sym_name.data} must hold a 2-D i8 tensor")
+    WIDTH: ClassVar[int] = 8
+    RANK: ClassVar[int] = 2
 
 
 @irdl_op_definition
-class ParamsOp(IRDLOperation):
+class ParamsOp(_TableOp):
     """An int32 parameter table (biases, multipliers, thresholds): the ``P<id>`` of the ISA."""
 
     name = "spikecore.params"
-
-    sym_name = prop_def(SymbolNameConstraint())
-    value = prop_def(Attribute)
-
-    traits = lazy_traits_def(lambda: (SymbolOpInterface(), HasParent(ProgramOp)))
-    assembly_format = "$sym_name $value attr-dict"
-
-    def __init__(self, name: str, value: DenseIntOrFPElementsAttr):
-        super().__init__(properties={"sym_name": StringAttr(name), "value": value})
-
-    @property
-    def dense(self) -> DenseIntOrFPElementsAttr:
-        assert isinstance(self.value, DenseIntOrFPElementsAttr)
-        return self.value
-
-    def verify_(self) -> None:
-        value = self.value
-        if not (
-            isinstance(value, DenseIntOrFPElementsAttr)
-            and value.get_element_type() == IntegerType(32)
-            and len(value.get_shape()) == 1
-        ):
-            raise VerifyException(f"'spikecore.params' @{self.sym_name.data} must hold a 1-D i32 tensor")
+    WIDTH: ClassVar[int] = 32
+    RANK: ClassVar[int] = 1
 
 
 @irdl_op_definition

@@ -153,10 +153,13 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
         files["program.bin"] = graded.to_bytes()
         for index, (name, text) in enumerate(graded.stages.items()):
             files[f"ir/{index:02d}-{name}.mlir"] = text
+        # Show the most instructive digit: the first disagreement, else PyTorch's least confident one.
+        disagree = np.flatnonzero(sc_pred != torch_pred)
+        shown = int(disagree[0]) if disagree.size else int(_softmax(torch_logits).max(axis=1).argmin())
         files["figures/comparison.png"] = _figure_png(
             lambda: spikeir.plot_comparison(
-                _softmax(torch_logits[0]), _softmax(sc_logits[0]),
-                title=f"Test sample 0 (label {int(y_test[0])}): PyTorch vs SpikeCore graded",
+                _softmax(torch_logits[shown]), _softmax(sc_logits[shown]),
+                title=f"Test digit {shown} (label {int(y_test[shown])}): PyTorch vs SpikeCore graded",
             )
         )
         for layer, table in sorted(graded.program.synapse_tables.items()):

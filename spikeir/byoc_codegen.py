@@ -33,6 +33,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from spikeir.compiler import compile_nn_to_spikecore  # the seed notebook imports it from here
 from spikeir.errors import FrontendError, PlacementError, QuantizationError, SpikeIRError, TargetError
 from spikeir.relay_patterns import PATTERN_PREFIX, spikecore_pattern_table
 

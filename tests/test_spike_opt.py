@@ -18,14 +18,17 @@ from xdsl.dialects.arith import Arith
 from xdsl.dialects.builtin import Builtin, ModuleOp
 from xdsl.dialects.func import Func
 from xdsl.parser import Parser
+from xdsl.passes import PassPipeline
 
 from spikeir.assembly import disassemble
 from spikeir.binary import decode
 from spikeir.dialects.nn import NN, FusedDenseOp
 from spikeir.errors import PlacementError, SpikeIRError
 from spikeir.frontends import FRONTENDS, FrontendOptions
+from spikeir.passes import get_all_passes
 from spikeir.passes.fuse_dense import FuseDensePass
 from spikeir.passes.nn_fold_reshapes import NnFoldReshapesPass
+from spikeir.passes.quantize import QuantizePass
 from spikeir.tools.diagnostics import report, report_exception
 from spikeir.tools.spike_opt import main
 
@@ -227,3 +230,14 @@ def test_passes_through_the_python_api() -> None:
     assert len(fused) == 1
     assert fused[0].activation.data == "relu" and fused[0].layer is not None and fused[0].layer.data == "fc"
     assert fused[0].bias is not None
+
+
+def test_pass_pipeline_from_python_with_options() -> None:
+    """The registry works with xDSL's PassPipeline and pipeline syntax, options included."""
+    pipeline = PassPipeline.parse_spec(get_all_passes(), "nn-fold-reshapes,fuse-dense,quantize{per-channel=true}")
+    assert [type(p) for p in pipeline.passes] == [NnFoldReshapesPass, FuseDensePass, QuantizePass]
+    assert pipeline.passes[2] == QuantizePass(per_channel=True)
+    module = Parser(_ctx(), LAYERS).parse_module()
+    PassPipeline(pipeline.passes[:2]).apply(_ctx(), module)
+    module.verify()
+    assert [type(op) for op in module.walk() if isinstance(op, FusedDenseOp)] == [FusedDenseOp]

@@ -19,7 +19,6 @@ from tvm.relax.frontend import detach_params  # noqa: E402
 from tvm.relax.frontend.torch import from_exported_program  # noqa: E402
 
 from spikeir.byoc_codegen import (  # noqa: E402
-    build_heterogeneous,
     partition_for_spikecore,
     register_spikecore_target,
 )

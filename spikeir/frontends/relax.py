@@ -23,7 +23,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
 
 from spikeir.errors import FrontendError
-from spikeir.frontends.builder import NNBuilder, shape_of
+from spikeir.frontends.builder import NNBuilder
 
 
 def import_relax(mod: Any, params: Mapping[str, np.ndarray] | None = None, entry: str = "main") -> ModuleOp:

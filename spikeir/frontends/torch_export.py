@@ -30,7 +30,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
 
 from spikeir.errors import FrontendError
-from spikeir.frontends.builder import NNBuilder, shape_of
+from spikeir.frontends.builder import NNBuilder
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')

@@ -54,7 +54,6 @@ from xdsl.traits import (
     HasParent,
     IsolatedFromAbove,
     IsTerminator,
-    NoTerminator,
     SymbolOpInterface,
     SymbolTable,
 )

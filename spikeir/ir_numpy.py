@@ -7,12 +7,10 @@ buffers instead of Python lists: building or reading a million floats takes mill
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 
 import numpy as np
 from xdsl.dialects.builtin import (
     BytesAttr,
-    DenseArrayBase,
     DenseIntOrFPElementsAttr,
     Float32Type,
     Float64Type,
@@ -68,8 +66,3 @@ def to_numpy(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
     if flat.size == 1 and count != 1:
         flat = np.broadcast_to(flat, (count,))
     return flat.reshape(shape)
-
-
-def dense_array(values: Sequence[int] | np.ndarray, element_type: IntegerType = i32) -> DenseArrayBase:
-    """An `array<i32: ...>` attribute."""
-    return DenseArrayBase.from_list(element_type, [int(v) for v in np.asarray(values).ravel()])

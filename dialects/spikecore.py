@@ -224,7 +224,7 @@ class _TableOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (SymbolOpInterface(), HasParent(ProgramOp)))
     assembly_format = "$sym_name $value attr-dict"
 
-    def __init__(self, name: str, value: DenseIntOrFPElementsAttr):
+    def __init__(self, name: str, value: DenseIntOrFPElementsAttr) -> None:
         super().__init__(properties={"sym_name": StringAttr(name), "value": value})
 
     @property
@@ -275,7 +275,7 @@ class InputOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
     assembly_format = "`unit` $unit attr-dict `:` type($result)"
 
-    def __init__(self, size: int, unit: float):
+    def __init__(self, size: int, unit: float) -> None:
         super().__init__(properties={"unit": FloatAttr(unit, f64)}, result_types=[SpikesType(size)])
 
     def verify_(self) -> None:
@@ -297,7 +297,7 @@ class GroupOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
     assembly_format = "$layer `unit` $unit (`placed` $placement^)? attr-dict `:` type($result)"
 
-    def __init__(self, layer: str, size: int, units: Sequence[float], placement: Sequence[SliceAttr] | None = None):
+    def __init__(self, layer: str, size: int, units: Sequence[float], placement: Sequence[SliceAttr] | None = None) -> None:
         props: dict[str, Attribute] = {
             "layer": StringAttr(layer),
             "unit": ArrayAttr([FloatAttr(float(u), f64) for u in units]),
@@ -352,7 +352,7 @@ class AccOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
     assembly_format = "$group `,` $spikes `,` $synapses attr-dict `:` type($group) `,` type($spikes)"
 
-    def __init__(self, group: SSAValue | Operation, spikes: SSAValue | Operation, synapses: str):
+    def __init__(self, group: SSAValue | Operation, spikes: SSAValue | Operation, synapses: str) -> None:
         super().__init__(operands=[group, spikes], properties={"synapses": SymbolRefAttr(synapses)})
 
     def verify_(self) -> None:
@@ -378,7 +378,7 @@ class AccBiasOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
     assembly_format = "$group `,` $params attr-dict `:` type($group)"
 
-    def __init__(self, group: SSAValue | Operation, params: str):
+    def __init__(self, group: SSAValue | Operation, params: str) -> None:
         super().__init__(operands=[group], properties={"params": SymbolRefAttr(params)})
 
     def verify_(self) -> None:
@@ -500,7 +500,7 @@ class LeakOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
     assembly_format = "$group `shift` $shift attr-dict `:` type($group)"
 
-    def __init__(self, group: SSAValue | Operation, shift: int):
+    def __init__(self, group: SSAValue | Operation, shift: int) -> None:
         super().__init__(operands=[group], properties={"shift": IntegerAttr(shift, i64)})
 
     def verify_(self) -> None:
@@ -519,7 +519,7 @@ class OutputOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
     assembly_format = "$group attr-dict `:` type($group)"
 
-    def __init__(self, group: SSAValue | Operation):
+    def __init__(self, group: SSAValue | Operation) -> None:
         super().__init__(operands=[group])
 
     def verify_(self) -> None:
@@ -540,7 +540,7 @@ class HaltOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ProgramOp)))
     assembly_format = "attr-dict"
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
 
 
@@ -557,7 +557,7 @@ class ProgramOp(IRDLOperation):
     traits = traits_def(SymbolOpInterface(), SymbolTable(), IsolatedFromAbove())
     assembly_format = "$sym_name `target` $target attr-dict-with-keyword $body"
 
-    def __init__(self, name: str, target: TargetDescription, body: Region):
+    def __init__(self, name: str, target: TargetDescription, body: Region) -> None:
         super().__init__(
             properties={"sym_name": StringAttr(name), "target": TargetAttr.from_description(target)},
             regions=[body],
@@ -584,7 +584,7 @@ class LaunchOp(IRDLOperation):
 
     assembly_format = "$program `(` $input `)` attr-dict `:` functional-type($input, $result)"
 
-    def __init__(self, program: str, input: SSAValue | Operation, result_type: TensorType):
+    def __init__(self, program: str, input: SSAValue | Operation, result_type: TensorType) -> None:
         super().__init__(operands=[input], result_types=[result_type], properties={"program": SymbolRefAttr(program)})
 
     def verify_(self) -> None:

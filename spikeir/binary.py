@@ -53,7 +53,11 @@ _ACC_BIAS = 0x1
 
 def resolve_target(name: str, fields: dict[str, int]) -> TargetDescription:
     """The target a stored program names: a known target with its stored resource fields, or a new
-    target of that name. Raises TargetError for invalid field values."""
+    target of that name. Raises TargetError for invalid field values, including values that do not
+    fit the image's 32-bit fields (so every assembly listing also has an image)."""
+    for key, value in fields.items():
+        if value >= _U32:
+            raise TargetError(f"{key} {value} does not fit 32 bits (the image's field width)")
     base = TARGETS.get(name) or TargetDescription(name=name)
     return base.with_options(**fields)
 

@@ -147,7 +147,7 @@ def compile(
     timestep; ``mode="rate"`` converts it to integrate-and-fire neurons whose accuracy grows with
     ``timesteps`` (default 1 for graded, 32 for rate).
     """
-    from spikeir.emit import program_from_module
+    from spikeir.emit import program_from_module, programs_in
     from spikeir.passes.spikecore_pipeline import run_pipeline
 
     if mode not in MODES:
@@ -181,6 +181,12 @@ def compile(
         record=record,
     )
     seconds.update(result.seconds)
+    if not programs_in(result.module):
+        raise SpikeIRError(
+            "the model has no layer that SpikeCore runs (a dense layer, with optional bias and ReLU), so there "
+            "is no program to compile; the remarks on stderr say why each op stays on the host",
+            "compile",
+        )
     start = time.perf_counter()
     program = program_from_module(result.module)
     seconds["emit"] = time.perf_counter() - start

@@ -153,7 +153,9 @@ def program_from_module(module: ModuleOp, name: str | None = None) -> Program:
     if len(programs) != 1:
         if not programs:
             raise ProgramError(
-                "the module has no spikecore.program: run the SpikeCore pipeline (spikecore-pipeline) first", "module"
+                "the module has no spikecore.program: run the SpikeCore pipeline (spikecore-pipeline) first; "
+                "a model without dense layers has nothing that runs on SpikeCore",
+                "module",
             )
         names = ", ".join(f"@{p.sym_name.data}" for p in programs)
         raise ProgramError(f"the module has {len(programs)} spikecore.programs ({names}): name the one to emit", "module")

@@ -22,6 +22,7 @@ from xdsl.dialects.builtin import FileLineColLoc, IntAttr, ModuleOp, StringAttr,
 from xdsl.ir import Operation
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
+from xdsl.utils.mlir_lexer import MLIRLexer
 
 from spikeir.errors import SpikeIRError
 
@@ -29,6 +30,11 @@ USER_ERRORS: tuple[type[Exception], ...] = (ParseError, DiagnosticException, Spi
 """Exceptions caused by the user's input (as opposed to bugs): what a CLI reports and exits 1 on."""
 
 _LINE_COL = re.compile(r"\d+:\d+")
+
+# xDSL 0.74 lexes string literals with `"(?:[^"\\...]+|...)*"`: the nested quantifier backtracks
+# exponentially on an unterminated string (one 60-character line took hours). The same language
+# with possessive quantifiers cannot backtrack, so a bad input fails in linear time.
+MLIRLexer._unescaped_characters_regex = re.compile(r'"(?:[^"\\\n\v\f]++|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*+"')
 
 
 class LocatingParser(Parser):
@@ -40,6 +46,8 @@ class LocatingParser(Parser):
     """
 
     def __init__(self, ctx: Context, text: str | bytes, name: str, line_offset: int = 0) -> None:
+        if isinstance(text, bytes):
+            text = _utf8(text, name, line_offset)
         super().__init__(ctx, text, name)
         self._line_offset = line_offset
 
@@ -54,6 +62,16 @@ class LocatingParser(Parser):
             file, line, col = start.get_location()
             op.location = FileLineColLoc(StringAttr(file), IntAttr(line + self._line_offset), IntAttr(col))
         return op
+
+
+def _utf8(data: bytes, name: str, line_offset: int) -> str:
+    """``data`` as text; bytes that are not UTF-8 (a binary file given as MLIR) are a located user error."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1 + line_offset
+        column = error.start - data.rfind(b"\n", 0, error.start)
+        raise SpikeIRError(f"the input is not UTF-8 text (byte 0x{data[error.start]:02x})", f"{name}:{line}:{column}") from None
 
 
 def parse_module(

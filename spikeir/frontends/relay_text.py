@@ -210,7 +210,8 @@ class _Converter:
     def tensor_type(self, tree: Tree) -> tuple[int, ...] | None:
         if tree.data == "scalar_type":
             return ()
-        dims_tree, dtype = tree.children
+        *dims, dtype = tree.children  # `Tensor[(), float32]` has no dims node
+        dims_tree = dims[0] if dims else None
         if str(dtype) not in ("float32", "float64", "float16"):
             raise FrontendError(f"only floating-point tensors are supported, got {dtype}", self.where(tree))
         return tuple(int(str(d)) for d in dims_tree.children) if isinstance(dims_tree, Tree) else ()
@@ -304,6 +305,22 @@ def _arity(op: str, args: list[Value], count: int, conv: _Converter, tree: Tree)
         raise FrontendError(f"{op} takes {count} argument(s), got {len(args)}", conv.where(tree))
 
 
+def _int_attr(attrs: dict[str, Any], name: str, default: int, op: str, conv: _Converter, tree: Tree) -> int:
+    """Attribute ``name`` as an integer: a name, string or float there is the user's error, not ours."""
+    value = attrs.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise FrontendError(f"{op}: {name} must be an integer, got {value!r}", conv.where(tree))
+    return value
+
+
+def _axis(attrs: dict[str, Any], default: int, rank: int, op: str, conv: _Converter, tree: Tree) -> int:
+    """Attribute ``axis`` checked against ``rank`` (negative axes count from the end), as given."""
+    axis = _int_attr(attrs, "axis", default, op, conv, tree)
+    if not -rank <= axis < rank:
+        raise FrontendError(f"{op}: axis={axis} is out of range for a tensor of rank {rank}", conv.where(tree))
+    return axis
+
+
 def _vector(array: np.ndarray, op: str, conv: _Converter, tree: Tree) -> np.ndarray:
     if array.ndim == 2 and array.shape[0] == 1:
         array = array[0]
@@ -332,7 +349,7 @@ def _bias_add(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: d
         lhs, rhs = rhs, lhs
     x = conv.activation(lhs, op, tree)
     rank = len(shape_of(x))
-    axis = int(attrs.get("axis", 1))
+    axis = _axis(attrs, 1, rank, op, conv, tree)
     if axis % rank != rank - 1:
         raise FrontendError(f"{op}: only a bias along the last axis is supported, got axis={axis}", conv.where(tree))
     bias = conv.const(rhs, op, "bias", tree)
@@ -346,7 +363,8 @@ def _relu(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[
 
 def _softmax(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
     _arity(op, args, 1, conv, tree)
-    return conv.builder.softmax(conv.activation(args[0], op, tree), int(attrs.get("axis", -1)), conv.where(tree))
+    x = conv.activation(args[0], op, tree)
+    return conv.builder.softmax(x, _int_attr(attrs, "axis", -1, op, conv, tree), conv.where(tree))
 
 
 def _batch_flatten(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
@@ -362,7 +380,12 @@ def _reshape(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: di
         raise FrontendError(f"{op} needs newshape=[...] of integers", conv.where(tree))
     value = args[0]
     if isinstance(value, _Const):
-        return _Const(value.array.reshape(newshape), value.source)
+        try:
+            return _Const(value.array.reshape(newshape), value.source)
+        except ValueError:
+            raise FrontendError(
+                f"{op}: cannot reshape a constant of shape {list(value.array.shape)} to {newshape}", conv.where(tree)
+            ) from None
     in_shape = shape_of(value)
     dims: list[int] = []
     for axis, d in enumerate(newshape):
@@ -379,6 +402,12 @@ def _transpose(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: 
     _arity(op, args, 1, conv, tree)
     value = conv.const(args[0], op, "operand (only constants can be transposed)", tree)
     axes = attrs.get("axes")
+    if axes is not None and (
+        not isinstance(axes, list) or sorted(a if isinstance(a, int) else -1 for a in axes) != list(range(value.array.ndim))
+    ):
+        raise FrontendError(
+            f"{op}: axes must be a permutation of 0..{value.array.ndim - 1} (the constant has shape "
+            f"{list(value.array.shape)}), got {axes!r}", conv.where(tree))
     return _Const(np.transpose(value.array, axes), value.source)
 
 

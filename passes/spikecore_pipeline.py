@@ -20,7 +20,9 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
+from spikeir.errors import QuantizationError
 from spikeir.isa import Program
+from spikeir.passes.partition_for_spikecore import is_codegen_func
 
 MODES = ("graded", "rate")
 
@@ -83,9 +85,16 @@ class SpikeCorePipeline(ModulePass):
             method=self.method,
             percentile=self.percentile,
         )
-        for _, action in _stages(
-            self.mode, self.target, self.neurons_per_core, self.leak_shift, lambda m: quantize.apply(ctx, m)
-        ):
+
+        def calibrate(module: ModuleOp) -> None:
+            if self.calibration is None and any(is_codegen_func(f) for f in module.ops):
+                raise QuantizationError(
+                    'no calibration inputs given: use spikecore-pipeline{calibration="inputs.npy"} (a .npy of @main inputs)',
+                    self.name,
+                )
+            quantize.apply(ctx, module)
+
+        for _, action in _stages(self.mode, self.target, self.neurons_per_core, self.leak_shift, calibrate):
             action(op)
 
 

@@ -89,3 +89,11 @@ def test_model_files_go_straight_to_the_same_assembly(seed_files: dict[str, Path
     assert all(text == assembly[0] for text in assembly[1:])
     assert "\n.output c64[0:1]" in assembly[0] and "\n.output c73[0:1]" in assembly[0]
     assert ".output c74" not in assembly[0]
+
+
+def test_pipeline_without_calibration_says_which_option_to_give(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert spike_opt([str(EXAMPLES / "tiny_mlp.mlir"), "-p", "spikecore-pipeline", "-t", "spikecore-asm"]) == 1
+    assert capsys.readouterr().err.endswith(
+        'spikecore-pipeline: error: no calibration inputs given: use spikecore-pipeline{calibration="inputs.npy"} '
+        "(a .npy of @main inputs)\n"
+    )

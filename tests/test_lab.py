@@ -50,3 +50,8 @@ def test_lab_rejects_bad_options(tmp_path: Path) -> None:
     )
     assert done.returncode == 1 and "error:" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "o").exists()
+    done = subprocess.run([str(SPIKEIR), "lab", "--target", "nope", "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert done.returncode == 1 and done.stderr.endswith(
+        "spikeir lab: error: unknown target 'nope'; known targets: spikecore-v1, spikecore-v1-seed\n"
+    )
+    assert "[lab] load data" not in done.stdout + done.stderr

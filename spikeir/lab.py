@@ -28,7 +28,8 @@ DEFAULT_TIMESTEPS = (1, 2, 4, 8, 16, 32, 64)
 class LabOptions:
     data_dir: str | None = None
     hidden: tuple[int, ...] = (64,)
-    epochs: int = 15
+    epochs: int = 12
+    """Same as spikeir.training.DEFAULT_EPOCHS, so the lab, the notebook and train_or_load() share one cached model."""
     seed: int = 0
     target: str = "spikecore-v1"
     neurons_per_core: int = 0

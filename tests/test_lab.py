@@ -55,3 +55,11 @@ def test_lab_rejects_bad_options(tmp_path: Path) -> None:
         "spikeir lab: error: unknown target 'nope'; known targets: spikecore-v1, spikecore-v1-seed\n"
     )
     assert "[lab] load data" not in done.stdout + done.stderr
+
+
+def test_lab_trains_the_same_model_as_train_or_load() -> None:
+    from spikeir.lab import LabOptions
+    from spikeir.training import DEFAULT_EPOCHS, DEFAULT_HIDDEN
+
+    # One cached model serves the lab, the notebook and the README's snippets.
+    assert LabOptions().epochs == DEFAULT_EPOCHS and LabOptions().hidden == tuple(DEFAULT_HIDDEN)

@@ -550,7 +550,15 @@ class SpikeCoreCPU:
         values: list[np.ndarray] = []
         for core in core_ids:
             self._check_core(plan, int(core))
-            values.append(row[plan.targeted.get(int(core), np.zeros(0, np.int64))])
+            if int(core) not in plan.targeted:
+                # An empty answer would silently mislead (argmax of nothing); say where the neurons are.
+                used = ", ".join(str(c) for c in sorted(plan.targeted)) or "none"
+                raise ProgramError(
+                    f"core {int(core)} holds no neuron of this program (cores in use: {used}); "
+                    "program.outputs says which neurons are outputs",
+                    "get_output_activations",
+                )
+            values.append(row[plan.targeted[int(core)]])
         return np.concatenate(values) if values else np.zeros(0, np.int64)
 
     def membrane(self, core: int, lane: int | None = None) -> np.ndarray:

@@ -184,6 +184,26 @@ class Program:
     def __len__(self) -> int:
         return len(self.instructions)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal programs have the same instructions, header and table contents (compared by value)."""
+        if not isinstance(other, Program):
+            return NotImplemented
+
+        def same_tables(a: dict[int, np.ndarray], b: dict[int, np.ndarray]) -> bool:
+            return a.keys() == b.keys() and all(
+                a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]) for k in a
+            )
+
+        return (
+            self.instructions == other.instructions
+            and self.n_inputs == other.n_inputs
+            and self.outputs == other.outputs
+            and self.target == other.target
+            and self.input_scale == other.input_scale
+            and same_tables(self.synapse_tables, other.synapse_tables)
+            and same_tables(self.param_tables, other.param_tables)
+        )
+
     def __iter__(self) -> Iterator[Instruction]:
         return iter(self.instructions)
 

@@ -254,3 +254,17 @@ def test_load_image_error_names_the_file(tmp_path: Path) -> None:
     path.write_bytes(GOOD[:-3])
     with pytest.raises(ImageError, match=r"bad\.spk:byte 72: truncated image"):
         load_image(path)
+
+
+
+def test_programs_compare_by_value() -> None:
+    text = """.target spikecore-v1
+.inputs 2
+    ACC c0[0:1], S0[0:1, 0:2], bus[0:2]
+    HALT
+.synapses S0 1x2
+    017f
+"""
+    a, b = assemble(text), assemble(text)
+    assert a == b and decode(encode(a)) == a
+    assert a != assemble(text.replace("017f", "027f"))

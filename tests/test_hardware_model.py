@@ -514,3 +514,17 @@ def test_run_rejects_bad_arguments() -> None:
     cpu.run(np.zeros(3, np.int8))
     with pytest.raises(ProgramError, match="core 9 is out of range"):
         cpu.get_output_activations([9])
+
+
+def test_output_activations_of_a_core_without_program_neurons_is_an_error() -> None:
+    # The seed reads cores 64-73; under the default mapping the outputs live elsewhere, and an empty
+    # array (whose argmax fails far away) would mislead.
+    program = Program(
+        [AccBias(0, 0, 2, table=0), Halt()], n_inputs=1, param_tables={0: np.array([5, -3], np.int32)}
+    )
+    cpu = SpikeCoreCPU()
+    cpu.load_program(program)
+    cpu.run(np.zeros(1, np.int8))
+    assert list(cpu.get_output_activations([0])) == [5, -3]
+    with pytest.raises(ProgramError, match="core 64 holds no neuron of this program \\(cores in use: 0\\)"):
+        cpu.get_output_activations(range(64, 74))

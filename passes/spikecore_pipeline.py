@@ -34,9 +34,14 @@ def _make(name: str, **options: Any) -> ModulePass:
 
 
 def _stages(
-    mode: str, target: str, neurons_per_core: int, leak_shift: int, quantize: Callable[[ModuleOp], None]
+    mode: str,
+    target: str,
+    placement: dict[str, int],
+    leak_shift: int,
+    quantize: Callable[[ModuleOp], None],
 ) -> list[tuple[str, Callable[[ModuleOp], None]]]:
-    """(stage name, action) in pipeline order; ``quantize`` is the calibration step."""
+    """(stage name, action) in pipeline order; ``quantize`` is the calibration step and
+    ``placement`` the `place` options (neurons_per_core, cores, synapse_bytes; 0 = the target's)."""
     if mode not in MODES:
         raise PassFailedException(f"spikecore-pipeline: mode must be {' or '.join(MODES)}, got '{mode}'")
     ctx = Context()
@@ -53,14 +58,14 @@ def _stages(
     ]
     if mode == "rate":
         stages.append(run("convert-to-snn", leak_shift=leak_shift))
-    stages.append(run("place", neurons_per_core=neurons_per_core))
+    stages.append(run("place", **placement))
     return stages
 
 
 @dataclass(frozen=True)
 class SpikeCorePipeline(ModulePass):
     """``spikecore-pipeline{mode=graded|rate target=... calibration="x.npy" per-channel=false
-    method=max|percentile percentile=99.99 neurons-per-core=0 leak-shift=0}``."""
+    method=max|percentile percentile=99.99 neurons-per-core=0 cores=0 synapse-bytes=0 leak-shift=0}``."""
 
     name = "spikecore-pipeline"
 
@@ -74,6 +79,10 @@ class SpikeCorePipeline(ModulePass):
     percentile: int | float = 99.99
     neurons_per_core: int = 0
     """0: the target's value; 1 reproduces the seed's one-neuron-per-core mapping."""
+    cores: int = 0
+    """0: the target's value; more cores let a larger network fit (what place's errors suggest)."""
+    synapse_bytes: int = 0
+    """0: the target's synaptic memory per core."""
     leak_shift: int = 0
     """Rate mode only: 0 for no leak, k for ``V -= V >> k`` each step."""
 
@@ -94,7 +103,8 @@ class SpikeCorePipeline(ModulePass):
                 )
             quantize.apply(ctx, module)
 
-        for _, action in _stages(self.mode, self.target, self.neurons_per_core, self.leak_shift, calibrate):
+        placement = {"neurons_per_core": self.neurons_per_core, "cores": self.cores, "synapse_bytes": self.synapse_bytes}
+        for _, action in _stages(self.mode, self.target, placement, self.leak_shift, calibrate):
             action(op)
 
 
@@ -128,6 +138,8 @@ def run_pipeline(
     neurons_per_core: int = 0,
     leak_shift: int = 0,
     record: bool = False,
+    cores: int = 0,
+    synapse_bytes: int = 0,
 ) -> PipelineResult:
     """Compile ``module`` (rewritten in place) with calibration inputs of @main given as an array."""
     from spikeir.passes.quantize import quantize_module
@@ -140,7 +152,8 @@ def run_pipeline(
     if record:
         result.stages["input"] = str(module)
     verify_seconds = 0.0
-    for name, action in _stages(mode, target, neurons_per_core, leak_shift, quantize):
+    placement = {"neurons_per_core": neurons_per_core, "cores": cores, "synapse_bytes": synapse_bytes}
+    for name, action in _stages(mode, target, placement, leak_shift, quantize):
         start = time.perf_counter()
         action(module)
         checked = time.perf_counter()

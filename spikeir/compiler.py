@@ -139,13 +139,16 @@ def compile(
     neurons_per_core: int = 0,
     leak_shift: int = 0,
     record: bool = False,
+    cores: int = 0,
+    synapse_bytes: int = 0,
 ) -> CompiledModel:
     """Compile ``model`` for SpikeCore.
 
     ``calibration`` is a batch of real inputs used to choose activation scales (default: the
     example input, with a warning). ``mode="graded"`` reproduces the int8 network exactly in one
     timestep; ``mode="rate"`` converts it to integrate-and-fire neurons whose accuracy grows with
-    ``timesteps`` (default 1 for graded, 32 for rate).
+    ``timesteps`` (default 1 for graded, 32 for rate). ``neurons_per_core``, ``cores`` and
+    ``synapse_bytes`` override the target's resources (0 keeps the target's value).
     """
     from spikeir.emit import program_from_module, programs_in
     from spikeir.passes.spikecore_pipeline import run_pipeline
@@ -179,6 +182,8 @@ def compile(
         neurons_per_core=neurons_per_core,
         leak_shift=leak_shift,
         record=record,
+        cores=cores,
+        synapse_bytes=synapse_bytes,
     )
     seconds.update(result.seconds)
     if not programs_in(result.module):

@@ -44,3 +44,8 @@ func.func @main(%x: tensor<1x1x2x2xf32>) -> tensor<1x2xf32> {
 // RATE:      "fc2" {{.*}} placed [#spikecore.slice<core = 2, base = 0, count = 2>]
 
 // MODE: spikecore-pipeline: mode must be graded or rate, got 'spiking'
+
+// The resource options reach place: one neuron per core on a 5-core chip.
+// RUN: spike-opt %s -p 'spikecore-pipeline{calibration="%S/Inputs/pipeline_calibration.npy" neurons-per-core=1 cores=5}' 2>/dev/null | filecheck %s --check-prefix=CORES
+// CORES: target <"spikecore-v1", cores = 5, neurons_per_core = 1,
+// CORES: spikecore.group "fc2" {{.*}} placed [#spikecore.slice<core = 3, base = 0, count = 1>, #spikecore.slice<core = 4, base = 0, count = 1>]

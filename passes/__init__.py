@@ -11,11 +11,11 @@ from xdsl.passes import ModulePass
 
 # pass name -> (module in spikeir.passes, class name)
 _PASSES: dict[str, tuple[str, str]] = {
-    "partition-for-spikecore": ("partition_for_spikecore", "PartitionForSpikeCore"),
-    "lower-quant-to-spikecore": ("lower_quant_to_spikecore", "LowerQuantToSpikeCore"),
-    "convert-to-snn": ("convert_to_snn", "ConvertToSNN"),
-    "place": ("place", "Place"),
-    "spikecore-pipeline": ("spikecore_pipeline", "SpikeCorePipeline"),
+    "partition-for-spikecore": ("partition_for_spikecore", "PartitionForSpikeCorePass"),
+    "lower-quant-to-spikecore": ("lower_quant_to_spikecore", "LowerQuantToSpikeCorePass"),
+    "convert-to-snn": ("convert_to_snn", "ConvertToSnnPass"),
+    "place": ("place", "PlacePass"),
+    "spikecore-pipeline": ("spikecore_pipeline", "SpikeCorePipelinePass"),
     "fuse-dense": ("fuse_dense", "FuseDensePass"),
     "nn-fold-reshapes": ("nn_fold_reshapes", "NnFoldReshapesPass"),
     "quantize": ("quantize", "QuantizePass"),

@@ -153,7 +153,7 @@ def _referenced(program: spikecore.ProgramOp, symbol: str) -> bool:
 
 
 @dataclass(frozen=True)
-class ConvertToSNN(ModulePass):
+class ConvertToSnnPass(ModulePass):
     """Graded FIREs -> binary (rate-coded) FIREs with per-neuron thresholds; see the module docstring."""
 
     name = "convert-to-snn"

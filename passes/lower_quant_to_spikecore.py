@@ -170,7 +170,7 @@ class LowerCall(RewritePattern):
 
 
 @dataclass(frozen=True)
-class LowerQuantToSpikeCore(ModulePass):
+class LowerQuantToSpikeCorePass(ModulePass):
     """Lower every quantized SpikeCore region to a program for ``target`` and launch it from the host."""
 
     name = "lower-quant-to-spikecore"

@@ -183,7 +183,7 @@ def _describe(op: Operation) -> str:
 
 
 @dataclass(frozen=True)
-class PartitionForSpikeCore(ModulePass):
+class PartitionForSpikeCorePass(ModulePass):
     """Outline maximal `nn.fused_dense` chains into ``codegen = "spikecore"`` functions; label and
     report every op that stays on the host."""
 

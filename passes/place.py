@@ -151,7 +151,7 @@ def resolve_target(program: spikecore.ProgramOp, name: str | None, **overrides: 
 
 
 @dataclass(frozen=True)
-class Place(ModulePass):
+class PlacePass(ModulePass):
     """Place every `spikecore.program`'s groups on cores; options override the target's limits
     (0 keeps the target's value) and are recorded in the program's target attribute."""
 

@@ -63,7 +63,7 @@ def _stages(
 
 
 @dataclass(frozen=True)
-class SpikeCorePipeline(ModulePass):
+class SpikeCorePipelinePass(ModulePass):
     """``spikecore-pipeline{mode=graded|rate target=... calibration="x.npy" per-channel=false
     method=max|percentile percentile=99.99 neurons-per-core=0 cores=0 synapse-bytes=0 leak-shift=0}``."""
 

@@ -23,17 +23,17 @@ from spikeir.dialects import nn, quant, spikecore
 from spikeir.emit import program_from_module
 from spikeir.hardware_model import SpikeCoreCPU
 from spikeir.ir_numpy import to_numpy
-from spikeir.passes.convert_to_snn import ConvertToSNN, thresholds
-from spikeir.passes.lower_quant_to_spikecore import LowerQuantToSpikeCore
-from spikeir.passes.partition_for_spikecore import PartitionForSpikeCore, annotate_host_ops
-from spikeir.passes.place import Place
+from spikeir.passes.convert_to_snn import ConvertToSnnPass, thresholds
+from spikeir.passes.lower_quant_to_spikecore import LowerQuantToSpikeCorePass
+from spikeir.passes.partition_for_spikecore import PartitionForSpikeCorePass, annotate_host_ops
+from spikeir.passes.place import PlacePass
 
 CTX = Context()
 
 
 def compile_graded(module: ModuleOp, neurons_per_core: int = 0) -> ModuleOp:
-    LowerQuantToSpikeCore().apply(CTX, module)
-    Place(neurons_per_core=neurons_per_core).apply(CTX, module)
+    LowerQuantToSpikeCorePass().apply(CTX, module)
+    PlacePass(neurons_per_core=neurons_per_core).apply(CTX, module)
     module.verify()
     return module
 
@@ -70,7 +70,7 @@ def test_hand_computed_two_layer_network() -> None:
 def test_lowered_structure_and_tables_in_layer_order() -> None:
     layers = random_layers(np.random.default_rng(0), [6, 5, 4, 3])
     module = quant_module(layers)
-    LowerQuantToSpikeCore().apply(CTX, module)
+    LowerQuantToSpikeCorePass().apply(CTX, module)
     module.verify()
     (program,) = [op for op in module.ops if isinstance(op, spikecore.ProgramOp)]
     tables = [op.sym_name.data for op in program.body.ops if isinstance(op, spikecore.SynapsesOp | spikecore.ParamsOp)]
@@ -146,7 +146,7 @@ def test_partition_then_real_quantize_then_hardware() -> None:
     module = parse(text)
     x = rng.uniform(-1, 1, (64, 12)).astype(np.float32)
     float_logits = np.maximum(x @ w0.T + b0, 0) @ w1.T + b1
-    PartitionForSpikeCore().apply(CTX, module)
+    PartitionForSpikeCorePass().apply(CTX, module)
     quantize_module(module, x)
     interp = Interpreter(module)
     region = next(op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "spikecore_0")
@@ -192,7 +192,7 @@ def test_lowering_rejects_a_requantized_output() -> None:
     relu = next(op for op in region.body.block.ops if isinstance(op, quant.ReluOp))
     deq.operands[0] = relu.result
     with pytest.raises(PassFailedException, match="must be its last layer's int32 accumulator"):
-        LowerQuantToSpikeCore().apply(CTX, module)
+        LowerQuantToSpikeCorePass().apply(CTX, module)
 
 
 # -- rate mode --------------------------------------------------------------------------------
@@ -214,9 +214,9 @@ def test_rate_mode_approximates_graded_activations() -> None:
     graded_real = run_hw(graded, x) * program_from_module(graded).outputs[0].scale
 
     rate = quant_module(layers)
-    LowerQuantToSpikeCore().apply(CTX, rate)
-    ConvertToSNN().apply(CTX, rate)
-    Place().apply(CTX, rate)
+    LowerQuantToSpikeCorePass().apply(CTX, rate)
+    ConvertToSnnPass().apply(CTX, rate)
+    PlacePass().apply(CTX, rate)
     rate.verify()
     program = program_from_module(rate)
     errors = []
@@ -232,9 +232,9 @@ def test_rate_mode_approximates_graded_activations() -> None:
 
 def test_rate_mode_rejects_signed_layers() -> None:
     module = quant_module(random_layers(np.random.default_rng(5), [3, 2, 2], relu=False))
-    LowerQuantToSpikeCore().apply(CTX, module)
+    LowerQuantToSpikeCorePass().apply(CTX, module)
     with pytest.raises(PassFailedException, match="rate mode needs ReLU layers"):
-        ConvertToSNN().apply(CTX, module)
+        ConvertToSnnPass().apply(CTX, module)
 
 
 # -- the whole pipeline -------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from spikeir.emit import program_from_module
 from spikeir.errors import PlacementError, TargetError
 from spikeir.hardware_model import SpikeCoreCPU
 from spikeir.isa import Acc
-from spikeir.passes.lower_quant_to_spikecore import LowerQuantToSpikeCore
-from spikeir.passes.place import LayerDemand, Place, balanced_split, placement_report
+from spikeir.passes.lower_quant_to_spikecore import LowerQuantToSpikeCorePass
+from spikeir.passes.place import LayerDemand, PlacePass, balanced_split, placement_report
 from spikeir.target import SPIKECORE_V1
 
 CTX = Context()
@@ -24,7 +24,7 @@ CTX = Context()
 
 def lowered(widths: list[int], seed: int = 0) -> ModuleOp:
     module = quant_module(random_layers(np.random.default_rng(seed), widths))
-    LowerQuantToSpikeCore().apply(CTX, module)
+    LowerQuantToSpikeCorePass().apply(CTX, module)
     return module
 
 
@@ -39,7 +39,7 @@ def placements(module: ModuleOp) -> dict[str, list[tuple[int, int, int]]]:
 def test_seed_mapping_one_neuron_per_core() -> None:
     """`place{neurons-per-core=1}`: 784-64-10 puts layer 0 on cores 0-63 and layer 1 on 64-73."""
     module = lowered([784, 64, 10])
-    Place(neurons_per_core=1).apply(CTX, module)
+    PlacePass(neurons_per_core=1).apply(CTX, module)
     module.verify()
     placed = placements(module)
     assert placed["layers.0"] == [(core, 0, 1) for core in range(64)]
@@ -52,8 +52,8 @@ def test_seed_mapping_one_neuron_per_core() -> None:
 
 def test_seed_target_gives_the_same_mapping() -> None:
     by_option, by_target = lowered([784, 64, 10]), lowered([784, 64, 10])
-    Place(neurons_per_core=1).apply(CTX, by_option)
-    Place(target="spikecore-v1-seed").apply(CTX, by_target)
+    PlacePass(neurons_per_core=1).apply(CTX, by_option)
+    PlacePass(target="spikecore-v1-seed").apply(CTX, by_target)
     assert placements(by_option) == placements(by_target)
 
 
@@ -63,8 +63,8 @@ def test_wide_network_places_across_cores_and_runs() -> None:
     widths = [784, 512, 256, 128, 10]
     layers = random_layers(np.random.default_rng(6), widths)
     module = quant_module(layers)
-    LowerQuantToSpikeCore().apply(CTX, module)
-    Place().apply(CTX, module)
+    LowerQuantToSpikeCorePass().apply(CTX, module)
+    PlacePass().apply(CTX, module)
     placed = placements(module)
     assert placed["layers.0"] == [(c, 0, 128) for c in range(4)]
     assert placed["layers.2"] == [(4, 0, 256)]
@@ -93,7 +93,7 @@ def test_wide_network_places_across_cores_and_runs() -> None:
 def test_oversize_network_fails_with_the_fix() -> None:
     module = lowered([784, 200, 10])
     with pytest.raises(PlacementError) as info:
-        Place(neurons_per_core=1).apply(CTX, module)
+        PlacePass(neurons_per_core=1).apply(CTX, module)
     message = str(info.value)
     assert info.value.location == "@spikecore_0"
     assert 'needs 210 cores ("layers.0" 200, "layers.2" 10;' in message
@@ -101,46 +101,46 @@ def test_oversize_network_fails_with_the_fix() -> None:
     assert "a target with >= 210 cores (cores=210)" in message
     assert "neurons-per-core=2" in message
     assert 'reduce the layer width (the widest, "layers.0", has 200 neurons)' in message
-    Place(neurons_per_core=2).apply(CTX, module)  # the suggested option does fit
+    PlacePass(neurons_per_core=2).apply(CTX, module)  # the suggested option does fit
 
 
 def test_synapse_memory_limits_and_fan_in() -> None:
     module = lowered([300, 4, 2])
     with pytest.raises(PlacementError, match="one neuron needs 300 bytes .* use synapse-bytes=300 or more") as info:
-        Place(synapse_bytes=299).apply(CTX, module)
+        PlacePass(synapse_bytes=299).apply(CTX, module)
     assert info.value.location == "layers.0"
-    Place(synapse_bytes=600).apply(CTX, module)
+    PlacePass(synapse_bytes=600).apply(CTX, module)
     assert placements(module)["layers.0"] == [(0, 0, 2), (1, 0, 2)]
 
     wide = lowered([40, 2], seed=1)
     program = next(op for op in wide.walk() if isinstance(op, spikecore.ProgramOp))
     program.target = spikecore.TargetAttr.from_description(SPIKECORE_V1.with_options(max_fan_in=32))
     with pytest.raises(PlacementError, match="reads 40 inputs in one ACC but target 'spikecore-v1' allows at most 32"):
-        Place().apply(CTX, wide)
+        PlacePass().apply(CTX, wide)
 
 
 def test_too_many_layers_for_the_cores() -> None:
     module = lowered([4, 3, 3, 2])
     with pytest.raises(PlacementError, match=r"needs 3 cores .* has 2; to fit, use a target with >= 3 cores \(cores=3\) or fewer layers"):
-        Place(cores=2).apply(CTX, module)
+        PlacePass(cores=2).apply(CTX, module)
 
 
 def test_options_override_and_are_recorded() -> None:
     module = lowered([10, 9, 2])
-    Place(neurons_per_core=4, cores=50, synapse_bytes=4096).apply(CTX, module)
+    PlacePass(neurons_per_core=4, cores=50, synapse_bytes=4096).apply(CTX, module)
     program = next(op for op in module.walk() if isinstance(op, spikecore.ProgramOp))
     target = program.target.description()
     assert (target.name, target.neurons_per_core, target.cores, target.synapse_bytes) == ("spikecore-v1", 4, 50, 4096)
     assert placements(module)["layers.0"] == [(0, 0, 3), (1, 0, 3), (2, 0, 3)]
     with pytest.raises(TargetError, match="unknown target 'nope'"):
-        Place(target="nope").apply(CTX, module)
+        PlacePass(target="nope").apply(CTX, module)
 
 
 def test_placement_is_deterministic_and_idempotent() -> None:
     first, second = lowered([50, 33, 7]), lowered([50, 33, 7])
-    Place(neurons_per_core=5).apply(CTX, first)
-    Place(neurons_per_core=5).apply(CTX, second)
-    Place().apply(CTX, second)  # re-placing with the recorded target changes nothing
+    PlacePass(neurons_per_core=5).apply(CTX, first)
+    PlacePass(neurons_per_core=5).apply(CTX, second)
+    PlacePass().apply(CTX, second)  # re-placing with the recorded target changes nothing
     assert str(first) == str(second)
 
 

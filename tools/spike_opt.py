@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import io
 import re
 import sys
 from collections.abc import Sequence
@@ -86,6 +87,14 @@ class SpikeCoreBinTarget(Target):
         raise TargetError("spikecore-bin writes a binary image: use `spike-opt -t spikecore-bin -o FILE`", PROG)
 
 
+class _PendingOutput(io.StringIO):
+    """The text for `-o FILE`, held in memory until the whole run has succeeded and then written
+    atomically: xDSL would open FILE first, so a failing run left it empty or half written."""
+
+    def close(self) -> None:
+        """xDSL closes its output stream when done (or failing): keep the text for the caller."""
+
+
 def _spikeir_names() -> tuple[list[str], list[str], list[str]]:
     from spikeir.dialects import get_all_dialects
     from spikeir.frontends import FRONTENDS
@@ -113,6 +122,7 @@ class SpikeOptMain(xDSLOptMain):
 
     def __init__(self, args: Sequence[str] | None = None) -> None:
         self._line_offset = 0
+        self._pending = _PendingOutput()
         self.failed_module = None
         super().__init__(
             description="spikeir's modular optimizer driver: parse MLIR (or import a model), run "
@@ -181,9 +191,11 @@ class SpikeOptMain(xDSLOptMain):
     # --- input and output ---------------------------------------------------------------------
 
     def _parse_mlir(self, stream: IO[bytes]) -> ModuleOp:
-        return parse_module(
-            self.ctx, stream.read(), self.get_input_name(), self._line_offset, not self.args.no_implicit_module
-        )
+        text = stream.read()
+        if not text.strip() and not self.args.split_input_file:
+            # xDSL would say "Could not parse entire input!" at 1:1, which hides the real problem.
+            raise SpikeIRError("the input is empty: expected MLIR text (or a model file, see -f)", self.get_input_name())
+        return parse_module(self.ctx, text, self.get_input_name(), self._line_offset, not self.args.no_implicit_module)
 
     def get_input_stream(self) -> tuple[IO[bytes], str]:
         try:
@@ -194,6 +206,8 @@ class SpikeOptMain(xDSLOptMain):
     def prepare_input(self) -> tuple[list[tuple[IO[bytes], int]], str]:
         if self.args.params is not None and not self.args.params.is_file():
             raise SpikeIRError("--params file not found", str(self.args.params))
+        if self.args.input_file is not None and Path(self.args.input_file).is_dir():
+            raise SpikeIRError("cannot read input file: Is a directory", self.args.input_file)
         extension = self.args.frontend or Path(self.args.input_file or "x.mlir").suffix.lstrip(".")
         if extension not in self.available_frontends:
             known = ", ".join("." + ext for ext in self.available_frontends)
@@ -203,10 +217,7 @@ class SpikeOptMain(xDSLOptMain):
         return super().prepare_input()
 
     def prepare_output(self) -> IO[str]:
-        try:
-            return super().prepare_output()
-        except OSError as error:
-            raise SpikeIRError(f"cannot write output file: {error.strerror}", self.args.output_file) from None
+        return sys.stdout if self.args.output_file is None else self._pending
 
     def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0) -> ModuleOp | None:
         self._line_offset = start_offset
@@ -224,13 +235,22 @@ class SpikeOptMain(xDSLOptMain):
     def run(self) -> None:
         if parse_spec(self.args.target).name == SpikeCoreBinTarget.name:
             self._run_binary()
-        else:
-            super().run()
+            return
+        super().run()
+        if self.args.output_file is not None:
+            self._write_output(self.args.output_file, self._pending.getvalue().encode())
+
+    @staticmethod
+    def _write_output(output_file: str, data: bytes) -> None:
+        from spikeir.fileio import atomic_write
+
+        try:
+            atomic_write(output_file, data)
+        except OSError as error:
+            raise SpikeIRError(f"cannot write output file: {error.strerror}", output_file) from None
 
     def _run_binary(self) -> None:
         """Like `run`, for the one target whose output is bytes."""
-        from spikeir.binary import atomic_write
-
         output_file: str | None = self.args.output_file
         if output_file is None and sys.stdout.isatty():
             raise TargetError("refusing to write a binary image to a terminal: use -o FILE or redirect stdout", PROG)
@@ -247,10 +267,7 @@ class SpikeOptMain(xDSLOptMain):
             sys.stdout.buffer.write(image)
             sys.stdout.buffer.flush()
         else:
-            try:
-                atomic_write(output_file, image)
-            except OSError as error:
-                raise SpikeIRError(f"cannot write output file: {error.strerror}", output_file) from None
+            self._write_output(output_file, image)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

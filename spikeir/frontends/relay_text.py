@@ -18,6 +18,7 @@ Parameters (``params``, e.g. an ``.npz`` read with ``allow_pickle=False``):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -101,7 +102,8 @@ def load_params(source: Any) -> dict[str, np.ndarray]:
         with np.load(source, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
     except (OSError, ValueError) as err:
-        raise FrontendError(f"cannot read the Relay params file: {err}", str(getattr(source, "name", source))) from None
+        where = str(source) if isinstance(source, (str, os.PathLike)) else str(getattr(source, "name", "params"))
+        raise FrontendError(f"cannot read the Relay params file: {err}", where) from None
 
 
 def _syntax_error(err: UnexpectedInput, text: str, filename: str | None) -> FrontendError:

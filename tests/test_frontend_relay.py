@@ -91,6 +91,8 @@ def test_load_params_refuses_pickles(tmp_path: Path) -> None:
          "nn.dense: the weight %fc1.weight has no value: the params file has no 'fc1.weight'"),
         (DEF_MAIN, {k: v for k, v in DEF_PARAMS.items() if k != meta_constant_key(0)}, _at(DEF_MAIN, 7, "meta"),
          "meta[relay.Constant][0] has no value: the params file has no 'meta_relay_constant_0'"),
+        (DEF_MAIN, {}, _at(DEF_MAIN, 4, "nn.dense"),
+         "nn.dense: the weight %fc1.weight has no value: no params were given (spike-opt --params FILE.npz"),
         (DEF_MAIN, {**DEF_PARAMS, "fc1.weight": W2}, _at(DEF_MAIN, 2, "%fc1.weight"), "parameter %fc1.weight is declared [5, 12]"),
         (DEF_MAIN, {**DEF_PARAMS, meta_constant_key(0): W2}, _at(DEF_MAIN, 7, "nn.dense") + ": nn.dense", "the input has 5 features but the weight [5, 3] expects 3"),
         (DEF_MAIN.replace("[0, -1]", "[0, 5]"), DEF_PARAMS, _at(DEF_MAIN, 3, "reshape"), "reshape: cannot reshape 12 elements to [1, 5]"),

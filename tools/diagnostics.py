@@ -11,11 +11,13 @@ parsed (MLIR does the same: every op carries a location).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
 import traceback
-from typing import TextIO
+from collections.abc import Callable
+from typing import ParamSpec, TextIO
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import FileLineColLoc, IntAttr, ModuleOp, StringAttr, UnknownLoc
@@ -25,6 +27,8 @@ from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyExcepti
 from xdsl.utils.mlir_lexer import MLIRLexer
 
 from spikeir.errors import SpikeIRError
+
+P = ParamSpec("P")
 
 USER_ERRORS: tuple[type[Exception], ...] = (ParseError, DiagnosticException, SpikeIRError)
 """Exceptions caused by the user's input (as opposed to bugs): what a CLI reports and exits 1 on."""
@@ -181,3 +185,21 @@ def report_exception(error: BaseException, prog: str, filename: str | None = Non
     if os.environ.get("SPIKEIR_TRACEBACK") == "1":
         traceback.print_exception(error)
     return 1
+
+
+def quiet_broken_pipe(main: Callable[P, int]) -> Callable[P, int]:
+    """Wrap a CLI ``main``: a reader that stops early (``spike-opt x.mlir | head``) ends the command
+    with status 1 and no traceback, including the final flush of stdout."""
+
+    @functools.wraps(main)
+    def run(*args: P.args, **kwargs: P.kwargs) -> int:
+        try:
+            status = main(*args, **kwargs)
+            sys.stdout.flush()
+            return status
+        except BrokenPipeError:
+            # Python flushes stdout again at exit; point it at /dev/null so that flush is quiet too.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+
+    return run

@@ -35,7 +35,7 @@ from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from spikeir.errors import SpikeIRError, TargetError
-from spikeir.tools.diagnostics import USER_ERRORS, parse_module, report
+from spikeir.tools.diagnostics import USER_ERRORS, parse_module, quiet_broken_pipe, report
 
 if TYPE_CHECKING:
     from spikeir.isa import Program
@@ -270,6 +270,7 @@ class SpikeOptMain(xDSLOptMain):
             self._write_output(output_file, image)
 
 
+@quiet_broken_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: exit status 0, 1 for a user error, 2 for bad usage (argparse)."""
     try:

@@ -25,7 +25,7 @@ from spikeir.binary import atomic_write, decode, is_image
 from spikeir.errors import AssemblyError, DataError
 from spikeir.hardware_model import SpikeCoreCPU, SpikeEvent
 from spikeir.isa import Program
-from spikeir.tools.diagnostics import USER_ERRORS, report
+from spikeir.tools.diagnostics import USER_ERRORS, quiet_broken_pipe, report
 
 PROG = "spike-run"
 
@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@quiet_broken_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:

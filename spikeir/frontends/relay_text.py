@@ -224,6 +224,12 @@ class _Converter:
         if expected is not None and actual != expected:
             raise FrontendError(f"declared shape {list(declared or ())} but the value has shape {list(actual)}", self.where(node))
 
+    def no_value(self, key: str) -> str:
+        """Why ``key`` has no value: no params at all (the usual slip), or this one is missing."""
+        if not self.params:
+            return "no params were given (spike-opt --params FILE.npz, or params= from Python)"
+        return f"the params file has no '{key}'"
+
     def bound(self, name: Token, shape: tuple[int, ...] | None) -> _Const:
         """The params entry of variable ``name``, checked against its declared shape."""
         key = str(name)[1:]
@@ -245,7 +251,7 @@ class _Converter:
                 return self.env[str(name)]
             key = str(name)[1:]
             if key not in self.params:
-                raise FrontendError(f"variable {name} is not defined and the params file has no '{key}'", self.where(name))
+                raise FrontendError(f"variable {name} is not defined and {self.no_value(key)}", self.where(name))
             value = self.bound(name, self.declared.get(str(name)))
             self.env[str(name)] = value
             return value
@@ -255,7 +261,7 @@ class _Converter:
                 raise FrontendError(f"meta[{kind}] is not supported (only meta[relay.Constant])", self.where(tree))
             key = meta_constant_key(int(str(index)))
             if key not in self.params:
-                raise FrontendError(f"meta[relay.Constant][{index}] has no value: the params file has no '{key}'", self.where(tree))
+                raise FrontendError(f"meta[relay.Constant][{index}] has no value: {self.no_value(key)}", self.where(tree))
             return _Const(np.asarray(self.params[key]).astype(np.float32), None)
         assert tree.data == "call"
         op, *raw_args = tree.children
@@ -284,7 +290,7 @@ class _Converter:
         if isinstance(value, SSAValue) and value in self.inputs:
             name = self.inputs[value]
             raise FrontendError(
-                f"{op}: the {what} %{name} has no value: the params file has no '{name}'", self.where(tree))
+                f"{op}: the {what} %{name} has no value: {self.no_value(name)}", self.where(tree))
         if not isinstance(value, _Const):
             raise FrontendError(f"{op}: the {what} must be a parameter or constant", self.where(tree))
         return value

@@ -45,18 +45,6 @@ class ResetMode(enum.IntEnum):
 
 
 @dataclass(frozen=True)
-class NeuronRange:
-    """Neurons ``[base, base + count)`` of one core."""
-
-    core: int
-    base: int
-    count: int
-
-    def __str__(self) -> str:
-        return f"c{self.core}[{self.base}:{self.base + self.count}]"
-
-
-@dataclass(frozen=True)
 class Acc:
     """Synaptic accumulate: ``V[n] = sat32(V[n] + sum_i S[table][row + n, col + i] * bus[src + i])``."""
 
@@ -70,10 +58,6 @@ class Acc:
     row: int = 0
     col: int = 0
 
-    @property
-    def neurons(self) -> NeuronRange:
-        return NeuronRange(self.core, self.base, self.count)
-
 
 @dataclass(frozen=True)
 class AccBias:
@@ -85,10 +69,6 @@ class AccBias:
     count: int
     table: int
     row: int = 0
-
-    @property
-    def neurons(self) -> NeuronRange:
-        return NeuronRange(self.core, self.base, self.count)
 
 
 @dataclass(frozen=True)
@@ -114,10 +94,6 @@ class Fire:
     hi: int = 127
     init_half: bool = False
 
-    @property
-    def neurons(self) -> NeuronRange:
-        return NeuronRange(self.core, self.base, self.count)
-
 
 @dataclass(frozen=True)
 class Leak:
@@ -128,10 +104,6 @@ class Leak:
     base: int
     count: int
     shift: int
-
-    @property
-    def neurons(self) -> NeuronRange:
-        return NeuronRange(self.core, self.base, self.count)
 
 
 @dataclass(frozen=True)
@@ -156,10 +128,6 @@ class OutputSpec:
     base: int
     count: int
     scale: float = 0.0
-
-    @property
-    def neurons(self) -> NeuronRange:
-        return NeuronRange(self.core, self.base, self.count)
 
 
 @dataclass

@@ -18,8 +18,9 @@ from pathlib import Path
 import lark
 import numpy as np
 
-from spikeir.binary import RESOURCE_FIELDS, TARGET_NAME, atomic_write, resolve_target
+from spikeir.binary import RESOURCE_FIELDS, TARGET_NAME, resolve_target
 from spikeir.errors import AssemblyError, ProgramError, TargetError
+from spikeir.fileio import atomic_write
 from spikeir.isa import (
     INT32_MAX,
     INT32_MIN,
@@ -187,11 +188,8 @@ def _pos(token: lark.Token) -> _Where:
     return _Where(token.line or 0, token.column or 0)
 
 
-def _uint(token: lark.Token) -> int:
-    return int(token, 16) if token[:2] in ("0x", "0X") else int(token)
-
-
 def _int(token: str) -> int:
+    """The value of a UINT or INT token (decimal, or hex after ``0x``; INT may carry a sign)."""
     return int(token, 16) if "x" in token or "X" in token else int(token)
 
 
@@ -276,7 +274,7 @@ class _Assembler:
                 raise self.error(f"duplicate key {str(key)!r} in .target", key)
             if not re.fullmatch(_NUM, value):
                 raise self.error(f"{lowered} must be a non-negative integer, got {str(value)!r}", value)
-            fields[lowered] = _uint(value)
+            fields[lowered] = _int(value)
         missing = [key for key in RESOURCE_FIELDS if key not in fields]
         if missing and str(name) not in TARGETS:
             raise self.error(f"target {str(name)!r} is not a known target, so .target must give {', '.join(missing)}", name)
@@ -290,7 +288,7 @@ class _Assembler:
     def _inputs(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
         count = tree.children[1]
         assert isinstance(count, lark.Token)
-        self.n_inputs = _uint(count)
+        self.n_inputs = _int(count)
         if len(tree.children) > 2:
             scale = tree.children[2]
             assert isinstance(scale, lark.Token)
@@ -316,12 +314,12 @@ class _Assembler:
         core = node.children[0]
         assert isinstance(core, lark.Token)
         base, end = self._span(node.children[1])
-        return _uint(core), base, end - base
+        return _int(core), base, end - base
 
     def _span(self, node: lark.Tree[lark.Token] | lark.Token) -> tuple[int, int]:
         assert isinstance(node, lark.Tree)
         start, end = (child for child in node.children if isinstance(child, lark.Token))
-        first, last = _uint(start), _uint(end)
+        first, last = _int(start), _int(end)
         if last < first:
             raise self.error(f"reversed range [{start}:{end}]", start)
         return first, last
@@ -337,7 +335,7 @@ class _Assembler:
         _, rng, table, block, bus = tree.children
         core, base, count = self._range(rng)
         assert isinstance(table, lark.Token) and isinstance(block, lark.Tree)
-        r0, r1, c0, c1 = (_uint(t) for t in block.children if isinstance(t, lark.Token))
+        r0, r1, c0, c1 = (_int(t) for t in block.children if isinstance(t, lark.Token))
         src, src_end = self._span(bus)
         first = block.children[0]
         assert isinstance(first, lark.Token)
@@ -347,7 +345,7 @@ class _Assembler:
             raise self.error(f"block rows [{r0}:{r1}] have {r1 - r0} rows, the neuron range has {count}", first)
         if c1 - c0 != src_end - src:
             raise self.error(f"block columns [{c0}:{c1}] have {c1 - c0} columns, the source bus range has {src_end - src}", first)
-        self._add(Acc(core, base, count, src=src, src_len=src_end - src, table=_uint(table), row=r0, col=c0), keyword)
+        self._add(Acc(core, base, count, src=src, src_len=src_end - src, table=_int(table), row=r0, col=c0), keyword)
 
     def _acc_bias(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
         _, rng, table, rows = tree.children
@@ -355,7 +353,7 @@ class _Assembler:
         assert isinstance(table, lark.Token)
         span = self._span(rows)
         self._same_length(rows, span, count, "parameter rows")
-        self._add(AccBias(core, base, count, table=_uint(table), row=span[0]), keyword)
+        self._add(AccBias(core, base, count, table=_int(table), row=span[0]), keyword)
 
     def _fire_common(self, tree: lark.Tree[lark.Token]) -> tuple[int, int, int, int, int, int]:
         rng, dst, table, rows = tree.children[1:5]
@@ -365,7 +363,7 @@ class _Assembler:
         span = self._span(rows)
         self._same_length(rows, span, count, "parameter rows")
         assert isinstance(table, lark.Token)
-        return core, base, count, bus[0], _uint(table), span[0]
+        return core, base, count, bus[0], _int(table), span[0]
 
     def _fire_graded(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
         core, base, count, dst, table, row = self._fire_common(tree)
@@ -374,7 +372,7 @@ class _Assembler:
         for token in (lo, hi):
             if not -128 <= _int(token) <= 127:
                 raise self.error(f"clamp bound {str(token)!r} is outside the int8 range -128..127", token)
-        fire = Fire(core, base, count, dst=dst, table=table, row=row, shift=_uint(shift), lo=_int(lo), hi=_int(hi))
+        fire = Fire(core, base, count, dst=dst, table=table, row=row, shift=_int(shift), lo=_int(lo), hi=_int(hi))
         self._add(fire, keyword)
 
     def _fire_binary(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
@@ -392,7 +390,7 @@ class _Assembler:
         core, base, count = self._range(tree.children[1])
         shift = tree.children[2]
         assert isinstance(shift, lark.Token)
-        self._add(Leak(core, base, count, shift=_uint(shift)), keyword)
+        self._add(Leak(core, base, count, shift=_int(shift)), keyword)
 
     def _halt(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
         self._add(Halt(), keyword)
@@ -401,7 +399,7 @@ class _Assembler:
 
     def _table_id(self, token: lark.Tree[lark.Token] | lark.Token, kind: str, seen: dict[int, _Where]) -> int:
         assert isinstance(token, lark.Token)
-        tid = _uint(token)
+        tid = _int(token)
         if tid >= 2**32:
             raise self.error(f"{kind} table id {tid} does not fit 32 bits", token)
         if tid in seen:
@@ -428,7 +426,7 @@ class _Assembler:
         tid = self._table_id(tree.children[1], "param", self.param_where)
         length_token = tree.children[2]
         assert isinstance(length_token, lark.Token)
-        length = _uint(length_token)
+        length = _int(length_token)
         values: list[int] = []
         if len(tree.children) > 3:
             blob = tree.children[3]
@@ -559,7 +557,7 @@ def disassemble(program: Program, data: bool = True) -> str:
 
 
 def save_assembly(program: Program, path: str | os.PathLike[str]) -> None:
-    """Write the full listing of ``program`` atomically (see :func:`spikeir.binary.atomic_write`)."""
+    """Write the full listing of ``program`` atomically (see :func:`spikeir.fileio.atomic_write`)."""
     atomic_write(path, disassemble(program).encode("ascii"))
 
 

@@ -8,7 +8,7 @@ and maps its ops to nn:
   an optional ``#[version = "0.0.5"]`` header, ``free_var`` declarations, bindings
   ``%1 = ...;`` / ``let %x = ...;``, and ``/* ... */`` / ``// ...`` comments (TVM's type notes).
 - Ops: nn.batch_flatten, nn.dense, nn.bias_add, add (of a bias vector), nn.relu, nn.softmax,
-  reshape (``newshape``, with Relay's 0 and -1), transpose of a constant, copy / nn.dropout.
+  reshape (``newshape``, with Relay's 0 and -1), transpose of a constant, copy.
 
 Parameters (``params``, e.g. an ``.npz`` read with ``allow_pickle=False``):
 - a variable ``%fc1_weight`` (a function parameter or a free variable) takes ``params["fc1_weight"]``;

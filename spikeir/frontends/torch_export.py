@@ -149,7 +149,7 @@ class _Converter:
             return _Symbolic()
         args = [self.values[a] if isinstance(a, Node) else a for a in node.args]
         if all(not isinstance(a, SSAValue) for a in args):
-            folded = self.fold(name, node, args)
+            folded = self.fold(name, args)
             if folded is not None:
                 return folded
         handler = _HANDLERS.get(name)
@@ -157,7 +157,7 @@ class _Converter:
             raise FrontendError(f"{name} is not supported by spikeir{_hint(name)}", _location(node))
         return handler(self, node, args)
 
-    def fold(self, name: str, node: Node, args: list[Any]) -> _Const | None:
+    def fold(self, name: str, args: list[Any]) -> _Const | None:
         """Evaluate a layout op on a constant (weight transposes, reshapes)."""
         if not args or not isinstance(args[0], _Const):
             return None

@@ -22,7 +22,7 @@ from xdsl.ir import Block, Region, SSAValue
 from spikeir.dialects import nn
 from spikeir.errors import QuantizationError, SpikeIRError
 from spikeir.ir_numpy import dense_attr
-from spikeir.isa import Halt, Program
+from spikeir.isa import Halt, Opcode, Program
 from spikeir.target import get_target
 
 MODES = ("graded", "rate")
@@ -65,8 +65,6 @@ class CompiledModel:
     @property
     def stats(self) -> dict[str, Any]:
         """Static facts about the program, plus the statistics of the last run if there was one."""
-        from spikeir.isa import Opcode
-
         per_core = self.program.synapse_bytes_per_core()
         facts: dict[str, Any] = {
             "mode": self.mode,
@@ -93,8 +91,9 @@ class CompiledModel:
         """
         from spikeir.host import HostExecutor
 
-        if self._executor is None or (timesteps or self.timesteps) != self._executor.timesteps:
-            self._executor = HostExecutor(self.module, timesteps or self.timesteps)
+        steps = timesteps or self.timesteps
+        if self._executor is None or steps != self._executor.timesteps:
+            self._executor = HostExecutor(self.module, steps)
         outputs = self._executor.run_main(np.asarray(x, dtype=np.float32))
         first = self._executor.launches[0] if self._executor.launches else None
         self.last_run = first.stats if first else None
@@ -214,11 +213,9 @@ def build_mlp_module(
     for index, (w, b, act) in enumerate(zip(weights, biases, activations)):
         w = np.asarray(w, dtype=np.float32)
         layer = f"layers.{index}"
-        if w.ndim != 2 or w.shape[1] != TensorType.get_shape(value.type)[1]:  # type: ignore[arg-type]
-            raise SpikeIRError(
-                f"weight {index} has shape {list(w.shape)}; expected [out, {TensorType.get_shape(value.type)[1]}]",  # type: ignore[arg-type]
-                layer,
-            )
+        width = TensorType.get_shape(value.type)[1]  # type: ignore[arg-type]
+        if w.ndim != 2 or w.shape[1] != width:
+            raise SpikeIRError(f"weight {index} has shape {list(w.shape)}; expected [out, {width}]", layer)
         if act not in (None, "none", "relu"):
             raise SpikeIRError(f"activation {index} must be 'relu' or None, got {act!r}", layer)
         out_type = TensorType(f32, [1, w.shape[0]])

@@ -43,6 +43,15 @@ def resolve_shape(new_shape: Sequence[int], count: int, op: str, location: str |
     return tuple(dims)
 
 
+def bias_vector(array: np.ndarray, op: str, location: str | None) -> np.ndarray:
+    """A bias as the vector nn.bias_add takes: a ``[1, N]`` row (as broadcasting adds it) is ``[N]``."""
+    if array.ndim == 2 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim != 1:
+        raise FrontendError(f"{op}: the bias must be a vector, got shape {list(array.shape)}", location)
+    return array
+
+
 class NNBuilder:
     """Accumulates the body of `func.func @main` in nn ops; `finish` wraps it in a module."""
 

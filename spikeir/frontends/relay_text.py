@@ -31,7 +31,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
 
 from spikeir.errors import FrontendError
-from spikeir.frontends.builder import NNBuilder, shape_of
+from spikeir.frontends.builder import NNBuilder, bias_vector, shape_of
 
 GRAMMAR = r"""
 start: version? free_var* (function | fn)
@@ -329,14 +329,6 @@ def _axis(attrs: dict[str, Any], default: int, rank: int, op: str, conv: _Conver
     return axis
 
 
-def _vector(array: np.ndarray, op: str, conv: _Converter, tree: Tree) -> np.ndarray:
-    if array.ndim == 2 and array.shape[0] == 1:
-        array = array[0]
-    if array.ndim != 1:
-        raise FrontendError(f"{op}: the bias must be a vector, got shape {list(array.shape)}", conv.where(tree))
-    return array
-
-
 def _dense(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
     _arity(op, args, 2, conv, tree)
     x = conv.activation(args[0], op, tree)
@@ -361,7 +353,7 @@ def _bias_add(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: d
     if axis % rank != rank - 1:
         raise FrontendError(f"{op}: only a bias along the last axis is supported, got axis={axis}", conv.where(tree))
     bias = conv.const(rhs, op, "bias", tree)
-    return conv.builder.bias_add(x, _vector(bias.array, op, conv, tree), f"{conv.where(tree)}: {op}")
+    return conv.builder.bias_add(x, bias_vector(bias.array, op, conv.where(tree)), f"{conv.where(tree)}: {op}")
 
 
 def _relu(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:

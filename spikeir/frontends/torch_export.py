@@ -30,7 +30,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
 
 from spikeir.errors import FrontendError
-from spikeir.frontends.builder import NNBuilder
+from spikeir.frontends.builder import NNBuilder, bias_vector
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
@@ -219,17 +219,9 @@ def _dense(conv: _Converter, node: Node, x: Value, weight: _Const, bias: Value) 
     where = _location(node)
     result = conv.builder.dense(conv.activation(x, node), weight.array, _layer(weight, node), where)
     if bias is not None:
-        result = conv.builder.bias_add(result, _vector(conv.constant(bias, node, "bias"), node), where)
+        vector = bias_vector(conv.constant(bias, node, "bias").array, _op_name(node), where)
+        result = conv.builder.bias_add(result, vector, where)
     return result
-
-
-def _vector(bias: _Const, node: Node) -> np.ndarray:
-    array = bias.array
-    if array.ndim == 2 and array.shape[0] == 1:
-        array = array[0]
-    if array.ndim != 1:
-        raise FrontendError(f"{_op_name(node)}: a bias must be a vector, got shape {list(array.shape)}", _location(node))
-    return array
 
 
 def _linear(conv: _Converter, node: Node, args: list[Any]) -> Value:
@@ -261,7 +253,8 @@ def _add(conv: _Converter, node: Node, args: list[Any]) -> Value:
         lhs, rhs = rhs, lhs
     if not isinstance(lhs, SSAValue) or not isinstance(rhs, _Const):
         raise FrontendError("aten.add is supported only as the addition of a constant bias vector", _location(node))
-    return conv.builder.bias_add(lhs, _vector(rhs, node), _location(node))
+    where = _location(node)
+    return conv.builder.bias_add(lhs, bias_vector(rhs.array, _op_name(node), where), where)
 
 
 def _relu(conv: _Converter, node: Node, args: list[Any]) -> Value:

@@ -29,6 +29,7 @@ from spikeir.quantize import quantize_to_int8, quantized_dense, requantize
 
 Array = NDArray[Any]
 
+
 @dataclass
 class Trace:
     """Every value one evaluation of ``function`` computed, and the traces of the calls it made."""
@@ -39,7 +40,7 @@ class Trace:
     outputs: tuple[Array, ...] = ()
 
 
-Handler = Callable[["Interpreter", Operation, list[Array]], Array]
+Handler = Callable[[Operation, list[Array]], Array]
 
 
 def _where(op: Operation) -> str:
@@ -83,7 +84,7 @@ def _scales(qtype: quant.UniformQuantizedType, rank: int) -> NDArray[np.float64]
     return scales.reshape(shape)
 
 
-def _fused_dense(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
+def _fused_dense(op: Operation, args: list[Array]) -> Array:
     assert isinstance(op, nn.FusedDenseOp)
     y = args[0] @ args[1].T
     if len(args) == 3:
@@ -93,7 +94,7 @@ def _fused_dense(interp: Interpreter, op: Operation, args: list[Array]) -> Array
     return y.astype(_float_dtype(op.result), copy=False)
 
 
-def _softmax(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
+def _softmax(op: Operation, args: list[Array]) -> Array:
     assert isinstance(op, nn.SoftmaxOp)
     axis = op.axis.value.data
     shifted = args[0] - args[0].max(axis=axis, keepdims=True)
@@ -101,7 +102,7 @@ def _softmax(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _constant(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
+def _constant(op: Operation, args: list[Array]) -> Array:
     assert isinstance(op, arith.ConstantOp)
     value = op.value
     if isinstance(value, DenseIntOrFPElementsAttr):
@@ -111,37 +112,37 @@ def _constant(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
     raise InterpreterError(f"unsupported constant value {value}", op.name)
 
 
-def _quantize(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
+def _quantize(op: Operation, args: list[Array]) -> Array:
     return quantize_to_int8(args[0], quant.quantized_element(op.results[0]).scale_values[0])
 
 
-def _dequantize(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
+def _dequantize(op: Operation, args: list[Array]) -> Array:
     qtype = quant.quantized_element(op.operands[0])
     real = args[0].astype(np.float64) * _scales(qtype, args[0].ndim)
     return real.astype(_float_dtype(op.results[0]))
 
 
-def _quant_constant(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
+def _quant_constant(op: Operation, args: list[Array]) -> Array:
     assert isinstance(op, quant.ConstantOp)
     return to_numpy(op.dense)
 
 
-def _quant_dense(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
+def _quant_dense(op: Operation, args: list[Array]) -> Array:
     return quantized_dense(args[0], args[1], args[2])
 
 
-def _requantize(interp: Interpreter, op: Operation, args: list[Array]) -> Array:
+def _requantize(op: Operation, args: list[Array]) -> Array:
     assert isinstance(op, quant.RequantizeOp)
     return requantize(args[0], np.asarray(op.multipliers, dtype=np.int64), op.shift.value.data)
 
 
 _HANDLERS: dict[type[Operation], Handler] = {
     arith.ConstantOp: _constant,
-    nn.DenseOp: lambda interp, op, a: (a[0] @ a[1].T).astype(_float_dtype(op.results[0]), copy=False),
-    nn.BiasAddOp: lambda interp, op, a: (a[0] + a[1]).astype(_float_dtype(op.results[0]), copy=False),
-    nn.ReluOp: lambda interp, op, a: np.maximum(a[0], 0),
-    nn.BatchFlattenOp: lambda interp, op, a: a[0].reshape((a[0].shape[0], -1)),
-    nn.ReshapeOp: lambda interp, op, a: _reshape(op, a[0]),
+    nn.DenseOp: lambda op, a: (a[0] @ a[1].T).astype(_float_dtype(op.results[0]), copy=False),
+    nn.BiasAddOp: lambda op, a: (a[0] + a[1]).astype(_float_dtype(op.results[0]), copy=False),
+    nn.ReluOp: lambda op, a: np.maximum(a[0], 0),
+    nn.BatchFlattenOp: lambda op, a: a[0].reshape((a[0].shape[0], -1)),
+    nn.ReshapeOp: lambda op, a: _reshape(op, a[0]),
     nn.SoftmaxOp: _softmax,
     nn.FusedDenseOp: _fused_dense,
     quant.QuantizeOp: _quantize,
@@ -149,7 +150,7 @@ _HANDLERS: dict[type[Operation], Handler] = {
     quant.ConstantOp: _quant_constant,
     quant.DenseOp: _quant_dense,
     quant.RequantizeOp: _requantize,
-    quant.ReluOp: lambda interp, op, a: np.maximum(a[0], 0).astype(a[0].dtype),
+    quant.ReluOp: lambda op, a: np.maximum(a[0], 0).astype(a[0].dtype),
 }
 
 
@@ -171,14 +172,16 @@ class Interpreter:
 
     def run(self, name: str, *inputs: ArrayLike) -> tuple[Array, ...]:
         """The outputs of ``@name`` on a batch of inputs."""
-        return self._evaluate(self.function(name), self._check_inputs(name, inputs), record=False).outputs
+        fn = self.function(name)
+        return self._evaluate(fn, self._check_inputs(fn, inputs), record=False).outputs
 
     def trace(self, name: str, *inputs: ArrayLike) -> Trace:
         """Like :meth:`run`, keeping every intermediate value, nested calls included."""
-        return self._evaluate(self.function(name), self._check_inputs(name, inputs), record=True)
-
-    def _check_inputs(self, name: str, inputs: Sequence[ArrayLike]) -> list[Array]:
         fn = self.function(name)
+        return self._evaluate(fn, self._check_inputs(fn, inputs), record=True)
+
+    def _check_inputs(self, fn: func.FuncOp, inputs: Sequence[ArrayLike]) -> list[Array]:
+        name = fn.sym_name.data
         arg_types = fn.function_type.inputs.data
         if len(inputs) != len(arg_types):
             raise InterpreterError(f"@{name} takes {len(arg_types)} input(s), got {len(inputs)}", f"@{name}")
@@ -232,10 +235,10 @@ class Interpreter:
         if op.has_trait(ConstantLike) and not operands:
             cached = self._constants.get(op)
             if cached is None:
-                cached = self._constants[op] = handler(self, op, operands)
+                cached = self._constants[op] = handler(op, operands)
             return cached
         try:
-            return handler(self, op, operands)
+            return handler(op, operands)
         except (ValueError, FloatingPointError) as error:
             raise InterpreterError(f"'{op.name}' failed: {error}", _where(op)) from error
 

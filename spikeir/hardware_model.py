@@ -381,7 +381,7 @@ class SpikeCoreCPU:
         """Set synapse table ``layer_id``, overriding the program's table of that id (now and for
         every later load_program)."""
         where = f"synapse table {layer_id}"
-        if not isinstance(layer_id, (int, np.integer)) or isinstance(layer_id, bool) or layer_id < 0:
+        if not _is_int(layer_id) or layer_id < 0:
             raise ProgramError(f"layer id must be a non-negative integer, got {layer_id!r}", "load_weights")
         if not isinstance(w_int8, np.ndarray) or w_int8.dtype != np.int8 or w_int8.ndim != 2:
             got = f"{w_int8.dtype} array of shape {w_int8.shape}" if isinstance(w_int8, np.ndarray) else type(w_int8).__name__
@@ -432,9 +432,9 @@ class SpikeCoreCPU:
         batched = x.ndim == 2
         lanes = x if batched else x[None, :]
         batch = lanes.shape[0]
-        if not isinstance(timesteps, (int, np.integer)) or isinstance(timesteps, bool) or timesteps < 1:
+        if not _is_int(timesteps) or timesteps < 1:
             raise ProgramError(f"timesteps must be a positive integer, got {timesteps!r}", "run")
-        if not isinstance(lane_to_log, (int, np.integer)) or isinstance(lane_to_log, bool) or not 0 <= lane_to_log < batch:
+        if not _is_int(lane_to_log) or not 0 <= lane_to_log < batch:
             raise ProgramError(f"lane_to_log must be a lane of the batch (0..{batch - 1}), got {lane_to_log!r}", "run")
         timesteps, lane_to_log = int(timesteps), int(lane_to_log)
 
@@ -585,6 +585,11 @@ class SpikeCoreCPU:
         cores = plan.program.target.cores
         if not 0 <= core < cores:
             raise ProgramError(f"core {core} is out of range 0..{cores - 1}", "SpikeCoreCPU")
+
+
+def _is_int(value: object) -> bool:
+    """A Python or numpy integer, but not a bool (``True`` as a timestep count is a caller's slip)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _check_input(data: object, n_inputs: int) -> np.ndarray:

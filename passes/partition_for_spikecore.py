@@ -61,27 +61,28 @@ def _offloadable(op: Operation) -> bool:
     return all(isinstance(p.owner, Operation) and p.owner.has_trait(ConstantLike) for p in params)
 
 
+def _links(producer: Operation | Block, consumer: nn.FusedDenseOp) -> bool:
+    """Whether ``consumer`` continues a chain ending at ``producer``: both are offloadable layers of
+    one block and ``consumer``'s input is the producer's result, used nowhere else."""
+    return (
+        isinstance(producer, nn.FusedDenseOp)
+        and _offloadable(producer)
+        and _offloadable(consumer)
+        and producer.result.has_one_use()
+        and consumer.input == producer.result
+        and producer.parent is consumer.parent
+    )
+
+
 def _chain_from(head: nn.FusedDenseOp) -> list[nn.FusedDenseOp]:
     """The longest chain starting at ``head``: each next layer is the only use of the previous one."""
     chain = [head]
-    while True:
-        uses = list(chain[-1].result.uses)
-        if len(uses) != 1:
-            return chain
-        user = uses[0].operation
-        if not (_offloadable(user) and isinstance(user, nn.FusedDenseOp) and user.input == chain[-1].result and user.parent is head.parent):
-            return chain
+    while (use := chain[-1].result.get_unique_use()) is not None:
+        user = use.operation
+        if not (isinstance(user, nn.FusedDenseOp) and _links(chain[-1], user)):
+            break
         chain.append(user)
-
-
-def _is_chain_head(op: nn.FusedDenseOp) -> bool:
-    producer = op.input.owner
-    return not (
-        isinstance(producer, nn.FusedDenseOp)
-        and _offloadable(producer)
-        and producer.result.has_one_use()
-        and producer.parent is op.parent
-    )
+    return chain
 
 
 @dataclass
@@ -99,7 +100,7 @@ class OutlineChain(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: nn.FusedDenseOp, rewriter: PatternRewriter) -> None:
         host_func = op.parent_op()
-        if is_codegen_func(host_func) or not _offloadable(op) or not _is_chain_head(op):
+        if is_codegen_func(host_func) or not _offloadable(op) or _links(op.input.owner, op):
             return
         chain = _chain_from(op)
         last = chain[-1]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -32,7 +32,7 @@ from xdsl.utils.exceptions import PassFailedException
 
 from spikeir.dialects import quant, spikecore
 from spikeir.ir_numpy import dense_attr, to_numpy
-from spikeir.passes.partition_for_spikecore import is_codegen_func
+from spikeir.passes.partition_for_spikecore import describe_op, is_codegen_func
 from spikeir.target import TargetDescription, get_target
 
 
@@ -58,9 +58,7 @@ class _RegionLowering:
     layers: int = 0
 
     def fail(self, op: Operation, message: str) -> PassFailedException:
-        layer = op.properties.get("layer")
-        where = f' "{layer.data}"' if isinstance(layer, StringAttr) else ""
-        return PassFailedException(f"@{self.function.sym_name.data}: {op.name}{where}: {message}")
+        return PassFailedException(f"@{self.function.sym_name.data}: {describe_op(op)}: {message}")
 
     def lower(self) -> list[Operation]:
         for op in self.function.body.block.ops:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TextIO, TypeGuard
 
 from xdsl.context import Context
 from xdsl.dialects import func
@@ -44,7 +44,7 @@ _RELU_AFTER_REGION = "a region's output is its last layer's raw accumulator, so 
 _NOT_CONSTANT = "its weights are not constants: bind the parameters before compiling"
 
 
-def is_codegen_func(op: Operation | None) -> bool:
+def is_codegen_func(op: Operation | None) -> TypeGuard[func.FuncOp]:
     """Whether ``op`` is a function already outlined for SpikeCore."""
     return (
         isinstance(op, func.FuncOp)
@@ -178,7 +178,8 @@ def host_reason(op: Operation) -> str | None:
     return f"unsupported op: SpikeCore runs only fully connected layers (nn.fused_dense), not {op.name}"
 
 
-def _describe(op: Operation) -> str:
+def describe_op(op: Operation) -> str:
+    """``nn.fused_dense "layers.0"``: the op's name, with its source layer when it records one."""
     layer = op.properties.get("layer")
     return f'{op.name} "{layer.data}"' if isinstance(layer, StringAttr) else op.name
 
@@ -209,4 +210,4 @@ def annotate_host_ops(module: ModuleOp, remarks: TextIO | None) -> None:
                 continue
             op.attributes["host_reason"] = StringAttr(reason)
             if remarks is not None:
-                print(f"remark: {_describe(op)} stays on the host: {reason}", file=remarks)
+                print(f"remark: {describe_op(op)} stays on the host: {reason}", file=remarks)

@@ -287,7 +287,6 @@ def quantize_module(
     if not regions:
         return []
     for fn in regions:
-        assert isinstance(fn, func.FuncOp)
         _region_layers(fn)
     interpreter = Interpreter(module)
     main = interpreter.function("main") if "main" in interpreter.functions else None
@@ -299,10 +298,9 @@ def quantize_module(
     except InterpreterError as error:
         raise QuantizationError(f"cannot run @main in float for calibration: {error.message}", error.location) from error
     found: dict[str, list[Trace]] = {}
-    _collect_region_values(trace, {fn.sym_name.data for fn in regions if isinstance(fn, func.FuncOp)}, found)
+    _collect_region_values(trace, {fn.sym_name.data for fn in regions}, found)
     plans: dict[nn.FusedDenseOp, LayerQuantization] = {}
     for fn in regions:
-        assert isinstance(fn, func.FuncOp)
         traces = found.get(fn.sym_name.data)
         if not traces:
             raise QuantizationError(f"@{fn.sym_name.data} is never called from @main, so it cannot be calibrated", f"@{fn.sym_name.data}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from math import prod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from xdsl.dialects.builtin import (
     I64,
@@ -60,6 +60,8 @@ from xdsl.traits import (
 from xdsl.utils.exceptions import VerifyException
 
 from spikeir.target import TargetDescription
+
+_Table = TypeVar("_Table", bound="_TableOp")
 
 _TARGET_FIELDS = ("cores", "neurons_per_core", "synapse_bytes", "max_fan_in", "bus_size")
 
@@ -203,11 +205,11 @@ def _check_units(op: Operation, units: Sequence[float], size: int) -> None:
             raise VerifyException(f"'{op.name}' units must be finite and positive, got {u}")
 
 
-def _lookup(op: Operation, ref: SymbolRefAttr, kind: type[Operation]) -> Operation:
+def _lookup(op: Operation, ref: SymbolRefAttr, kind: type[_Table]) -> _Table:
+    """The table ``ref`` names, which must be a ``kind`` (synapses or params) of the same program."""
     found = SymbolTable.lookup_symbol(op, ref)
     if not isinstance(found, kind):
-        what = "spikecore.synapses" if kind is SynapsesOp else "spikecore.params"
-        raise VerifyException(f"'{op.name}' refers to @{ref.root_reference.data}, which is not a {what} in this program")
+        raise VerifyException(f"'{op.name}' refers to @{ref.root_reference.data}, which is not a {kind.name} in this program")
     return found
 
 
@@ -357,7 +359,6 @@ class AccOp(IRDLOperation):
 
     def verify_(self) -> None:
         table = _lookup(self, self.synapses, SynapsesOp)
-        assert isinstance(table, SynapsesOp)
         expected = (_size(self.group), _size(self.spikes))
         if table.dense.get_shape() != expected:
             raise VerifyException(
@@ -387,7 +388,6 @@ class AccBiasOp(IRDLOperation):
 
 def _verify_params_length(op: Operation, ref: SymbolRefAttr, size: int) -> ParamsOp:
     table = _lookup(op, ref, ParamsOp)
-    assert isinstance(table, ParamsOp)
     if table.dense.get_shape() != (size,):
         raise VerifyException(
             f"'{op.name}' params @{table.sym_name.data} have {table.dense.get_shape()[0]} entries, expected {size}"

@@ -63,16 +63,15 @@ class ConvertProgram(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: spikecore.ProgramOp, rewriter: PatternRewriter) -> None:
-        gain: dict[spikecore.FireOp, float] = {}
-        """binary FIRE made here -> new unit / old unit of its spikes."""
+        gain: dict[spikecore.FireOp, float] = {}  # binary FIRE made here -> new unit / old unit of its spikes
         for inner in list(op.body.ops):
             if isinstance(inner, spikecore.GroupOp):
                 self._rescale_group(op, inner, gain, rewriter)
             elif isinstance(inner, spikecore.FireOp) and inner.mode.data == "graded":
                 self._convert_fire(op, inner, gain, rewriter)
 
-    def _fail(self, program: spikecore.ProgramOp, group: Operation, message: str) -> PassFailedException:
-        assert isinstance(group, spikecore.GroupOp)
+    @staticmethod
+    def _fail(program: spikecore.ProgramOp, group: spikecore.GroupOp, message: str) -> PassFailedException:
         return PassFailedException(f'@{program.sym_name.data}: layer "{group.layer.data}": {message}')
 
     def _rescale_group(

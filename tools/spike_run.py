@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from spikeir.assembly import assemble
-from spikeir.binary import atomic_write, decode, is_image
+from spikeir.binary import decode, is_image
 from spikeir.errors import AssemblyError, DataError
+from spikeir.fileio import atomic_write
 from spikeir.hardware_model import SpikeCoreCPU, SpikeEvent
 from spikeir.isa import Program
 from spikeir.tools.diagnostics import USER_ERRORS, quiet_broken_pipe, report

@@ -22,14 +22,13 @@ from xdsl.utils.exceptions import PassFailedException
 
 from spikeir.errors import QuantizationError
 from spikeir.isa import Program
+from spikeir.passes import get_all_passes
 from spikeir.passes.partition_for_spikecore import is_codegen_func
 
 MODES = ("graded", "rate")
 
 
 def _make(name: str, **options: Any) -> ModulePass:
-    from spikeir.passes import get_all_passes
-
     return get_all_passes()[name]()(**options)
 
 

@@ -62,6 +62,7 @@ def program_from_ir(program_op: spikecore.ProgramOp) -> Program:
     n_inputs, input_scale, next_address = 0, 0.0, 0
     instructions: list[Instruction] = []
     outputs: list[OutputSpec] = []
+    target = _target(program_op)
 
     for op in program_op.body.ops:
         if isinstance(op, spikecore.SynapsesOp):
@@ -78,8 +79,12 @@ def program_from_ir(program_op: spikecore.ProgramOp) -> Program:
         elif isinstance(op, spikecore.AccOp):
             table = synapse_ids[op.synapses.root_reference.data]
             src, length = bus[op.spikes], op.spikes.type.size.data  # pyright: ignore[reportAttributeAccessIssue]
+            # One ACC reads at most max_fan_in addresses: a longer stream becomes consecutive ACCs over
+            # column blocks, whose exact sums add up to the same potential.
             for core, base, count, row in _slices(op.group, name):
-                instructions.append(Acc(core, base, count, src, length, table, row, 0))
+                for col in range(0, length, target.max_fan_in):
+                    width = min(target.max_fan_in, length - col)
+                    instructions.append(Acc(core, base, count, src + col, width, table, row, col))
         elif isinstance(op, spikecore.AccBiasOp):
             table = param_ids[op.params.root_reference.data]
             for core, base, count, row in _slices(op.group, name):
@@ -108,7 +113,7 @@ def program_from_ir(program_op: spikecore.ProgramOp) -> Program:
         outputs=outputs,
         synapse_tables=synapse_tables,
         param_tables=param_tables,
-        target=_target(program_op),
+        target=target,
         input_scale=input_scale,
     )
     try:

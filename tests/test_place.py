@@ -112,11 +112,17 @@ def test_synapse_memory_limits_and_fan_in() -> None:
     PlacePass(synapse_bytes=600).apply(CTX, module)
     assert placements(module)["layers.0"] == [(0, 0, 2), (1, 0, 2)]
 
+
+
+def test_a_fan_in_over_max_fan_in_is_read_by_several_accs() -> None:
+    # 40 inputs on a chip whose ACC reads at most 16: three ACCs per slice over column blocks.
     wide = lowered([40, 2], seed=1)
     program = next(op for op in wide.walk() if isinstance(op, spikecore.ProgramOp))
-    program.target = spikecore.TargetAttr.from_description(SPIKECORE_V1.with_options(max_fan_in=32))
-    with pytest.raises(PlacementError, match="reads 40 inputs in one ACC but target 'spikecore-v1' allows at most 32"):
-        PlacePass().apply(CTX, wide)
+    program.target = spikecore.TargetAttr.from_description(SPIKECORE_V1.with_options(max_fan_in=16))
+    PlacePass().apply(CTX, wide)
+    emitted = program_from_module(wide)
+    layer0 = [i for i in emitted if isinstance(i, Acc) and i.table == 0]
+    assert [(i.src, i.src_len, i.col) for i in layer0] == [(0, 16, 0), (16, 16, 16), (32, 8, 32)]
 
 
 def test_too_many_layers_for_the_cores() -> None:
@@ -153,7 +159,7 @@ def test_unplaced_report_says_to_run_place() -> None:
 @given(neurons=st.integers(1, 5000), npc=st.integers(1, 1024), fan_in=st.integers(1, 20000))
 def test_split_respects_every_limit(neurons: int, npc: int, fan_in: int) -> None:
     target = SPIKECORE_V1.with_options(neurons_per_core=npc)
-    demand = LayerDemand("l", neurons, fan_in, fan_in)
+    demand = LayerDemand("l", neurons, fan_in)
     capacity = demand.capacity(target)
     if capacity == 0:
         assert fan_in > target.synapse_bytes

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from spikecore_ir import parse
 from test_assembly import SMALL, small_program
 from xdsl.dialects.builtin import ModuleOp, TensorType, f32
 from xdsl.dialects.func import FuncOp, ReturnOp
@@ -24,6 +25,7 @@ from spikeir.compiler import build_mlp_module
 from spikeir.errors import AssemblyError, ImageError, PlacementError, ProgramError, SpikeIRError
 from spikeir.hardware_model import SpikeCoreCPU
 from spikeir.isa import Acc, AccBias, Fire, Halt, OutputSpec, Program
+from spikeir.nn_interpreter import run_function
 from spikeir.target import SPIKECORE_V1
 from spikeir.tools.spike_opt import main as spike_opt
 
@@ -48,11 +50,15 @@ def test_too_many_neurons_names_the_layer_and_the_fix() -> None:
     assert "cores=203" in message and "neurons-per-core=2" in message
 
 
-def test_fan_in_over_the_limit_names_the_layer_and_the_fix() -> None:
-    with pytest.raises(PlacementError, match="max_fan_in") as caught:
-        spikeir.compile(mlp(4, inputs=20000), calibration=RNG.standard_normal((4, 20000)))
-    assert caught.value.location == "layers.0"
-    assert "reduce the width of the layer before it" in caught.value.message
+def test_fan_in_over_max_fan_in_compiles_and_stays_exact() -> None:
+    # 20,000 inputs exceed one ACC's 16,384: emission splits the stream over two ACCs, and the
+    # hardware model still computes exactly the integer network.
+    calibration = RNG.standard_normal((4, 20000)).astype(np.float32)
+    compiled = spikeir.compile(mlp(4, inputs=20000), calibration=calibration, record=True)
+    first_layer = [i for i in compiled.program if isinstance(i, Acc) and i.table == 0]
+    assert [(i.src_len, i.col) for i in first_layer] == [(16384, 0), (3616, 16384)]
+    (expected,) = run_function(parse(compiled.stages["quantize"]), "main", calibration)
+    np.testing.assert_array_equal(compiled.run(calibration), expected)
 
 
 # -- a model with nothing for SpikeCore ----------------------------------------------------------------

@@ -107,6 +107,16 @@ def find_invalid_op(root: Operation) -> Operation | None:
     return None
 
 
+def named_op(root: Operation, name: str) -> Operation | None:
+    """The op an error's location names: a symbol (``@net``) or a layer (``layers.0``)."""
+    for op in root.walk():
+        key = "sym_name" if name.startswith("@") else "layer"
+        value = op.properties.get(key)
+        if isinstance(value, StringAttr) and value.data == name.removeprefix("@"):
+            return op
+    return None
+
+
 def _place(location: str | None, filename: str | None) -> str | None:
     """Where an error refers to: a bare ``line:col`` (or nothing) belongs to ``filename``."""
     if location is None:
@@ -132,6 +142,11 @@ def describe(
         context = [text, " " * (col - 1) + "^"] if text.strip() else []
         return f"{file}:{line}:{col}", error.msg.strip(), context
     if isinstance(error, SpikeIRError):
+        # An error about a program or layer points at the op that defines it, as MLIR's diagnostics do.
+        op = named_op(module, error.location) if module is not None and error.location else None
+        where = op_location(op) if op is not None else None
+        if where is not None:
+            return where, f"{error.location}: {error.message}", []
         return _place(error.location, filename), error.message, []
     message = str(error).strip() or type(error).__name__
     if isinstance(error, VerifyException) and module is not None:

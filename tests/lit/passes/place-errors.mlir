@@ -1,6 +1,7 @@
 // RUN: spike-opt %s -p 'place{neurons-per-core=1 cores=6}' --verify-diagnostics | filecheck %s --check-prefix=CORES
 // RUN: spike-opt %s -p 'place{synapse-bytes=3}' --verify-diagnostics | filecheck %s --check-prefix=BYTES
 // RUN: not spike-opt %s -p 'place{neurons-per-core=1 cores=6}' 2>&1 | filecheck %s --check-prefix=CLI
+// RUN: not spike-opt %s -p 'place{synapse-bytes=3}' 2>&1 | filecheck %s --check-prefix=CLI-LAYER
 
 // 5 + 2 neurons need 7 cores at one neuron per core; 4 synapses per neuron need 4 bytes.
 
@@ -24,4 +25,6 @@ spikecore.program @net target <"spikecore-v1", cores = 128, neurons_per_core = 1
 
 // CORES: @net: the network needs 7 cores ("layers.0" 5, "layers.2" 2; each layer on its own cores, at most 1 neuron and 131072 synapse bytes per core) but target 'spikecore-v1' has 6; to fit, use a target with >= 7 cores (cores=7) or neurons-per-core=2 or reduce the layer width (the widest, "layers.0", has 5 neurons)
 // BYTES: layers.0: one neuron needs 4 bytes of synaptic memory (fan-in 4) but target 'spikecore-v1' has 3 per core: use synapse-bytes=4 or more, or reduce the layer's input width
-// CLI: @net: error: the network needs 7 cores
+// The CLI places the error at the op that defines the program or layer it names.
+// CLI: place-errors.mlir:8:1: error: @net: the network needs 7 cores
+// CLI-LAYER: place-errors.mlir:15:3: error: layers.0: one neuron needs 4 bytes of synaptic memory

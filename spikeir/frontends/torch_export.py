@@ -4,7 +4,8 @@
 ATen op is mapped here to nn ops. The exported graph keeps, per node, the module path that produced
 it and the Python stack trace, so an unsupported op is reported at the line of the user's model
 that called it. Saved archives (`torch.export.save`, `.pt2`) load with `torch.export.load`, which
-reads a serialized graph and tensors, never pickled code.
+reads a serialized graph and tensors; `import_pt2` first checks that the archive holds nothing
+that torch would unpickle or execute.
 
 Supported ATen ops: linear, addmm, mm / matmul with a constant right operand, add of a bias vector,
 relu, view / reshape / flatten / _unsafe_view, softmax / _softmax, dropout (inference), and the
@@ -15,9 +16,15 @@ on the host anyway; use softmax (argmax is unchanged) or return the logits.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import logging
 import os
 import re
-from collections.abc import Callable
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -67,13 +74,170 @@ def import_torch(model: torch.nn.Module, example_input: torch.Tensor | tuple[tor
 
 
 def import_pt2(source: str | os.PathLike[str] | IO[bytes]) -> ModuleOp:
-    """Convert a saved `torch.export` archive (``.pt2``) to the nn dialect."""
+    """Convert a saved `torch.export` archive (``.pt2``) to the nn dialect.
+
+    `torch.export.load` is not safe on untrusted files (its docstring says so): it unpickles
+    sample inputs with ``weights_only=False`` when the safe load fails, unpickles weights marked
+    ``use_pickle`` and opaque constants, loads AOTInductor shared libraries, and evaluates symbolic
+    shapes with `sympy.sympify`, which runs Python. The archive is read once into memory and
+    checked (`_check_archive`) so that none of these paths can be reached; then torch loads the
+    very same bytes.
+    """
+    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", None)
+    where = str(name) if name is not None else None  # the frontend registry names a nameless stream
     try:
-        program = torch.export.load(source)
-    except Exception as err:  # a corrupt or foreign file: many exception kinds
-        where = os.fspath(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "<pt2>")
-        raise FrontendError(f"cannot load a torch.export archive: {err}", str(where)) from None
+        if isinstance(source, (str, os.PathLike)):
+            with open(source, "rb") as stream:
+                data = stream.read()
+        else:
+            data = source.read()
+    except OSError as err:
+        raise FrontendError(f"cannot read the archive: {err.strerror}", where) from None
+    _check_archive(data, where)
+    try:
+        with _torch_export_logs_silenced():
+            program = torch.export.load(io.BytesIO(data))
+    except Exception as err:  # a corrupt file that passed the checks: many exception kinds
+        raise FrontendError(f"cannot load a torch.export archive: {_first_line(err)}", where) from None
     return import_exported_program(program)
+
+
+def _first_line(err: BaseException) -> str:
+    """The first line of a loader's message (torch's run to pages), or the exception's kind."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+_ARCHIVE_ENTRY = re.compile(
+    r"archive_format|archive_version|byteorder|\.data/version|\.data/serialization_id|models/[\w.-]+\.json"
+    r"|data/weights/(weight_\w+|[\w.-]+_weights_config\.json)|data/constants/(tensor_\w+|[\w.-]+_constants_config\.json)"
+    r"|data/sample_inputs/[\w.-]+\.pt|extra/[\w./-]+"
+)
+"""What `torch.export.save` writes (inside the archive's one top-level folder). Not accepted:
+AOTInductor, ExecuTorch and MTIA payloads (native code), legacy pickled weights (``model.pt``),
+custom and opaque objects (pickles)."""
+
+_PAYLOAD = re.compile(r"(weight|tensor)_\w+")
+"""A payload config's ``path_name`` of a raw tensor; ``custom_obj_*`` and ``opaque_obj_*`` are pickles."""
+_SYMBOL = re.compile(r"[a-z]+\d+")
+_SYM_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_]\w*)|\d+(?:\.\d+)?|<=|>=|==|[-+*/%(),<>])")
+_SYM_FUNCTIONS = frozenset({
+    "FloorDiv", "ModularIndexing", "Where", "PythonMod", "Mod", "CleanDiv", "CeilToInt", "FloorToInt",
+    "CeilDiv", "LShift", "RShift", "FloatTrueDiv", "IntTrueDiv", "TruncToFloat",
+    "TruncToInt", "RoundToInt", "Max", "Min", "Abs", "Eq", "Ne", "Lt", "Le", "Gt", "Ge", "And", "Or",
+    "Not", "True", "False", "oo", "Add", "Mul", "Integer", "Rational",
+})  # fmt: skip
+"""Names a symbolic shape may call: torch's sympy functions and sympy's `srepr` forms, no powers."""
+_SREPR_SYMBOL = re.compile(r"Symbol\('([a-z]+\d+)'(?:, \w+=(?:True|False))*\)")
+"""torch 2.13 writes a symbol as ``Symbol('s31', positive=True, integer=True)``."""
+_MAX_SYM_EXPR = 200
+
+
+def _check_archive(data: bytes, where: str | None) -> None:
+    """Refuse an archive that `torch.export.load` could not read safely (see `import_pt2`)."""
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, OSError) as err:
+        raise FrontendError(f"not a torch.export archive (a zip file): {err}", where) from None
+    names = [info.filename for info in infos]
+    roots = {name.split("/", 1)[0] for name in names}
+    if len(roots) != 1 or len(set(names)) != len(names):
+        raise FrontendError("not a torch.export archive: expected one top-level folder and unique entries", where)
+    for info in infos:
+        entry = info.filename.split("/", 1)[1] if "/" in info.filename else ""
+        if not _ARCHIVE_ENTRY.fullmatch(entry):
+            raise FrontendError(f"archive entry '{info.filename}' is not one that torch.export.save writes for a "
+                                "model spikeir can import (no compiled code, no pickled objects)", where)
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise FrontendError(f"archive entry '{info.filename}' is compressed; torch.export.save stores entries", where)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    for info in infos:
+        entry = info.filename.split("/", 1)[1]
+        if entry.endswith(".json") or entry.startswith("data/sample_inputs/"):
+            try:
+                content = archive.read(info)
+            except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, OSError) as err:
+                raise FrontendError(f"archive entry '{info.filename}' cannot be read: {err}", where) from None
+            _check_entry(entry, content, where)
+
+
+def _check_entry(entry: str, content: bytes, where: str | None) -> None:
+    """Payload configs must not ask for pickles; sample inputs must load without code; symbolic
+    shapes must be arithmetic on symbols (sympify evaluates them as Python)."""
+    if entry.startswith("data/sample_inputs/"):
+        if content:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    torch.load(io.BytesIO(content), weights_only=True)
+            except Exception:  # torch would retry this with weights_only=False, running any pickle
+                raise FrontendError(f"archive entry '{entry}' is not plain tensors; torch would unpickle it, "
+                                    "running any code it holds", where) from None
+        return
+    try:
+        document = json.loads(content)
+    except (ValueError, RecursionError) as err:
+        raise FrontendError(f"archive entry '{entry}' is not JSON: {err}", where) from None
+    if entry.endswith("_config.json"):
+        config = document.get("config") if isinstance(document, dict) else None
+        if not isinstance(config, dict):
+            raise FrontendError(f"archive entry '{entry}' has no payload config", where)
+        for payload in config.values():
+            if (not isinstance(payload, dict) or payload.get("use_pickle") is not False
+                    or not _PAYLOAD.fullmatch(str(payload.get("path_name")))):
+                raise FrontendError(f"archive entry '{entry}' names a pickled object, which spikeir does not load", where)
+        return
+    for text in _expr_strings(document):
+        if not _safe_sym_expr(text):
+            raise FrontendError(f"archive entry '{entry}': unsupported symbolic shape '{text[:60]}'", where)
+
+
+def _expr_strings(document: Any) -> list[str]:
+    """Every ``expr_str`` value in a serialized graph (iteratively: the nesting is the file's)."""
+    found: list[str] = []
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key == "expr_str":
+                    found.append(value if isinstance(value, str) else "")
+                else:
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _safe_sym_expr(text: str) -> bool:
+    """Whether ``text`` is short arithmetic on symbols (``s0``, ``u1``) and torch's sympy functions."""
+    if len(text) > _MAX_SYM_EXPR or not text.strip() or "**" in text:  # no powers: 9**9**9 never ends
+        return False
+    text = _SREPR_SYMBOL.sub(r"\1", text)
+    position = 0
+    while position < len(text.rstrip()):
+        token = _SYM_TOKEN.match(text, position)
+        if token is None:
+            return False
+        name = token.group("name")
+        if name is not None and name not in _SYM_FUNCTIONS and not _SYMBOL.fullmatch(name):
+            return False
+        position = token.end()
+    return True
+
+
+@contextlib.contextmanager
+def _torch_export_logs_silenced() -> Iterator[None]:
+    """torch.export.load logs a failed load as a warning with a traceback; the FrontendError says it."""
+    loggers = [logging.getLogger(name) for name in ("torch.export", "torch._export")]
+    saved = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
+    try:
+        yield
+    finally:
+        for logger, disabled in zip(loggers, saved):
+            logger.disabled = disabled
 
 
 def import_exported_program(program: ExportedProgram) -> ModuleOp:

@@ -18,7 +18,15 @@ Exactness: bus payloads are int8, so an ACC row's dot product is bounded by
 BLAS forms every partial sum exactly; otherwise float64 does (the bound is below 2^53 for any block
 that fits in memory).
 Saturation adds in int64 and clips to int32. Membrane potentials are int64 arrays holding int32
-values.
+values. The clip is skipped where it provably cannot act: no FIRE or LEAK ever increases ``|V|``, so
+a neuron's ``|V|`` never exceeds ``|V_init| + t * growth``, with ``growth`` the largest change its
+ACCs can make in one timestep; a step whose neurons all stay within int32 for the run's T needs no
+clip.
+
+Why accounting in *blocks* of timesteps: with small batches a run's time is the number of numpy
+calls, not their size. So a timestep only records what it must (the events each ACC step read, per
+lane, and the logged lane's payloads) into buffers, and the counters, the busiest core's cycles and
+the spike log are derived from a whole block of timesteps at once.
 """
 
 from __future__ import annotations
@@ -51,6 +59,10 @@ _MAX_ABS_PAYLOAD = 128
 _F32_EXACT = 2**24
 _CHUNK_BYTES = 256 * 2**20
 """Lanes are processed in chunks whose working state stays below about this many bytes."""
+_BLOCK_BYTES = 16 * 2**20
+"""A chunk's per-timestep records (events, logged payloads) are flushed before they exceed this."""
+_NEVER = 2**62
+"""A number of timesteps no run reaches (a step whose neurons cannot saturate at all)."""
 
 Index = slice | np.ndarray
 """Columns of a state array: a slice when they form one ascending run (a view), else an array."""
@@ -139,19 +151,28 @@ _INT32_MIN = np.int64(INT32_MIN)
 _INT32_MAX = np.int64(INT32_MAX)
 
 
-def _add_saturating(V: np.ndarray, columns: Index, values: np.ndarray) -> None:
-    """``V[:, columns] = sat32(V[:, columns] + values)``, in place when the columns are a slice."""
+def _add_saturating(V: np.ndarray, columns: Index, values: np.ndarray, saturate: bool) -> None:
+    """``V[:, columns] = sat32(V[:, columns] + values)``, in place when the columns are a slice; the
+    clip only where ``saturate`` says it can act (see the module docstring)."""
     if isinstance(columns, slice):
         view = V[:, columns]
         view += values
-        np.clip(view, _INT32_MIN, _INT32_MAX, out=view)
-    else:
+        if saturate:
+            view.clip(_INT32_MIN, _INT32_MAX, out=view)
+    elif saturate:
         V[:, columns] = np.clip(V[:, columns] + values, _INT32_MIN, _INT32_MAX)
+    else:
+        V[:, columns] += values
 
 
 def _uniform(values: np.ndarray) -> np.ndarray | np.int64:
     """A scalar when every neuron has the same parameter: numpy's scalar paths are faster."""
     return np.int64(values[0]) if values.size and bool(np.all(values == values[0])) else values
+
+
+def _uniform_flag(flags: np.ndarray) -> np.ndarray | bool:
+    """A bool when every neuron has the same flag, so a step can pick its path without a reduction."""
+    return bool(flags[0]) if bool(np.all(flags == flags[0])) else flags
 
 
 @dataclass
@@ -166,16 +187,24 @@ class _Chunk:
     """(lanes, addresses) float32: payloads of the other bus addresses the program touches."""
     x: np.ndarray
     """(lanes, n_inputs): the input payloads as given (integers)."""
+    timesteps: int
+    """T of the run: whether a step must saturate depends on it."""
     fire_counts: list[np.ndarray]
-    """Per FIRE step, (lanes, cores of the step) int64: its spikes so far."""
+    """Per FIRE step, (lanes, neurons of the step) int64: each neuron's spikes so far (summed per
+    core at the end of the run, not every timestep)."""
     events: np.ndarray
-    """(lanes, ACC steps) float64: the events each ACC step read this timestep (for cycles)."""
+    """(block, lanes, columns) float64: per timestep of the block, the events each ACC step read,
+    then the intra-core deliveries of the steps that have some."""
+    record: np.ndarray
+    """``events[slot]``: the current timestep's row of ``events``."""
     log_row: int | None
-    """Row of the logged lane in this chunk, if it is here."""
-    log_payloads: np.ndarray
-    """Payloads of the logged lane's FIRE neurons this timestep, in program order."""
-    cache: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    """Input-only ACC steps: (dot products, events per lane), the same every timestep."""
+    """Row of the logged lane in this chunk, while its events are still being logged."""
+    log: np.ndarray
+    """(block, FIRE neurons) int8: the logged lane's payloads per timestep, in program order."""
+    log_record: np.ndarray
+    """``log[slot]``: the current timestep's row of ``log``."""
+    constant: dict[int, np.ndarray] = field(default_factory=dict)
+    """Input-only ACC steps: their dot products, the same every timestep."""
 
 
 @dataclass
@@ -187,6 +216,8 @@ class _Accounts:
     deliveries: int
     cycles: int
     core_synaptic_ops: np.ndarray
+    logged: int
+    """Events in the spike log so far."""
 
 
 @dataclass
@@ -194,7 +225,9 @@ class _AccStep:
     """Fused synaptic ACCs of one level that read the same bus range."""
 
     key: int
-    """This step's column in the chunk's event array, and its key in the chunk's cache."""
+    """This step's column in the chunk's event records, and its key in the chunk's constants."""
+    intra_key: int
+    """The column of its intra-core deliveries in the event records (-1: it has none)."""
     input_cols: slice | None
     """The source's columns in the input port, if any."""
     bus_cols: slice | None
@@ -208,31 +241,33 @@ class _AccStep:
     rows: int
     members: int
     intra_weight: np.ndarray | None
-    """Per source address: how many members run on the core whose FIRE writes it (None: none)."""
+    """Per source address (float64): how many members run on the core whose FIRE writes it (None: none)."""
+    safe_timesteps: int
+    """The longest run in which none of its neurons can saturate (see the module docstring)."""
 
-    def execute(self, chunk: _Chunk, acc: _Accounts) -> None:
-        cached = chunk.cache.get(self.key)
-        if cached is not None:
-            dots, events = cached
+    def prepare(self, chunk: _Chunk) -> None:
+        """An input-only step reads the same payloads every timestep: form its products and record
+        its events once per chunk, for every timestep slot of the block."""
+        if self.bus_cols is None:
+            chunk.constant[self.key] = self._dots(chunk.inputs[:, self.input_cols])
+            chunk.events[:, :, self.key] = np.count_nonzero(chunk.x[:, self.input_cols], axis=1)
+
+    def execute(self, chunk: _Chunk) -> None:
+        if self.bus_cols is None:
+            dots = chunk.constant[self.key]
         else:
             source = self._source(chunk)
-            if self.weights.dtype == np.float32:
-                dots = (source @ self.weights).astype(np.int64)
-            else:
-                dots = (source.astype(np.float64) @ self.weights).astype(np.int64)
-            if self.bus_cols is None:
-                events = (chunk.x[:, self.input_cols] != 0).sum(axis=1, dtype=np.int64)
-                chunk.cache[self.key] = (dots, events)
-            else:
-                events = np.count_nonzero(source, axis=1)
-                if self.intra_weight is not None:
-                    acc.intra += int(np.count_nonzero(source, axis=0) @ self.intra_weight)
-        _add_saturating(chunk.V, self.neurons, dots)
-        total = int(events.sum())
-        acc.synaptic_ops += total * self.rows
-        acc.deliveries += total * self.members
-        acc.core_synaptic_ops[self.cores] += total * self.core_rows
-        chunk.events[:, self.key] = events
+            dots = self._dots(source)
+            nonzero = source != 0
+            chunk.record[:, self.key] = nonzero.sum(axis=1)
+            if self.intra_weight is not None:
+                chunk.record[:, self.intra_key] = nonzero @ self.intra_weight
+        _add_saturating(chunk.V, self.neurons, dots, chunk.timesteps > self.safe_timesteps)
+
+    def _dots(self, source: np.ndarray) -> np.ndarray:
+        if self.weights.dtype == np.float32:
+            return (source @ self.weights).astype(np.int64)
+        return (source.astype(np.float64) @ self.weights).astype(np.int64)
 
     def _source(self, chunk: _Chunk) -> np.ndarray:
         if self.bus_cols is None:
@@ -248,9 +283,11 @@ class _BiasStep:
 
     neurons: Index
     bias: np.ndarray
+    safe_timesteps: int
+    """The longest run in which none of its neurons can saturate (see the module docstring)."""
 
-    def execute(self, chunk: _Chunk, acc: _Accounts) -> None:
-        _add_saturating(chunk.V, self.neurons, self.bias)
+    def execute(self, chunk: _Chunk) -> None:
+        _add_saturating(chunk.V, self.neurons, self.bias, chunk.timesteps > self.safe_timesteps)
 
 
 @dataclass
@@ -260,7 +297,7 @@ class _LeakStep:
     neurons: Index
     shift: np.ndarray
 
-    def execute(self, chunk: _Chunk, acc: _Accounts) -> None:
+    def execute(self, chunk: _Chunk) -> None:
         v = chunk.V[:, self.neurons]
         chunk.V[:, self.neurons] = v - (v >> self.shift)
 
@@ -280,20 +317,21 @@ class _FireStep:
     shift: np.ndarray | np.int64
     lo: np.ndarray | np.int64
     hi: np.ndarray | np.int64
-    subtract: np.ndarray
+    subtract: np.ndarray | bool
+    """Binary: whether each neuron resets by subtraction (a bool when they all agree)."""
     segment_starts: np.ndarray
     """Column where each core's neurons start; the columns are core-major."""
     segment_cores: np.ndarray
     one_per_core: bool
-    log_positions: np.ndarray
+    log_positions: Index
 
-    def execute(self, chunk: _Chunk, acc: _Accounts) -> None:
+    def execute(self, chunk: _Chunk) -> None:
         v = chunk.V[:, self.neurons]
         if self.binary:
             fired = v >= self.param
-            if self.subtract.all():
+            if self.subtract is True:
                 decrement = fired * self.param
-            elif not self.subtract.any():
+            elif self.subtract is False:
                 decrement = fired * v
             else:
                 decrement = fired * np.where(self.subtract, self.param, v)
@@ -310,13 +348,13 @@ class _FireStep:
             chunk.V[:, self.neurons] = 0
             fired = payload != 0
         chunk.bus[:, self.dst] = payload
-        counts = chunk.fire_counts[self.slot]
-        if self.one_per_core:
-            counts += fired
-        else:
-            counts += np.add.reduceat(fired.view(np.int8).astype(np.int64), self.segment_starts, axis=1)
+        chunk.fire_counts[self.slot] += fired
         if chunk.log_row is not None:
-            chunk.log_payloads[self.log_positions] = payload[chunk.log_row]
+            chunk.log_record[self.log_positions] = payload[chunk.log_row]
+
+    def core_spikes(self, counts: np.ndarray) -> np.ndarray:
+        """Per-neuron spike counts summed per core of this step: (lanes, segment_cores.size)."""
+        return counts if self.one_per_core else np.add.reduceat(counts, self.segment_starts, axis=1)
 
 
 _Step = _AccStep | _BiasStep | _LeakStep | _FireStep
@@ -331,7 +369,18 @@ class _Plan:
     n_bus: int
     """Bus addresses the program touches outside the input port."""
     steps: list[_Step]
+    acc_steps: list[_AccStep]
     fire_steps: list[_FireStep]
+    records: int
+    """Columns of a chunk's event records: one per ACC step, then one per step with intra-core deliveries."""
+    acc_rows: np.ndarray
+    """Per ACC step: the rows (synaptic ops per event), the members (deliveries per event) and,
+    per core, the rows it runs; events times these give the run's counters."""
+    acc_members: np.ndarray
+    acc_core_rows: np.ndarray
+    clear_bus: bool
+    """Whether some ACC reads an address before the FIRE that writes it in a timestep, so the bus
+    must be cleared every timestep; otherwise every address read was written before, or never is."""
     core_const_cycles: np.ndarray
     """Per core per timestep: neuron updates plus bias neurons."""
     cycle_base: np.ndarray
@@ -439,30 +488,32 @@ class SpikeCoreCPU:
         timesteps, lane_to_log = int(timesteps), int(lane_to_log)
 
         cores = self.target.cores
-        accounts = _Accounts(0, 0, 0, 0, np.zeros(cores, np.int64))
+        accounts = _Accounts(0, 0, 0, 0, np.zeros(cores, np.int64), 0)
         spikes = np.zeros((batch, cores), np.int64)
         outputs = np.zeros((batch, plan.output_columns.size), np.int64)
         self._final_rows = {}
         self._log_parts = []
         self._log_cache = None
         self.spike_log_truncated = False
-        logged = 0
-        per_lane = 8 * (3 * plan.n_neurons + cores + plan.cycle_rows.size) + 4 * plan.n_bus + (4 + lanes.itemsize) * lanes.shape[1]
+        per_lane = 8 * (3 * plan.n_neurons + cores) + 4 * plan.n_bus + (4 + lanes.itemsize) * lanes.shape[1]
         chunk_size = max(1, _CHUNK_BYTES // per_lane)
         for start in range(0, batch, chunk_size):
             stop = min(batch, start + chunk_size)
-            chunk = self._start_chunk(plan, lanes[start:stop], lane_to_log - start if start <= lane_to_log < stop else None)
-            for t in range(timesteps):
-                if t:
-                    chunk.bus[:] = 0
-                for step in plan.steps:
-                    step.execute(chunk, accounts)
-                busiest = (chunk.events @ plan.cycle_rows + plan.cycle_base).max(axis=1, initial=0)
-                accounts.cycles += int(busiest.astype(np.int64).sum()) + (stop - start)
-                if chunk.log_row is not None:
-                    logged = self._log_timestep(plan, chunk.log_payloads, t, logged)
+            log_row = lane_to_log - start if start <= lane_to_log < stop else None
+            chunk = self._start_chunk(plan, lanes[start:stop], timesteps, log_row)
+            block = chunk.events.shape[0]
+            for first in range(0, timesteps, block):
+                filled = min(block, timesteps - first)
+                for slot in range(filled):
+                    chunk.record = chunk.events[slot]
+                    chunk.log_record = chunk.log[slot]
+                    if plan.clear_bus and first + slot:
+                        chunk.bus[:] = 0
+                    for step in plan.steps:
+                        step.execute(chunk)
+                self._flush(plan, chunk, filled, first, accounts)
             for step, counts in zip(plan.fire_steps, chunk.fire_counts):
-                spikes[start:stop, step.segment_cores] += counts
+                spikes[start:stop, step.segment_cores] += step.core_spikes(counts)
             outputs[start:stop] = chunk.V[:, plan.output_columns]
             for lane in {0, lane_to_log}:
                 if start <= lane < stop:
@@ -473,30 +524,52 @@ class SpikeCoreCPU:
         self.stats = self._stats(plan, accounts, spikes, int(np.count_nonzero(lanes)) * timesteps, timesteps, batch)
         return spikes if batched else spikes[0]
 
-    def _start_chunk(self, plan: _Plan, x: np.ndarray, log_row: int | None) -> _Chunk:
+    def _start_chunk(self, plan: _Plan, x: np.ndarray, timesteps: int, log_row: int | None) -> _Chunk:
         lanes = x.shape[0]
-        return _Chunk(
+        n_log = plan.log_cores.size if log_row is not None else 0
+        block = max(1, min(timesteps, _BLOCK_BYTES // max(1, 8 * lanes * plan.records + n_log)))
+        chunk = _Chunk(
             V=np.repeat(plan.init_V[None, :], lanes, axis=0),
             inputs=x.astype(np.float32),
             bus=np.zeros((lanes, plan.n_bus), np.float32),
             x=x,
-            fire_counts=[np.zeros((lanes, step.segment_cores.size), np.int64) for step in plan.fire_steps],
-            events=np.zeros((lanes, plan.cycle_rows.shape[0])),
+            timesteps=timesteps,
+            fire_counts=[np.zeros((lanes, step.param.size), np.int64) for step in plan.fire_steps],
+            events=np.zeros((block, lanes, plan.records)),
+            record=np.zeros(0),
             log_row=log_row,
-            log_payloads=np.zeros(plan.log_cores.size, np.int64),
+            log=np.zeros((block, n_log), np.int8),
+            log_record=np.zeros(0, np.int8),
         )
+        for step in plan.acc_steps:
+            step.prepare(chunk)
+        return chunk
 
-    def _log_timestep(self, plan: _Plan, payloads: np.ndarray, timestep: int, logged: int) -> int:
-        events = np.flatnonzero(payloads)
-        room = self.max_spike_log - logged
-        if events.size > room:
+    def _flush(self, plan: _Plan, chunk: _Chunk, filled: int, first: int, acc: _Accounts) -> None:
+        """Fold ``filled`` recorded timesteps, starting at timestep ``first``, into the counters
+        and the spike log."""
+        records = chunk.events[:filled]
+        totals = records.sum(axis=(0, 1)).astype(np.int64)
+        events = totals[: len(plan.acc_steps)]
+        acc.synaptic_ops += int(events @ plan.acc_rows)
+        acc.deliveries += int(events @ plan.acc_members)
+        acc.core_synaptic_ops += events @ plan.acc_core_rows
+        acc.intra += int(totals[len(plan.acc_steps) :].sum())
+        busiest = (records[:, :, : len(plan.acc_steps)] @ plan.cycle_rows + plan.cycle_base).max(axis=2, initial=0)
+        acc.cycles += int(busiest.astype(np.int64).sum()) + filled * records.shape[1]
+        if chunk.log_row is None:
+            return
+        timesteps, positions = np.nonzero(chunk.log[:filled])
+        room = self.max_spike_log - acc.logged
+        if positions.size > room:
+            # The log is full: later timesteps need not be recorded at all.
             self.spike_log_truncated = True
-            events = events[:room]
-        if events.size:
-            self._log_parts.append(
-                np.stack([np.full(events.size, timestep), plan.log_cores[events], plan.log_neurons[events], payloads[events]], axis=1)
-            )
-        return logged + int(events.size)
+            chunk.log_row = None
+            timesteps, positions = timesteps[:room], positions[:room]
+        if positions.size:
+            payloads = chunk.log[:filled][timesteps, positions].astype(np.int64)
+            self._log_parts.append(np.stack([timesteps + first, plan.log_cores[positions], plan.log_neurons[positions], payloads], axis=1))
+        acc.logged += int(positions.size)
 
     def _stats(self, plan: _Plan, acc: _Accounts, spikes: np.ndarray, input_events: int, timesteps: int, batch: int) -> RunStats:
         core_spikes = spikes.sum(axis=0)
@@ -632,6 +705,9 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
     bus_written = np.full(bus_addrs.size, -1)
     bus_read = np.full(bus_addrs.size, -1)
     writer_core = np.full(bus_addrs.size, -1)
+    # growth: per neuron, the most its ACCs can change V in one timestep (payloads are int8).
+    growth = np.zeros(neuron_ids.size, np.int64)
+    clear_bus = False
     columns: list[np.ndarray] = []
     groups: dict[tuple[object, ...], list[int]] = {}
     for index, instr in enumerate(body):
@@ -643,13 +719,18 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
             level = max(level, int(bus_written[source].max())) + 1
             bus_read[source] = np.maximum(bus_read[source], level)
             key: tuple[object, ...] = (level, "acc", instr.src, instr.src_len)
+            block = tables[instr.table][instr.row : instr.row + instr.count, instr.col : instr.col + instr.src_len]
+            growth[cols] += np.abs(block.astype(np.int64)).sum(axis=1) * _MAX_ABS_PAYLOAD
         elif isinstance(instr, Fire):
             dst = bus_of(instr.dst, instr.count)
+            clear_bus |= bool((bus_read[dst] >= 0).any())
             level = max(level, int(bus_read[dst].max())) + 1
             bus_written[dst] = level
             writer_core[dst] = instr.core
             key = (level, "fire", instr.mode)
         else:
+            if isinstance(instr, AccBias):
+                growth[cols] += np.abs(program.param_tables[instr.table][instr.row : instr.row + instr.count].astype(np.int64))
             level += 1
             key = (level, type(instr).__name__)
         neuron_level[cols] = level
@@ -675,22 +756,35 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
         if instr.init_half:
             init_V[columns[index]] = program.param_tables[instr.table][instr.row : instr.row + instr.count].astype(np.int64) >> 1
 
+    # |V| <= |V_init| + t * growth after t timesteps (the module docstring says why): the longest
+    # run in which a neuron stays within int32 without saturating.
+    headroom = INT32_MAX - np.abs(init_V)
+    safe = np.where(growth > 0, headroom // np.maximum(growth, 1), _NEVER)
+
+    def safe_timesteps(cols: np.ndarray) -> int:
+        return int(safe[cols].min())
+
     steps: list[_Step] = []
     acc_steps: list[_AccStep] = []
     fire_steps: list[_FireStep] = []
+    acc_groups = sum(1 for key in groups if key[1] == "acc")
+    intra_columns = 0
     for key in sorted(groups, key=lambda k: (k[0], groups[k][0])):
         members = sorted(groups[key], key=lambda i: int(columns[i][0]))
         cols = np.concatenate([columns[i] for i in members])
         instrs = [body[i] for i in members]
         if key[1] == "acc":
-            acc_steps.append(_acc_step(len(acc_steps), instrs, cols, tables, bus_of, program.n_inputs, writer_core))
-            steps.append(acc_steps[-1])
+            intra_key = acc_groups + intra_columns
+            step = _acc_step(len(acc_steps), intra_key, safe_timesteps(cols), instrs, cols, tables, bus_of, program.n_inputs, writer_core)
+            intra_columns += step.intra_weight is not None
+            acc_steps.append(step)
+            steps.append(step)
         elif key[1] == "fire":
             fire_steps.append(_fire_step(len(fire_steps), instrs, cols, program, bus_of, [log_offset[i] for i in members]))
             steps.append(fire_steps[-1])
         elif key[1] == "AccBias":
             bias = np.concatenate([program.param_tables[i.table][i.row : i.row + i.count] for i in instrs if isinstance(i, AccBias)])
-            steps.append(_BiasStep(_index(cols), bias.astype(np.int64)))
+            steps.append(_BiasStep(_index(cols), bias.astype(np.int64), safe_timesteps(cols)))
         else:
             shifts = np.concatenate([np.full(i.count, i.shift) for i in instrs if isinstance(i, Leak)])
             steps.append(_LeakStep(_index(cols), shifts.astype(np.int64)))
@@ -708,12 +802,21 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
     targeted: dict[int, list[np.ndarray]] = {}
     for instr, cols in zip(body, columns):
         targeted.setdefault(instr.core, []).append(cols)
+    acc_core_rows = np.zeros((len(acc_steps), chip.cores), np.int64)
+    for step in acc_steps:
+        acc_core_rows[step.key, step.cores] = step.core_rows
     return _Plan(
         program=program,
         n_neurons=int(neuron_ids.size),
         n_bus=int(bus_addrs.size) - program.n_inputs,
         steps=steps,
+        acc_steps=acc_steps,
         fire_steps=fire_steps,
+        records=acc_groups + intra_columns,
+        acc_rows=np.array([step.rows for step in acc_steps], np.int64),
+        acc_members=np.array([step.members for step in acc_steps], np.int64),
+        acc_core_rows=acc_core_rows,
+        clear_bus=clear_bus,
         core_const_cycles=const_cycles,
         cycle_base=patterns[:, 0].astype(np.float64),
         cycle_rows=np.ascontiguousarray(patterns[:, 1:].T, dtype=np.float64),
@@ -729,6 +832,8 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
 
 def _acc_step(
     key: int,
+    intra_key: int,
+    safe_timesteps: int,
     instrs: list[Acc | AccBias | Fire | Leak],
     cols: np.ndarray,
     tables: dict[int, np.ndarray],
@@ -749,11 +854,12 @@ def _acc_step(
     core_rows = np.zeros(cores.size, np.int64)
     np.add.at(core_rows, inverse, [i.count for i in accs])
     writers = writer_core[source]
-    intra = np.zeros(source.size, np.int64)
+    intra = np.zeros(source.size, np.float64)
     for instr in accs:
         intra += writers == instr.core
     return _AccStep(
         key=key,
+        intra_key=intra_key if intra.any() else -1,
         input_cols=slice(first.src, min(first.src + first.src_len, n_inputs)) if first.src < n_inputs else None,
         bus_cols=slice(int(rest[0]), int(rest[-1]) + 1) if rest.size else None,
         neurons=_index(cols),
@@ -763,6 +869,7 @@ def _acc_step(
         rows=int(block.shape[0]),
         members=len(accs),
         intra_weight=intra if intra.any() else None,
+        safe_timesteps=safe_timesteps,
     )
 
 
@@ -793,9 +900,9 @@ def _fire_step(
         shift=_uniform(shift),
         lo=_uniform(per_neuron([f.lo for f in fires])),
         hi=_uniform(per_neuron([f.hi for f in fires])),
-        subtract=per_neuron([int(f.reset == ResetMode.SUBTRACT) for f in fires]).astype(bool),
+        subtract=_uniform_flag(per_neuron([int(f.reset == ResetMode.SUBTRACT) for f in fires]).astype(bool)),
         segment_starts=starts,
         segment_cores=core_of_column[starts],
         one_per_core=bool(starts.size == cols.size),
-        log_positions=np.concatenate([np.arange(o, o + f.count) for f, o in zip(fires, log_offsets)]),
+        log_positions=_index(np.concatenate([np.arange(o, o + f.count) for f, o in zip(fires, log_offsets)])),
     )

@@ -373,11 +373,9 @@ class _Plan:
     fire_steps: list[_FireStep]
     records: int
     """Columns of a chunk's event records: one per ACC step, then one per step with intra-core deliveries."""
-    acc_rows: np.ndarray
-    """Per ACC step: the rows (synaptic ops per event), the members (deliveries per event) and,
-    per core, the rows it runs; events times these give the run's counters."""
-    acc_members: np.ndarray
-    acc_core_rows: np.ndarray
+    acc_counts: np.ndarray
+    """(ACC steps, 2 + cores): per step, the rows (synaptic ops per event), the members
+    (deliveries per event) and, per core, the rows it runs; events times this give the counters."""
     clear_bus: bool
     """Whether some ACC reads an address before the FIRE that writes it in a timestep, so the bus
     must be cleared every timestep; otherwise every address read was written before, or never is."""
@@ -550,13 +548,17 @@ class SpikeCoreCPU:
         and the spike log."""
         records = chunk.events[:filled]
         totals = records.sum(axis=(0, 1)).astype(np.int64)
-        events = totals[: len(plan.acc_steps)]
-        acc.synaptic_ops += int(events @ plan.acc_rows)
-        acc.deliveries += int(events @ plan.acc_members)
-        acc.core_synaptic_ops += events @ plan.acc_core_rows
-        acc.intra += int(totals[len(plan.acc_steps) :].sum())
-        busiest = (records[:, :, : len(plan.acc_steps)] @ plan.cycle_rows + plan.cycle_base).max(axis=2, initial=0)
-        acc.cycles += int(busiest.astype(np.int64).sum()) + filled * records.shape[1]
+        n_acc = len(plan.acc_steps)
+        counts = totals[:n_acc] @ plan.acc_counts
+        acc.synaptic_ops += int(counts[0])
+        acc.deliveries += int(counts[1])
+        acc.core_synaptic_ops += counts[2:]
+        if plan.records > n_acc:
+            acc.intra += int(totals[n_acc:].sum())
+            records = records[:, :, :n_acc]
+        # Cycle counts are integers far below 2^53: the float64 sums are exact.
+        busiest = (records @ plan.cycle_rows + plan.cycle_base).max(axis=2, initial=0)
+        acc.cycles += int(busiest.sum()) + filled * records.shape[1]
         if chunk.log_row is None:
             return
         timesteps, positions = np.nonzero(chunk.log[:filled])
@@ -802,9 +804,10 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
     targeted: dict[int, list[np.ndarray]] = {}
     for instr, cols in zip(body, columns):
         targeted.setdefault(instr.core, []).append(cols)
-    acc_core_rows = np.zeros((len(acc_steps), chip.cores), np.int64)
+    acc_counts = np.zeros((len(acc_steps), 2 + chip.cores), np.int64)
     for step in acc_steps:
-        acc_core_rows[step.key, step.cores] = step.core_rows
+        acc_counts[step.key, :2] = step.rows, step.members
+        acc_counts[step.key, 2 + step.cores] = step.core_rows
     return _Plan(
         program=program,
         n_neurons=int(neuron_ids.size),
@@ -813,9 +816,7 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
         acc_steps=acc_steps,
         fire_steps=fire_steps,
         records=acc_groups + intra_columns,
-        acc_rows=np.array([step.rows for step in acc_steps], np.int64),
-        acc_members=np.array([step.members for step in acc_steps], np.int64),
-        acc_core_rows=acc_core_rows,
+        acc_counts=acc_counts,
         clear_bus=clear_bus,
         core_const_cycles=const_cycles,
         cycle_base=patterns[:, 0].astype(np.float64),

@@ -288,3 +288,27 @@ def test_onnx_external_data_outside_the_model_is_refused(tmp_path: Path) -> None
         entry.key, entry.value = key, value
     with pytest.raises(FrontendError, match="not a valid ONNX model"):
         import_onnx(model.SerializeToString(), "ext.onnx")
+
+
+@pytest.mark.parametrize(
+    ("nodes", "message"),
+    [
+        ([("MatMug", ["x", "w"], ["h"]), ("Relu", ["h"], ["y"])],
+         "not a valid ONNX model: No Op registered for MatMug with domain_version of 17 ==> Context: Bad node spec"),
+        ([("Relu", ["h"], ["y"]), ("MatMul", ["x", "w"], ["h"])],
+         "not a valid ONNX model: Nodes in a graph must be topologically sorted, however input 'h' of node: name:"),
+    ],
+)
+def test_onnx_checker_errors_are_one_line(tmp_path: Path, nodes: list[tuple[str, list[str], list[str]]], message: str) -> None:
+    """Found by fuzzing: onnx's checker (and TVM) report on several lines; spike-opt printed them all."""
+    path = tmp_path / "m.onnx"
+    path.write_bytes(_onnx_bytes(nodes, (4, 3), (["N", 4], ["N", 3])))
+    status, err = run_spike_opt(path)
+    assert status == 1 and err.startswith(f"{path}: error: {message}") and err.count("\n") == 1, err
+
+
+def test_tvm_importer_errors_are_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    path.write_bytes(_onnx_bytes([("MatMul", ["x", "w"], ["h"]), ("Relu", ["h"], ["y"])], (5, 3), (["N", 4], ["N", 3])))
+    status, err = run_spike_opt(path)
+    assert status == 1 and err.startswith(f"{path}: error: TVM's ONNX importer failed: Matmul requires") and err.count("\n") == 1, err

@@ -33,14 +33,21 @@ def import_onnx(source: Any, filename: str | None = None) -> ModuleOp:
             model = onnx.load_model(source)
         onnx.checker.check_model(model)
     except (OSError, ValueError, ValidationError, DecodeError) as err:
-        raise FrontendError(f"not a valid ONNX model: {err}", str(where)) from None
+        raise FrontendError(f"not a valid ONNX model: {_one_line(err)}", str(where)) from None
     from tvm.relax.frontend.onnx import from_onnx
 
     try:
         mod = from_onnx(model, shape_dict=_batch1_shapes(model))  # pyright: ignore[reportArgumentType] (takes a ModelProto)
     except Exception as err:  # TVM's importer raises many kinds (unsupported op, bad attribute)
-        raise FrontendError(f"TVM's ONNX importer failed: {err}", str(where)) from None
+        raise FrontendError(f"TVM's ONNX importer failed: {_one_line(err)}", str(where)) from None
     return _located(mod, str(where))
+
+
+def _one_line(err: Exception) -> str:
+    """The loader's message on one line: onnx's checker and TVM add context lines and notes
+    (``==> Context: ...``, ``# Metadata omitted ...``), and a CLI error is one line."""
+    lines = [line.strip() for line in str(err).splitlines()]
+    return " ".join(line for line in lines if line and not line.startswith("# ")) or type(err).__name__
 
 
 def _located(mod: Any, where: str) -> ModuleOp:

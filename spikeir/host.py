@@ -111,7 +111,9 @@ def compilation_graph(module: ModuleOp) -> tuple[list[str], list[str], list[tupl
         typ = getattr(value, "type", None)
         return int(np.prod(typ.get_shape()[1:])) if isinstance(typ, TensorType) else 0
 
-    main = next(op for op in module.ops if getattr(op, "sym_name", None) is not None and op.sym_name.data == "main")  # type: ignore[attr-defined]
+    main = SymbolTable.lookup_symbol(module, "main")
+    if main is None:
+        raise ProgramError("the module has no @main", "module")
     for op in main.walk():
         if op is main or op.name in ("func.return", "arith.constant"):
             continue

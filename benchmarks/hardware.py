@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from spikeir.hardware_model import SpikeCoreCPU
-from spikeir.isa import Acc, AccBias, Fire, FireMode, Halt, Instruction, OutputSpec, Program, ResetMode
-from spikeir.target import TARGETS
+from spikeir.chip.hardware_model import SpikeCoreCPU
+from spikeir.chip.isa import Acc, AccBias, Fire, FireMode, Halt, Instruction, OutputSpec, Program, ResetMode
+from spikeir.chip.target import TARGETS
 
 N_IN, N_HID, N_OUT = 784, 64, 10
 SHIFT = 24

@@ -15,13 +15,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from nn_models import partitioned_mlp  # noqa: E402  # pyright: ignore[reportMissingImports]
+from support.nn_models import partitioned_mlp  # noqa: E402  # pyright: ignore[reportMissingImports]
 
-from spikeir.data import load_mnist  # noqa: E402
-from spikeir.nn_interpreter import run_function  # noqa: E402
+from spikeir.lab.data import load_mnist  # noqa: E402
+from spikeir.ir.interpreter import run_function  # noqa: E402
 from spikeir.passes.quantize import quantize_module  # noqa: E402
-from spikeir.quantize import manual_quantize_weights  # noqa: E402
-from spikeir.training import train_or_load  # noqa: E402
+from spikeir.numerics.quantization import manual_quantize_weights  # noqa: E402
+from spikeir.lab.training import train_or_load  # noqa: E402
 
 
 def main() -> None:

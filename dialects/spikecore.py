@@ -59,7 +59,7 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
-from spikeir.target import TargetDescription
+from spikeir.chip.target import TargetDescription
 
 _Table = TypeVar("_Table", bound="_TableOp")
 
@@ -480,7 +480,7 @@ class FireOp(IRDLOperation):
                 raise VerifyException("'spikecore.fire' binary takes no shift or clamp")
             if self.reset is None or self.reset.data not in RESET_MODES:
                 raise VerifyException(f"'spikecore.fire' binary needs reset {' or '.join(RESET_MODES)}")
-            from spikeir.ir_numpy import to_numpy
+            from spikeir.ir.arrays import to_numpy
 
             if (to_numpy(table.dense) <= 0).any():
                 raise VerifyException(f"'spikecore.fire' binary thresholds @{table.sym_name.data} must be positive")

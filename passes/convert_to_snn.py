@@ -38,8 +38,8 @@ from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import PassFailedException
 
 from spikeir.dialects import spikecore
-from spikeir.ir_numpy import dense_attr, to_numpy
-from spikeir.isa import INT32_MAX, INT32_MIN
+from spikeir.ir.arrays import dense_attr, to_numpy
+from spikeir.chip.isa import INT32_MAX, INT32_MIN
 
 RESETS = ("subtract", "zero")
 

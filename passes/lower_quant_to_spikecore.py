@@ -31,9 +31,9 @@ from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import PassFailedException
 
 from spikeir.dialects import quant, spikecore
-from spikeir.ir_numpy import dense_attr, to_numpy
+from spikeir.ir.arrays import dense_attr, to_numpy
 from spikeir.passes.partition_for_spikecore import describe_op, is_codegen_func
-from spikeir.target import TargetDescription, get_target
+from spikeir.chip.target import TargetDescription, get_target
 
 
 def _features(value: SSAValue) -> int:
@@ -174,7 +174,7 @@ class LowerQuantToSpikeCorePass(ModulePass):
     name = "lower-quant-to-spikecore"
 
     target: str = "spikecore-v1"
-    """Name of the target description (spikeir.target.TARGETS) the programs are built for."""
+    """Name of the target description (spikeir.chip.target.TARGETS) the programs are built for."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = get_target(self.target)

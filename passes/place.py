@@ -23,7 +23,7 @@ from xdsl.utils.exceptions import PassFailedException
 
 from spikeir.dialects import spikecore
 from spikeir.errors import PlacementError
-from spikeir.target import TargetDescription, get_target
+from spikeir.chip.target import TargetDescription, get_target
 
 _MAX_FIELD = 0xFFFF
 """cores and neurons_per_core are 16-bit fields of the binary encoding."""
@@ -151,7 +151,7 @@ class PlacePass(ModulePass):
     name = "place"
 
     target: str | None = None
-    """Target name (spikeir.target.TARGETS); default: the program's own target."""
+    """Target name (spikeir.chip.target.TARGETS); default: the program's own target."""
     neurons_per_core: int = 0
     cores: int = 0
     synapse_bytes: int = 0

@@ -12,7 +12,7 @@ scale. Then two small patterns rewrite each region:
 - `FoldDequantizeQuantize`: ``quant.quantize(quant.dequantize(x))`` with the same int8 type is ``x``,
   which joins consecutive layers into one integer chain.
 
-The numerics are in :mod:`spikeir.quantize`; docs/quantization.md explains the scheme and its error.
+The numerics are in :mod:`spikeir.numerics.quantization`; docs/quantization.md explains the scheme and its error.
 From Python, :func:`quantize_module` does the same work with an in-memory calibration array.
 """
 
@@ -39,10 +39,10 @@ from xdsl.pattern_rewriter import (
 
 from spikeir.dialects import nn, quant
 from spikeir.errors import DataError, InterpreterError, QuantizationError
-from spikeir.ir_numpy import dense_attr, to_numpy
-from spikeir.nn_interpreter import Interpreter, Trace
+from spikeir.ir.arrays import dense_attr, to_numpy
+from spikeir.ir.interpreter import Interpreter, Trace
 from spikeir.passes.partition_for_spikecore import is_codegen_func
-from spikeir.quantize import (
+from spikeir.numerics.quantization import (
     METHODS,
     activation_range,
     manual_quantize_weights,

@@ -21,7 +21,7 @@ from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
 from spikeir.errors import QuantizationError
-from spikeir.isa import Program
+from spikeir.chip.isa import Program
 from spikeir.passes import get_all_passes
 from spikeir.passes.partition_for_spikecore import is_codegen_func
 
@@ -121,7 +121,7 @@ class PipelineResult:
 
     def program(self, name: str | None = None) -> Program:
         """The ISA program (of the single region, or the one named ``name``)."""
-        from spikeir.emit import program_from_module
+        from spikeir.ir.emit import program_from_module
 
         return program_from_module(self.module, name)
 

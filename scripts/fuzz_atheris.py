@@ -23,8 +23,8 @@ import atheris
 with atheris.instrument_imports():
     import numpy as np
 
-    from spikeir.assembly import assemble, disassemble
-    from spikeir.binary import decode, encode
+    from spikeir.chip.assembly import assemble, disassemble
+    from spikeir.chip.image import decode, encode
     from spikeir.errors import AssemblyError, FrontendError, ImageError
     from spikeir.frontends.relay_text import import_relay, meta_constant_key
 

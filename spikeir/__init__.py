@@ -3,12 +3,68 @@
 The names below are the public API (the seed notebook's, plus `compile`). They are imported
 lazily, so ``import spikeir`` stays fast and TVM (2+ s to import) loads only when a TVM entry point
 is used.
+
+The code is grouped by layer: `spikeir.chip` (target, ISA, assembly, image, hardware model; no xDSL),
+`spikeir.ir` (IR <-> numpy, emission, interpreter, host runtime), `spikeir.numerics`
+(quantization arithmetic), `spikeir.frontends`, `spikeir.byoc` (TVM Relax), `spikeir.lab`;
+`spikeir.dialects`, `spikeir.passes` and `spikeir.tools` come from the repository's top-level
+dialects/, passes/ and tools/ folders.
 """
 
 from __future__ import annotations
 
+import sys
+import tomllib
 from importlib import import_module
+from importlib.abc import MetaPathFinder
+from importlib.machinery import ModuleSpec
+from importlib.util import spec_from_file_location
+from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+
+
+class _CheckoutFinder(MetaPathFinder):
+    """Finds ``spikeir.dialects`` & co. in a checkout, where they are top-level folders.
+
+    Installed, setuptools maps them into the package (pyproject's ``package-dir``). From a clone's
+    root, though, ``import spikeir`` finds the source folder first, which has no ``dialects/``: this
+    finder maps exactly those subpackages to their folders, so scripts, notebooks and
+    ``python -m pytest`` work there, and a new file in passes/ is seen without reinstalling.
+    """
+
+    def __init__(self, folders: dict[str, Path]) -> None:
+        self._folders = folders
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        folder = self._folders.get(fullname)
+        if folder is None:
+            return None
+        return spec_from_file_location(fullname, folder / "__init__.py", submodule_search_locations=[str(folder)])
+
+
+def _checkout_folders() -> dict[str, Path]:
+    """The subpackages pyproject.toml maps from folders outside spikeir/, when this is a checkout."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}  # an installed copy: setuptools did the mapping
+    if project.get("project", {}).get("name") != "spikeir":
+        return {}
+    package_dir: dict[str, str] = project.get("tool", {}).get("setuptools", {}).get("package-dir", {})
+    return {
+        name: root / folder
+        for name, folder in package_dir.items()
+        if name.startswith("spikeir.") and (root / folder / "__init__.py").is_file()
+    }
+
+
+if not any(isinstance(finder, _CheckoutFinder) for finder in sys.meta_path):
+    sys.meta_path.append(_CheckoutFinder(_checkout_folders()))
 
 _EXPORTS: dict[str, str] = {
     # compiler
@@ -16,29 +72,29 @@ _EXPORTS: dict[str, str] = {
     "CompiledModel": "spikeir.compiler",
     "compile_nn_to_spikecore": "spikeir.compiler",
     # machine
-    "SpikeCoreCPU": "spikeir.hardware_model",
-    "assemble": "spikeir.assembly",
-    "disassemble": "spikeir.assembly",
-    "encode": "spikeir.binary",
-    "decode": "spikeir.binary",
-    "Opcode": "spikeir.isa",
-    "Program": "spikeir.isa",
-    "TargetDescription": "spikeir.target",
-    "get_target": "spikeir.target",
+    "SpikeCoreCPU": "spikeir.chip.hardware_model",
+    "assemble": "spikeir.chip.assembly",
+    "disassemble": "spikeir.chip.assembly",
+    "encode": "spikeir.chip.image",
+    "decode": "spikeir.chip.image",
+    "Opcode": "spikeir.chip.isa",
+    "Program": "spikeir.chip.isa",
+    "TargetDescription": "spikeir.chip.target",
+    "get_target": "spikeir.chip.target",
     # quantization
-    "manual_quantize_weights": "spikeir.quantize",
-    "manual_quantize_activations": "spikeir.quantize",
+    "manual_quantize_weights": "spikeir.numerics.quantization",
+    "manual_quantize_activations": "spikeir.numerics.quantization",
     # TVM Relax BYOC
-    "register_spikecore_target": "spikeir.byoc_codegen",
-    "partition_for_spikecore": "spikeir.byoc_codegen",
-    "spikecore_pattern_table": "spikeir.relay_patterns",
+    "register_spikecore_target": "spikeir.byoc.codegen",
+    "partition_for_spikecore": "spikeir.byoc.codegen",
+    "spikecore_pattern_table": "spikeir.byoc.patterns",
     # figures
-    "plot_spike_raster": "spikeir.visualize",
-    "plot_compilation_graph": "spikeir.visualize",
-    "plot_weight_distribution": "spikeir.visualize",
-    "plot_comparison": "spikeir.visualize",
-    "plot_accuracy_vs_timesteps": "spikeir.visualize",
-    "plot_core_utilisation": "spikeir.visualize",
+    "plot_spike_raster": "spikeir.lab.figures",
+    "plot_compilation_graph": "spikeir.lab.figures",
+    "plot_weight_distribution": "spikeir.lab.figures",
+    "plot_comparison": "spikeir.lab.figures",
+    "plot_accuracy_vs_timesteps": "spikeir.lab.figures",
+    "plot_core_utilisation": "spikeir.lab.figures",
     # errors
     "SpikeIRError": "spikeir.errors",
 }
@@ -46,17 +102,17 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)  # pyright: ignore[reportUnsupportedDunderAll]
 
 if TYPE_CHECKING:
-    from spikeir.assembly import assemble, disassemble
-    from spikeir.binary import decode, encode
-    from spikeir.byoc_codegen import partition_for_spikecore, register_spikecore_target
+    from spikeir.chip.assembly import assemble, disassemble
+    from spikeir.chip.image import decode, encode
+    from spikeir.byoc.codegen import partition_for_spikecore, register_spikecore_target
     from spikeir.compiler import CompiledModel, compile, compile_nn_to_spikecore
     from spikeir.errors import SpikeIRError
-    from spikeir.hardware_model import SpikeCoreCPU
-    from spikeir.isa import Opcode, Program
-    from spikeir.quantize import manual_quantize_activations, manual_quantize_weights
-    from spikeir.relay_patterns import spikecore_pattern_table
-    from spikeir.target import TargetDescription, get_target
-    from spikeir.visualize import (
+    from spikeir.chip.hardware_model import SpikeCoreCPU
+    from spikeir.chip.isa import Opcode, Program
+    from spikeir.numerics.quantization import manual_quantize_activations, manual_quantize_weights
+    from spikeir.byoc.patterns import spikecore_pattern_table
+    from spikeir.chip.target import TargetDescription, get_target
+    from spikeir.lab.figures import (
         plot_accuracy_vs_timesteps,
         plot_comparison,
         plot_compilation_graph,

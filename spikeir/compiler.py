@@ -21,9 +21,9 @@ from xdsl.ir import Block, Region, SSAValue
 
 from spikeir.dialects import nn
 from spikeir.errors import QuantizationError, SpikeIRError
-from spikeir.ir_numpy import dense_attr
-from spikeir.isa import Halt, Opcode, Program
-from spikeir.target import get_target
+from spikeir.ir.arrays import dense_attr
+from spikeir.chip.isa import Halt, Opcode, Program
+from spikeir.chip.target import get_target
 
 MODES = ("graded", "rate")
 
@@ -53,12 +53,12 @@ class CompiledModel:
 
     @property
     def assembly(self) -> str:
-        from spikeir.assembly import disassemble
+        from spikeir.chip.assembly import disassemble
 
         return disassemble(self.program)
 
     def to_bytes(self) -> bytes:
-        from spikeir.binary import encode
+        from spikeir.chip.image import encode
 
         return encode(self.program)
 
@@ -89,7 +89,7 @@ class CompiledModel:
         Host ops run in numpy; SpikeCore regions run on the hardware model for ``timesteps``
         (default: the compiled mode's).
         """
-        from spikeir.host import HostExecutor
+        from spikeir.ir.host import HostExecutor
 
         steps = timesteps or self.timesteps
         if self._executor is None or steps != self._executor.timesteps:
@@ -149,7 +149,7 @@ def compile(
     ``timesteps`` (default 1 for graded, 32 for rate). ``neurons_per_core``, ``cores`` and
     ``synapse_bytes`` override the target's resources (0 keeps the target's value).
     """
-    from spikeir.emit import program_from_module, programs_in
+    from spikeir.ir.emit import program_from_module, programs_in
     from spikeir.passes.spikecore_pipeline import run_pipeline
 
     if mode not in MODES:

@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     try:
         if command == "lab":
-            from spikeir.lab import options_from_args, run_lab
+            from spikeir.lab.pipeline import options_from_args, run_lab
 
             run_lab(options_from_args(rest))
             return 0

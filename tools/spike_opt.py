@@ -38,7 +38,7 @@ from spikeir.errors import SpikeIRError, TargetError
 from spikeir.tools.diagnostics import USER_ERRORS, parse_module, quiet_broken_pipe, report
 
 if TYPE_CHECKING:
-    from spikeir.isa import Program
+    from spikeir.chip.isa import Program
 
 PROG = "spike-opt"
 
@@ -46,7 +46,7 @@ PROG = "spike-opt"
 def program_of(module: ModuleOp, program: str | None = None) -> Program:
     """The ISA program of a placed spikecore module (docs/pipeline.md, section 8): of its only
     `spikecore.program`, or of the one named ``program``."""
-    from spikeir.emit import program_from_module
+    from spikeir.ir.emit import program_from_module
 
     return program_from_module(module, program)
 
@@ -63,14 +63,14 @@ class SpikeCoreAsmTarget(Target):
     program: str | None = None
 
     def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
-        from spikeir.assembly import disassemble
+        from spikeir.chip.assembly import disassemble
 
         output.write(disassemble(program_of(module, self.program)))
 
 
 @dataclass(frozen=True)
 class SpikeCoreBinTarget(Target):
-    """`-t spikecore-bin`: the program as a binary image (spikeir.binary), for `spike-run`."""
+    """`-t spikecore-bin`: the program as a binary image (spikeir.chip.image), for `spike-run`."""
 
     name = "spikecore-bin"
 
@@ -78,7 +78,7 @@ class SpikeCoreBinTarget(Target):
     """Which `spikecore.program` to encode when the module has several."""
 
     def image(self, module: ModuleOp) -> bytes:
-        from spikeir.binary import encode
+        from spikeir.chip.image import encode
 
         return encode(program_of(module, self.program))
 

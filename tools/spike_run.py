@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from spikeir.assembly import assemble
-from spikeir.binary import decode, is_image
+from spikeir.chip.assembly import assemble
+from spikeir.chip.image import decode, is_image
 from spikeir.errors import AssemblyError, DataError
 from spikeir.fileio import atomic_write
-from spikeir.hardware_model import SpikeCoreCPU, SpikeEvent
-from spikeir.isa import Program
+from spikeir.chip.hardware_model import SpikeCoreCPU, SpikeEvent
+from spikeir.chip.isa import Program
 from spikeir.tools.diagnostics import USER_ERRORS, quiet_broken_pipe, report
 
 PROG = "spike-run"

@@ -19,7 +19,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 
 from spikeir.dialects import nn
 from spikeir.errors import FrontendError
-from spikeir.ir_numpy import dense_attr
+from spikeir.ir.arrays import dense_attr
 
 
 def shape_of(value: SSAValue) -> tuple[int, ...]:

@@ -1,0 +1,342 @@
+"""Train the lab's MLPs reproducibly, and cache them so the lab does not retrain on every run.
+
+Training is deterministic for a given seed, data and torch build: the initial weights come from
+``torch.manual_seed(seed)`` and batches from a generator seeded with the same number, both inside
+``torch.random.fork_rng`` so the caller's global random state is left alone.
+
+:func:`train_or_load` stores each trained ``state_dict`` under the cache directory (``$SPIKEIR_CACHE``,
+else ``$XDG_CACHE_HOME/spikeir``, else ``~/.cache/spikeir``), keyed by a hash of the architecture, the
+data (source and a digest of the training arrays) and every hyper-parameter. Files are written
+atomically and read with ``weights_only=True``; an unreadable file is retrained over, not a crash.
+
+By default the networks train on raw pixels in [0, 1], not on the seed's standardised pixels: the
+SpikeCore input port carries non-negative int8 payloads in which a zero pixel is "no event", and
+standardisation would turn every background pixel into an event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.typing import NDArray
+from torch import nn
+from tqdm import tqdm
+
+from spikeir.lab.data import MNISTSplit, load_mnist, normalize
+
+DEFAULT_HIDDEN: tuple[int, ...] = (64,)
+DEFAULT_EPOCHS = 12
+DEFAULT_BATCH_SIZE = 64
+DEFAULT_LR = 1e-3
+DEFAULT_SEED = 0
+CACHE_FORMAT = 1
+"""Bump when the cache file layout or the training procedure changes: old files are then ignored."""
+
+ArrayLike = NDArray[np.floating] | NDArray[np.integer] | torch.Tensor
+
+
+class MLP(nn.Module):
+    """A ReLU multi-layer perceptron: in_features -> hidden... -> num_classes (logits).
+
+    Inputs of any shape (N, ...) are flattened to (N, in_features), so (N, 1, 28, 28) images work.
+    The flatten is outside ``layers`` so parameter names match the seed: ``layers.0.weight``, ...
+    """
+
+    def __init__(
+        self, hidden: Sequence[int] = DEFAULT_HIDDEN, num_classes: int = 10, in_features: int = 784
+    ) -> None:
+        super().__init__()
+        widths = [in_features, *hidden, num_classes]
+        if any(not isinstance(w, int) or w <= 0 for w in widths):
+            raise ValueError(f"layer widths must be positive integers, got {widths}")
+        self.hidden = tuple(hidden)
+        self.num_classes = num_classes
+        self.in_features = in_features
+        modules: list[nn.Module] = []
+        for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
+            modules.append(nn.Linear(fan_in, fan_out))
+            if i < len(widths) - 2:
+                modules.append(nn.ReLU())
+        self.flatten = nn.Flatten()
+        self.layers = nn.Sequential(*modules)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(self.flatten(x))
+
+
+class MNISTNet(MLP):
+    """The seed notebook's network: 784 -> 64 (ReLU) -> 10."""
+
+    def __init__(self) -> None:
+        super().__init__(hidden=(64,), num_classes=10)
+
+
+def _as_tensors(x: ArrayLike, y: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32)) if not isinstance(x, torch.Tensor) else x.float()
+    yt = torch.as_tensor(np.asarray(y, dtype=np.int64)) if not isinstance(y, torch.Tensor) else y.long()
+    if xt.shape[0] != yt.shape[0]:
+        raise ValueError(f"{xt.shape[0]} inputs but {yt.shape[0]} labels")
+    if xt.shape[0] == 0:
+        raise ValueError("no training data")
+    return xt, yt
+
+
+def _show_progress(progress: bool) -> bool:
+    return progress and sys.stderr is not None and sys.stderr.isatty()
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread for the duration, then restore the previous count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def train(
+    model: nn.Module,
+    x: ArrayLike,
+    y: ArrayLike,
+    epochs: int = DEFAULT_EPOCHS,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    lr: float = DEFAULT_LR,
+    seed: int = DEFAULT_SEED,
+    progress: bool = True,
+) -> list[float]:
+    """Train with Adam and cross-entropy; return the mean training loss of each epoch.
+
+    Shuffling uses its own generator seeded with ``seed``; deterministic algorithms are switched on
+    (warn-only, for models with ops that have no deterministic kernel) for the duration of the call
+    and restored afterwards. The bar shows only when ``progress`` is set and stderr is a terminal.
+
+    Training runs on one intra-op thread: these matrices are too small to gain from more, and on a
+    shared machine OpenMP's spinning threads made the default MLP 7-10x slower (measured: 10.5 s on
+    one thread against 78-110 s on two, with the load average at 10 on 2 cores).
+    """
+    if epochs < 0 or batch_size <= 0 or lr <= 0:
+        raise ValueError(f"need epochs >= 0, batch_size > 0 and lr > 0, got {epochs}, {batch_size}, {lr}")
+    xt, yt = _as_tensors(x, y)
+    n = xt.shape[0]
+    batches = (n + batch_size - 1) // batch_size
+    losses: list[float] = []
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    was_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    with torch.random.fork_rng(devices=[]), _one_thread():
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        try:
+            generator = torch.Generator().manual_seed(seed)
+            optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+            model.train()
+            with tqdm(
+                total=epochs * batches, unit="batch", desc="training", disable=not _show_progress(progress)
+            ) as bar:
+                for epoch in range(epochs):
+                    order = torch.randperm(n, generator=generator)
+                    total = 0.0
+                    for start in range(0, n, batch_size):
+                        index = order[start : start + batch_size]
+                        optimizer.zero_grad()
+                        loss = F.cross_entropy(model(xt[index]), yt[index])
+                        loss.backward()
+                        optimizer.step()
+                        total += loss.item() * len(index)
+                        bar.update()
+                    losses.append(total / n)
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]:.4f}")
+        finally:
+            torch.use_deterministic_algorithms(was_deterministic, warn_only=was_warn_only)
+    model.eval()
+    return losses
+
+
+def evaluate(model: nn.Module, x: ArrayLike, y: ArrayLike, batch_size: int = 1000) -> float:
+    """Top-1 accuracy of ``model`` on (x, y), in [0, 1]."""
+    xt, yt = _as_tensors(x, y)
+    model.eval()
+    correct = 0
+    with torch.no_grad(), _one_thread():
+        for start in range(0, xt.shape[0], batch_size):
+            predictions = model(xt[start : start + batch_size]).argmax(dim=1)
+            correct += int((predictions == yt[start : start + batch_size]).sum())
+    return correct / xt.shape[0]
+
+
+@dataclass
+class TrainInfo:
+    """How a model from :func:`train_or_load` came to be, and how good it is."""
+
+    key: str
+    """Hex digest of everything the trained weights depend on."""
+    path: Path
+    """The cache file (written, or read)."""
+    cached: bool
+    """True when the weights were loaded from the cache, False when trained now."""
+    hidden: tuple[int, ...]
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int
+    normalized: bool
+    """True when trained on :func:`spikeir.lab.data.normalize`-d inputs (feed it those too)."""
+    data_source: str
+    train_seconds: float
+    """Training time when the weights were trained (recorded in the cache, so also for hits)."""
+    test_accuracy: float
+    losses: list[float] = field(default_factory=list)
+    cache_problem: str | None = None
+    """Why the cache could not be used or written (the model is still good), else None."""
+
+
+def default_cache_dir() -> Path:
+    """``$SPIKEIR_CACHE``, else ``$XDG_CACHE_HOME/spikeir``, else ``~/.cache/spikeir``."""
+    if os.environ.get("SPIKEIR_CACHE"):
+        return Path(os.environ["SPIKEIR_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "spikeir"
+
+
+def _data_digest(data: MNISTSplit) -> str:
+    digest = hashlib.sha256()
+    for array in (data.x_train, data.y_train):
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def cache_key(
+    hidden: Sequence[int],
+    data: MNISTSplit,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    normalized: bool,
+) -> str:
+    """The hex digest naming a trained model: architecture, data and every hyper-parameter."""
+    description = {
+        "format": CACHE_FORMAT,
+        "architecture": {"kind": "mlp", "in_features": 784, "hidden": list(hidden), "num_classes": 10},
+        "data": {"source": data.source, "train_sha256": _data_digest(data)},
+        "training": {
+            "optimizer": "adam",
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "lr": lr,
+            "seed": seed,
+            "normalized": normalized,
+        },
+    }
+    return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
+
+
+_LOAD_ERRORS = (OSError, EOFError, RuntimeError, ValueError, KeyError, TypeError, pickle.UnpicklingError)
+
+
+def _load_cached(path: Path, model: MLP, key: str) -> tuple[list[float], float]:
+    """Load a cache file into ``model``; raise one of ``_LOAD_ERRORS`` if it is not usable."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or payload.get("key") != key:
+        raise ValueError("not a spikeir model for this key")
+    model.load_state_dict(payload["state_dict"])
+    return [float(v) for v in payload["losses"]], float(payload["train_seconds"])
+
+
+def _save_atomically(path: Path, payload: dict[str, object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            torch.save(payload, stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def _fresh_model(hidden: tuple[int, ...], seed: int) -> MLP:
+    """An untrained MLP whose initial weights depend only on ``seed``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return MLP(hidden)
+
+
+def train_or_load(
+    hidden: Sequence[int] = DEFAULT_HIDDEN,
+    data: MNISTSplit | None = None,
+    epochs: int = DEFAULT_EPOCHS,
+    seed: int = DEFAULT_SEED,
+    cache_dir: str | Path | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    lr: float = DEFAULT_LR,
+    normalized: bool = False,
+    progress: bool = False,
+) -> tuple[MLP, TrainInfo]:
+    """Return a trained MLP (in eval mode) from the cache, or train it and cache it.
+
+    ``data`` defaults to :func:`spikeir.lab.data.load_mnist` (the bundled digits). Problems with the
+    cache never fail the call: they are reported in ``info.cache_problem`` and as a warning.
+    """
+    data = load_mnist() if data is None else data
+    hidden = tuple(hidden)
+    key = cache_key(hidden, data, epochs, batch_size, lr, seed, normalized)
+    directory = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+    path = directory / f"mlp-{'x'.join(map(str, hidden)) or 'linear'}-{key[:20]}.pt"
+    prepare = normalize if normalized else (lambda x: x)
+
+    def report(
+        model: MLP, cached: bool, seconds: float, losses: list[float], problem: str | None
+    ) -> TrainInfo:
+        accuracy = evaluate(model, prepare(data.x_test), data.y_test)
+        return TrainInfo(
+            key, path, cached, hidden, epochs, batch_size, lr, seed, normalized, data.source, seconds,
+            accuracy, losses, problem,
+        )
+
+    problem: str | None = None
+    if path.exists():
+        model = _fresh_model(hidden, seed)
+        try:
+            losses, seconds = _load_cached(path, model, key)
+        except _LOAD_ERRORS as error:
+            problem = f"{path}: unusable cache file ({type(error).__name__}: {error}); retrained"
+        else:
+            return model, report(model, True, seconds, losses, None)
+
+    model = _fresh_model(hidden, seed)
+    start = time.perf_counter()
+    losses = train(model, prepare(data.x_train), data.y_train, epochs, batch_size, lr, seed, progress)
+    seconds = time.perf_counter() - start
+    payload: dict[str, object] = {
+        "key": key,
+        "state_dict": model.state_dict(),
+        "losses": losses,
+        "train_seconds": seconds,
+    }
+    try:
+        _save_atomically(path, payload)
+    except OSError as error:
+        problem = f"{path}: cannot write the cache ({error.strerror or error}); the model was not saved"
+    if problem is not None:
+        warnings.warn(problem, stacklevel=2)
+    return model, report(model, False, seconds, losses, problem)

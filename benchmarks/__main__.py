@@ -27,11 +27,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="smaller ladder, one repeat, shorter timings (about a minute)")
     p.add_argument("--json", metavar="PATH", help="write every measurement to this JSON file")
     p.add_argument(
-        "--threads", type=int, default=1, metavar="N",
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
         help="BLAS and PyTorch threads (default 1: multi-threaded BLAS on a loaded machine measures the load; 0 keeps the libraries' defaults)",
     )
     p.add_argument(
-        "--only", choices=("compile", "hardware", "memory"), action="append",
+        "--only",
+        choices=("compile", "hardware", "memory"),
+        action="append",
         help="run only this section (repeatable; default: all)",
     )
     return p

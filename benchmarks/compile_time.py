@@ -183,7 +183,10 @@ def memory_profile(widths: tuple[int, ...]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as cwd:
         done = subprocess.run(
             [sys.executable, "-c", _MEMORY_CHILD, json.dumps(list(widths))],
-            cwd=cwd, capture_output=True, text=True, check=False,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
         )
     if done.returncode != 0:
         raise RuntimeError(f"memory benchmark failed: {done.stderr.strip().splitlines()[-1:]}")

@@ -19,6 +19,7 @@ user who never leaves PyTorch. Run with ``spikeir bench`` (or ``python -m spikei
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -179,7 +180,10 @@ def measure(
                 if not np.array_equal(cpu.outputs(), reference(x)):
                     raise AssertionError(f"{mapping} {mode} batch {batch}: model and limit disagree")
                 model_s, limit_s, torch_s = best_times(
-                    lambda: cpu.run(x, timesteps), lambda: reference(x), lambda: floats(x), min_total_s=min_total_s
+                    functools.partial(cpu.run, x, timesteps),
+                    functools.partial(reference, x),
+                    functools.partial(floats, x),
+                    min_total_s=min_total_s,
                 )
                 row: dict[str, object] = {
                     "mapping": mapping,

@@ -15,13 +15,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from support.nn_models import partitioned_mlp  # noqa: E402  # pyright: ignore[reportMissingImports]
-
-from spikeir.lab.data import load_mnist  # noqa: E402
 from spikeir.ir.interpreter import run_function  # noqa: E402
-from spikeir.passes.quantize import quantize_module  # noqa: E402
-from spikeir.numerics.quantization import manual_quantize_weights  # noqa: E402
+from spikeir.lab.data import load_mnist  # noqa: E402
 from spikeir.lab.training import train_or_load  # noqa: E402
+from spikeir.numerics.quantization import manual_quantize_weights  # noqa: E402
+from spikeir.passes.quantize import quantize_module  # noqa: E402
+from support.nn_models import partitioned_mlp  # noqa: E402  # pyright: ignore[reportMissingImports]
 
 
 def main() -> None:
@@ -38,15 +37,19 @@ def main() -> None:
             q, s, _ = manual_quantize_weights(w, per_channel=per_channel)
             scale = np.asarray(s).reshape(-1, 1) if per_channel else s
             err = np.abs(q * scale - w)
-            print(f"{name} per_channel={per_channel}: mean |w - q*s| = {err.mean():.3g} "
-                  f"(mean |w| = {np.abs(w).mean():.3g}), max = {err.max():.3g}")
+            print(
+                f"{name} per_channel={per_channel}: mean |w - q*s| = {err.mean():.3g} "
+                f"(mean |w| = {np.abs(w).mean():.3g}), max = {err.max():.3g}"
+            )
     shape = (1, 1, 28, 28)
     (ref,) = run_function(partitioned_mlp(layers, input_shape=shape), "main", data.x_test)
     print(f"float: test accuracy {np.mean(ref.argmax(1) == data.y_test):.4f} (cached={info.cached})")
     for per_channel in (False, True):
         for method, pct in (("max", 100.0), ("percentile", 99.99), ("percentile", 99.9)):
             module = partitioned_mlp(layers, input_shape=shape)
-            records = quantize_module(module, data.x_train[:500], per_channel=per_channel, method=method, percentile=pct)
+            records = quantize_module(
+                module, data.x_train[:500], per_channel=per_channel, method=method, percentile=pct
+            )
             (got,) = run_function(module, "main", data.x_test)
             print(
                 f"per_channel={per_channel!s:5} {method:10} p={pct:6}: acc {np.mean(got.argmax(1) == data.y_test):.4f}, "

@@ -48,13 +48,17 @@ def _shape(value: SSAValue | Operation) -> tuple[int, ...]:
     return typ.get_shape()
 
 
-def _verify_dense_shapes(op: Operation, input: SSAValue, weight: SSAValue, bias: SSAValue | None, result: SSAValue) -> None:
+def _verify_dense_shapes(
+    op: Operation, input: SSAValue, weight: SSAValue, bias: SSAValue | None, result: SSAValue
+) -> None:
     """Shared shape rules of nn.dense and nn.fused_dense: [B, K] x [N, K] (+ [N]) -> [B, N]."""
     in_shape, w_shape, out_shape = _shape(input), _shape(weight), _shape(result)
     if len(in_shape) != 2:
         raise VerifyException(f"'{op.name}' expects a 2-D input [batch, features], got shape {list(in_shape)}")
     if len(w_shape) != 2:
-        raise VerifyException(f"'{op.name}' expects a 2-D weight [out_features, in_features], got shape {list(w_shape)}")
+        raise VerifyException(
+            f"'{op.name}' expects a 2-D weight [out_features, in_features], got shape {list(w_shape)}"
+        )
     if in_shape[1] != w_shape[1]:
         raise VerifyException(
             f"'{op.name}' input has {in_shape[1]} features but the weight expects {w_shape[1]} "
@@ -63,9 +67,7 @@ def _verify_dense_shapes(op: Operation, input: SSAValue, weight: SSAValue, bias:
     if bias is not None and _shape(bias) != (w_shape[0],):
         raise VerifyException(f"'{op.name}' bias must have shape [{w_shape[0]}], got {list(_shape(bias))}")
     if out_shape != (in_shape[0], w_shape[0]):
-        raise VerifyException(
-            f"'{op.name}' result must have shape {[in_shape[0], w_shape[0]]}, got {list(out_shape)}"
-        )
+        raise VerifyException(f"'{op.name}' result must have shape {[in_shape[0], w_shape[0]]}, got {list(out_shape)}")
 
 
 @irdl_op_definition

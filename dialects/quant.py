@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
+    I64,
     AnyFloat,
     ArrayAttr,
     DenseArrayBase,
@@ -22,7 +23,6 @@ from xdsl.dialects.builtin import (
     FloatData,
     IntAttr,
     IntegerAttr,
-    I64,
     IntegerType,
     StringAttr,
     TensorType,
@@ -241,9 +241,7 @@ class ConstantOp(IRDLOperation):
         qtype = quantized_element(self.result)
         element = self.value.get_element_type()
         if not isinstance(element, IntegerType) or element.width != qtype.storage_type.width:
-            raise VerifyException(
-                f"'quant.constant' value must be stored as {qtype.storage_type}, got {element}"
-            )
+            raise VerifyException(f"'quant.constant' value must be stored as {qtype.storage_type}, got {element}")
         if self.value.get_shape() != _shape(self.result):
             raise VerifyException(
                 f"'quant.constant' value shape {list(self.value.get_shape())} differs from result shape {list(_shape(self.result))}"
@@ -330,7 +328,9 @@ class RequantizeOp(IRDLOperation):
     traits = traits_def(Pure())
     assembly_format = "$input `multiplier` $multiplier `shift` $shift attr-dict `:` type($input) `->` type($result)"
 
-    def __init__(self, input: SSAValue | Operation, multiplier: Sequence[int], shift: int, result_type: TensorType) -> None:
+    def __init__(
+        self, input: SSAValue | Operation, multiplier: Sequence[int], shift: int, result_type: TensorType
+    ) -> None:
         super().__init__(
             operands=[input],
             result_types=[result_type],

@@ -13,24 +13,24 @@ timestep, or of a payload), so rate conversion and output dequantization need no
 from __future__ import annotations
 
 import math
-from math import prod
 from collections.abc import Sequence
+from math import prod
 from typing import ClassVar, TypeVar
 
 from xdsl.dialects.builtin import (
     I64,
     AnyFloat,
-    TensorType,
     ArrayAttr,
     DenseIntOrFPElementsAttr,
-    FloatAttr,
     Float64Type,
+    FloatAttr,
     IntAttr,
     IntegerAttr,
     IntegerType,
     StringAttr,
     SymbolNameConstraint,
     SymbolRefAttr,
+    TensorType,
     UnitAttr,
     f64,
     i64,
@@ -84,9 +84,7 @@ class TargetAttr(ParametrizedAttribute):
         return TargetAttr(StringAttr(target.name), *(IntAttr(getattr(target, f)) for f in _TARGET_FIELDS))
 
     def description(self) -> TargetDescription:
-        return TargetDescription(
-            name=self.target_name.data, **{f: getattr(self, f).data for f in _TARGET_FIELDS}
-        )
+        return TargetDescription(name=self.target_name.data, **{f: getattr(self, f).data for f in _TARGET_FIELDS})
 
     def print_parameters(self, printer: Printer) -> None:
         with printer.in_angle_brackets():
@@ -209,7 +207,9 @@ def _lookup(op: Operation, ref: SymbolRefAttr, kind: type[_Table]) -> _Table:
     """The table ``ref`` names, which must be a ``kind`` (synapses or params) of the same program."""
     found = SymbolTable.lookup_symbol(op, ref)
     if not isinstance(found, kind):
-        raise VerifyException(f"'{op.name}' refers to @{ref.root_reference.data}, which is not a {kind.name} in this program")
+        raise VerifyException(
+            f"'{op.name}' refers to @{ref.root_reference.data}, which is not a {kind.name} in this program"
+        )
     return found
 
 
@@ -241,9 +241,7 @@ class _TableOp(IRDLOperation):
             and value.get_element_type() == IntegerType(self.WIDTH)
             and len(value.get_shape()) == self.RANK
         ):
-            raise VerifyException(
-                f"'{self.name}' @{self.sym_name.data} must hold a {self.RANK}-D i{self.WIDTH} tensor"
-            )
+            raise VerifyException(f"'{self.name}' @{self.sym_name.data} must hold a {self.RANK}-D i{self.WIDTH} tensor")
 
 
 @irdl_op_definition
@@ -299,7 +297,9 @@ class GroupOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
     assembly_format = "$layer `unit` $unit (`placed` $placement^)? attr-dict `:` type($result)"
 
-    def __init__(self, layer: str, size: int, units: Sequence[float], placement: Sequence[SliceAttr] | None = None) -> None:
+    def __init__(
+        self, layer: str, size: int, units: Sequence[float], placement: Sequence[SliceAttr] | None = None
+    ) -> None:
         props: dict[str, Attribute] = {
             "layer": StringAttr(layer),
             "unit": ArrayAttr([FloatAttr(float(u), f64) for u in units]),
@@ -590,7 +590,9 @@ class LaunchOp(IRDLOperation):
     def verify_(self) -> None:
         found = SymbolTable.lookup_symbol(self, self.program)
         if not isinstance(found, ProgramOp):
-            raise VerifyException(f"'spikecore.launch' refers to @{self.program.root_reference.data}, which is not a spikecore.program")
+            raise VerifyException(
+                f"'spikecore.launch' refers to @{self.program.root_reference.data}, which is not a spikecore.program"
+            )
         inputs = [op for op in found.body.ops if isinstance(op, InputOp)]
         in_type = self.input.type
         assert isinstance(in_type, TensorType)

@@ -37,9 +37,9 @@ from xdsl.rewriter import InsertPoint
 from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import PassFailedException
 
+from spikeir.chip.isa import INT32_MAX, INT32_MIN
 from spikeir.dialects import spikecore
 from spikeir.ir.arrays import dense_attr, to_numpy
-from spikeir.chip.isa import INT32_MAX, INT32_MIN
 
 RESETS = ("subtract", "zero")
 
@@ -75,7 +75,11 @@ class ConvertProgram(RewritePattern):
         return PassFailedException(f'@{program.sym_name.data}: layer "{group.layer.data}": {message}')
 
     def _rescale_group(
-        self, program: spikecore.ProgramOp, group: spikecore.GroupOp, gain: dict[spikecore.FireOp, float], rewriter: PatternRewriter
+        self,
+        program: spikecore.ProgramOp,
+        group: spikecore.GroupOp,
+        gain: dict[spikecore.FireOp, float],
+        rewriter: PatternRewriter,
     ) -> None:
         factors = set()
         for use in group.result.uses:
@@ -102,14 +106,19 @@ class ConvertProgram(RewritePattern):
         rewriter.notify_op_modified(group)
 
     def _convert_fire(
-        self, program: spikecore.ProgramOp, fire: spikecore.FireOp, gain: dict[spikecore.FireOp, float], rewriter: PatternRewriter
+        self,
+        program: spikecore.ProgramOp,
+        fire: spikecore.FireOp,
+        gain: dict[spikecore.FireOp, float],
+        rewriter: PatternRewriter,
     ) -> None:
         group = fire.group.owner
         assert isinstance(group, spikecore.GroupOp) and fire.lo is not None and fire.hi is not None
         lo, hi = fire.lo.value.data, fire.hi.value.data
         if lo != 0 or hi < 1:
             raise self._fail(
-                program, group,
+                program,
+                group,
                 f"rate mode needs ReLU layers (graded clamp [0, hi]), got clamp [{lo}, {hi}]: binary spikes cannot "
                 "carry negative values; compile this network in graded mode",
             )
@@ -166,6 +175,9 @@ class ConvertToSnnPass(ModulePass):
         if self.reset not in RESETS:
             raise PassFailedException(f"convert-to-snn: reset must be {' or '.join(RESETS)}, got '{self.reset}'")
         if not 0 <= self.leak_shift <= 31:
-            raise PassFailedException(f"convert-to-snn: leak-shift must be 0 (no leak) or in 1..31, got {self.leak_shift}")
-        PatternRewriteWalker(ConvertProgram(self.leak_shift, self.init_half, self.reset), apply_recursively=False).rewrite_module(op)
-
+            raise PassFailedException(
+                f"convert-to-snn: leak-shift must be 0 (no leak) or in 1..31, got {self.leak_shift}"
+            )
+        PatternRewriteWalker(
+            ConvertProgram(self.leak_shift, self.init_half, self.reset), apply_recursively=False
+        ).rewrite_module(op)

@@ -30,10 +30,10 @@ from xdsl.pattern_rewriter import (
 from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import PassFailedException
 
+from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import quant, spikecore
 from spikeir.ir.arrays import dense_attr, to_numpy
 from spikeir.passes.partition_for_spikecore import describe_op, is_codegen_func
-from spikeir.chip.target import TargetDescription, get_target
 
 
 def _features(value: SSAValue) -> int:
@@ -74,14 +74,19 @@ class _RegionLowering:
             elif isinstance(op, quant.DequantizeOp):
                 group = self.values.get(op.input)
                 if not isinstance(group, SSAValue) or not isinstance(group.type, spikecore.GroupType):
-                    raise self.fail(op, "the region's output must be its last layer's int32 accumulator (never requantized)")
+                    raise self.fail(
+                        op, "the region's output must be its last layer's int32 accumulator (never requantized)"
+                    )
                 self.body.append(spikecore.OutputOp(group))
             elif isinstance(op, quant.ConstantOp | func.ReturnOp):
                 continue
             elif op.dialect_name() == "nn":
                 raise self.fail(op, "the region is not quantized: run the quantize pass first")
             else:
-                raise self.fail(op, "has no SpikeCore lowering (expected quant.quantize, quant.constant, quant.dense, quant.requantize, quant.relu, quant.dequantize)")
+                raise self.fail(
+                    op,
+                    "has no SpikeCore lowering (expected quant.quantize, quant.constant, quant.dense, quant.requantize, quant.relu, quant.dequantize)",
+                )
         self.body.append(spikecore.HaltOp())
         return self.tables + self.body
 

@@ -21,9 +21,9 @@ from xdsl.dialects.builtin import ArrayAttr, ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
+from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import spikecore
 from spikeir.errors import PlacementError
-from spikeir.chip.target import TargetDescription, get_target
 
 _MAX_FIELD = 0xFFFF
 """cores and neurons_per_core are 16-bit fields of the binary encoding."""
@@ -157,7 +157,11 @@ class PlacePass(ModulePass):
     synapse_bytes: int = 0
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        for name, value in (("neurons-per-core", self.neurons_per_core), ("cores", self.cores), ("synapse-bytes", self.synapse_bytes)):
+        for name, value in (
+            ("neurons-per-core", self.neurons_per_core),
+            ("cores", self.cores),
+            ("synapse-bytes", self.synapse_bytes),
+        ):
             if value < 0:
                 raise PlacementFailure(f"{name} must be positive (or 0 for the target's value), got {value}", "place")
         for program in op.walk():

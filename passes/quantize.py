@@ -41,7 +41,6 @@ from spikeir.dialects import nn, quant
 from spikeir.errors import DataError, InterpreterError, QuantizationError
 from spikeir.ir.arrays import dense_attr, to_numpy
 from spikeir.ir.interpreter import Interpreter, Trace
-from spikeir.passes.partition_for_spikecore import is_codegen_func
 from spikeir.numerics.quantization import (
     METHODS,
     activation_range,
@@ -50,6 +49,7 @@ from spikeir.numerics.quantization import (
     requantize_multiplier,
     scale_from_range,
 )
+from spikeir.passes.partition_for_spikecore import is_codegen_func
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,9 @@ def _region_layers(fn: func.FuncOp) -> list[nn.FusedDenseOp]:
             op.name if not isinstance(op, nn.FusedDenseOp) else _layer_name(op, name, len(layers)),
         )
     if len(fn.body.block.args) != 1:
-        raise QuantizationError(f"a SpikeCore region takes one input, @{name} takes {len(fn.body.block.args)}", f"@{name}")
+        raise QuantizationError(
+            f"a SpikeCore region takes one input, @{name} takes {len(fn.body.block.args)}", f"@{name}"
+        )
     last = layers[-1]
     if last.activation.data != "none":
         raise QuantizationError(
@@ -129,7 +131,9 @@ def prepare_calibration(main: func.FuncOp, calibration: ArrayLike) -> NDArray[np
     """Check the calibration inputs against @main's input type; accept (N, *shape[1:]) or (N, *shape)."""
     arg_types = main.function_type.inputs.data
     if len(arg_types) != 1 or not isinstance(arg_types[0], TensorType):
-        raise QuantizationError(f"calibration needs @main with one tensor input, it has {len(arg_types)} inputs", "@main")
+        raise QuantizationError(
+            f"calibration needs @main with one tensor input, it has {len(arg_types)} inputs", "@main"
+        )
     shape = arg_types[0].get_shape()
     data = np.asarray(calibration)
     if not (np.issubdtype(data.dtype, np.integer) or np.issubdtype(data.dtype, np.floating)):
@@ -139,7 +143,8 @@ def prepare_calibration(main: func.FuncOp, calibration: ArrayLike) -> NDArray[np
     if data.ndim != len(shape) or data.shape[1:] != shape[1:]:
         expected = "x".join(["N", *map(str, shape[1:])])
         raise QuantizationError(
-            f"calibration data has shape {list(data.shape)}, but @main's input {arg_types[0]} needs {expected}", "calibration"
+            f"calibration data has shape {list(data.shape)}, but @main's input {arg_types[0]} needs {expected}",
+            "calibration",
         )
     if data.shape[0] == 0:
         raise QuantizationError("calibration data holds no samples", "calibration")
@@ -231,11 +236,16 @@ class QuantizeFusedDense(RewritePattern):
         per_axis = len(plan.weight_scales) > 1
         axis = 0 if per_axis else -1
         q_in = quant.QuantizeOp(op.input, quant.uniform_tensor(in_shape.get_shape(), 8, [plan.input_scale]))
-        weight = quant.ConstantOp(dense_attr(plan.weights), quant.uniform_tensor(plan.weights.shape, 8, plan.weight_scales, axis))
+        weight = quant.ConstantOp(
+            dense_attr(plan.weights), quant.uniform_tensor(plan.weights.shape, 8, plan.weight_scales, axis)
+        )
         acc_scales = plan.accumulator_scales
         bias = quant.ConstantOp(dense_attr(plan.bias), quant.uniform_tensor(plan.bias.shape, 32, acc_scales, axis))
         acc = quant.DenseOp(
-            q_in, weight, bias, quant.uniform_tensor(out_shape, 32, acc_scales, 1 if per_axis else -1),
+            q_in,
+            weight,
+            bias,
+            quant.uniform_tensor(out_shape, 32, acc_scales, 1 if per_axis else -1),
             layer=None if op.layer is None else op.layer.data,
         )
         new_ops: list[Operation] = [q_in, weight, bias, acc]
@@ -280,7 +290,9 @@ def quantize_module(
     Returns what was chosen for each layer, in region and layer order.
     """
     if method not in METHODS:
-        raise QuantizationError(f"unknown calibration method '{method}' (expected one of: {', '.join(METHODS)})", "quantize")
+        raise QuantizationError(
+            f"unknown calibration method '{method}' (expected one of: {', '.join(METHODS)})", "quantize"
+        )
     if not 0.0 < percentile <= 100.0:
         raise QuantizationError(f"percentile must be in (0, 100], got {percentile}", "quantize")
     regions = [op for op in module.ops if is_codegen_func(op)]
@@ -296,14 +308,18 @@ def quantize_module(
     try:
         trace = interpreter.trace("main", data)
     except InterpreterError as error:
-        raise QuantizationError(f"cannot run @main in float for calibration: {error.message}", error.location) from error
+        raise QuantizationError(
+            f"cannot run @main in float for calibration: {error.message}", error.location
+        ) from error
     found: dict[str, list[Trace]] = {}
     _collect_region_values(trace, {fn.sym_name.data for fn in regions}, found)
     plans: dict[nn.FusedDenseOp, LayerQuantization] = {}
     for fn in regions:
         traces = found.get(fn.sym_name.data)
         if not traces:
-            raise QuantizationError(f"@{fn.sym_name.data} is never called from @main, so it cannot be calibrated", f"@{fn.sym_name.data}")
+            raise QuantizationError(
+                f"@{fn.sym_name.data} is never called from @main, so it cannot be calibrated", f"@{fn.sym_name.data}"
+            )
         plans.update(_plan_region(fn, traces, per_channel, method, percentile))
     walker = PatternRewriteWalker(GreedyRewritePatternApplier([QuantizeFusedDense(plans), FoldDequantizeQuantize()]))
     for fn in regions:
@@ -330,6 +346,7 @@ class QuantizePass(ModulePass):
             return
         if self.calibration is None:
             raise QuantizationError(
-                'no calibration inputs given: use quantize{calibration="inputs.npy"} (a .npy of @main inputs)', "quantize"
+                'no calibration inputs given: use quantize{calibration="inputs.npy"} (a .npy of @main inputs)',
+                "quantize",
             )
         quantize_module(op, load_calibration(self.calibration), self.per_channel, self.method, float(self.percentile))

@@ -20,8 +20,8 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
-from spikeir.errors import QuantizationError
 from spikeir.chip.isa import Program
+from spikeir.errors import QuantizationError
 from spikeir.passes import get_all_passes
 from spikeir.passes.partition_for_spikecore import is_codegen_func
 
@@ -102,7 +102,11 @@ class SpikeCorePipelinePass(ModulePass):
                 )
             quantize.apply(ctx, module)
 
-        placement = {"neurons_per_core": self.neurons_per_core, "cores": self.cores, "synapse_bytes": self.synapse_bytes}
+        placement = {
+            "neurons_per_core": self.neurons_per_core,
+            "cores": self.cores,
+            "synapse_bytes": self.synapse_bytes,
+        }
         for _, action in _stages(self.mode, self.target, placement, self.leak_shift, calibrate):
             action(op)
 
@@ -146,7 +150,9 @@ def run_pipeline(
     result = PipelineResult(module)
 
     def quantize(m: ModuleOp) -> None:
-        result.quantization = list(quantize_module(m, calibration, per_channel=per_channel, method=method, percentile=percentile))
+        result.quantization = list(
+            quantize_module(m, calibration, per_channel=per_channel, method=method, percentile=percentile)
+        )
 
     if record:
         result.stages["input"] = str(module)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import tomllib
+from collections.abc import Sequence
 from importlib import import_module
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec
@@ -22,7 +23,6 @@ from importlib.util import spec_from_file_location
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
-from collections.abc import Sequence
 
 
 class _CheckoutFinder(MetaPathFinder):
@@ -102,16 +102,15 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)  # pyright: ignore[reportUnsupportedDunderAll]
 
 if TYPE_CHECKING:
-    from spikeir.chip.assembly import assemble, disassemble
-    from spikeir.chip.image import decode, encode
     from spikeir.byoc.codegen import partition_for_spikecore, register_spikecore_target
+    from spikeir.byoc.patterns import spikecore_pattern_table
+    from spikeir.chip.assembly import assemble, disassemble
+    from spikeir.chip.hardware_model import SpikeCoreCPU
+    from spikeir.chip.image import decode, encode
+    from spikeir.chip.isa import Opcode, Program
+    from spikeir.chip.target import TargetDescription, get_target
     from spikeir.compiler import CompiledModel, compile, compile_nn_to_spikecore
     from spikeir.errors import SpikeIRError
-    from spikeir.chip.hardware_model import SpikeCoreCPU
-    from spikeir.chip.isa import Opcode, Program
-    from spikeir.numerics.quantization import manual_quantize_activations, manual_quantize_weights
-    from spikeir.byoc.patterns import spikecore_pattern_table
-    from spikeir.chip.target import TargetDescription, get_target
     from spikeir.lab.figures import (
         plot_accuracy_vs_timesteps,
         plot_comparison,
@@ -120,6 +119,7 @@ if TYPE_CHECKING:
         plot_spike_raster,
         plot_weight_distribution,
     )
+    from spikeir.numerics.quantization import manual_quantize_activations, manual_quantize_weights
 
 
 def __getattr__(name: str) -> Any:

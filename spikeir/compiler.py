@@ -19,11 +19,11 @@ from xdsl.dialects.builtin import ModuleOp, TensorType, f32
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Block, Region, SSAValue
 
+from spikeir.chip.isa import Halt, Opcode, Program
+from spikeir.chip.target import get_target
 from spikeir.dialects import nn
 from spikeir.errors import QuantizationError, SpikeIRError
 from spikeir.ir.arrays import dense_attr
-from spikeir.chip.isa import Halt, Opcode, Program
-from spikeir.chip.target import get_target
 
 MODES = ("graded", "rate")
 
@@ -261,7 +261,9 @@ def compile_nn_to_spikecore(
             "Pass calibration=<real inputs> for accurate activation scales.",
             stacklevel=2,
         )
-        calibration = np.random.default_rng(0).standard_normal((256, np.asarray(weights[0]).shape[1])).astype(np.float32)
+        calibration = (
+            np.random.default_rng(0).standard_normal((256, np.asarray(weights[0]).shape[1])).astype(np.float32)
+        )
     compiled = compile(module, calibration=calibration, target=target, mode=mode, per_channel=per_channel)
     program = compiled.program
 

@@ -1,4 +1,6 @@
-"""Seed notebook import path (`spikecore.hardware_model`): re-exports the hardware model from spikeir.chip.hardware_model."""
+"""Seed notebook import path (`spikecore.hardware_model`): re-exports the hardware model of
+spikeir.chip.hardware_model.
+"""
 
 from spikeir.chip.hardware_model import RunStats, SpikeCoreCPU, SpikeEvent
 

@@ -1,4 +1,6 @@
-"""Seed notebook import path (`spikecore.quantize`): re-exports the quantization arithmetic from spikeir.numerics.quantization."""
+"""Seed notebook import path (`spikecore.quantize`): re-exports the quantization arithmetic of
+spikeir.numerics.quantization.
+"""
 
 from spikeir.numerics.quantization import manual_quantize_activations, manual_quantize_weights
 

@@ -1,4 +1,6 @@
-"""Seed notebook import path (`spikecore.visualize`): re-exports the figures from spikeir.lab.figures."""
+"""Seed notebook import path (`spikecore.visualize`): re-exports the figures of
+spikeir.lab.figures.
+"""
 
 from spikeir.lab.figures import (
     plot_accuracy_vs_timesteps,

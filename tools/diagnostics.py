@@ -75,7 +75,9 @@ def _utf8(data: bytes, name: str, line_offset: int) -> str:
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1 + line_offset
         column = error.start - data.rfind(b"\n", 0, error.start)
-        raise SpikeIRError(f"the input is not UTF-8 text (byte 0x{data[error.start]:02x})", f"{name}:{line}:{column}") from None
+        raise SpikeIRError(
+            f"the input is not UTF-8 text (byte 0x{data[error.start]:02x})", f"{name}:{line}:{column}"
+        ) from None
 
 
 def parse_module(
@@ -193,8 +195,10 @@ def report_exception(error: BaseException, prog: str, filename: str | None = Non
         print(format_error(str(place), error.strerror), file=sys.stderr)
         return 1
     print(
-        format_error(prog, f"internal error: {type(error).__name__}: {error} (a bug in spikeir; "
-                     "set SPIKEIR_TRACEBACK=1 to see where)"),
+        format_error(
+            prog,
+            f"internal error: {type(error).__name__}: {error} (a bug in spikeir; set SPIKEIR_TRACEBACK=1 to see where)",
+        ),
         file=sys.stderr,
     )
     if os.environ.get("SPIKEIR_TRACEBACK") == "1":

@@ -194,7 +194,9 @@ class SpikeOptMain(xDSLOptMain):
         text = stream.read()
         if not text.strip() and not self.args.split_input_file:
             # xDSL would say "Could not parse entire input!" at 1:1, which hides the real problem.
-            raise SpikeIRError("the input is empty: expected MLIR text (or a model file, see -f)", self.get_input_name())
+            raise SpikeIRError(
+                "the input is empty: expected MLIR text (or a model file, see -f)", self.get_input_name()
+            )
         return parse_module(self.ctx, text, self.get_input_name(), self._line_offset, not self.args.no_implicit_module)
 
     def get_input_stream(self) -> tuple[IO[bytes], str]:
@@ -284,4 +286,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         failed: Operation | None = tool.failed_module
         return report(error, tool.get_input_name(), module=failed, prog=PROG)
     return 0
-

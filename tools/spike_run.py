@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from spikeir.chip.assembly import assemble
+from spikeir.chip.hardware_model import SpikeCoreCPU, SpikeEvent
 from spikeir.chip.image import decode, is_image
+from spikeir.chip.isa import Program
 from spikeir.errors import AssemblyError, DataError
 from spikeir.fileio import atomic_write
-from spikeir.chip.hardware_model import SpikeCoreCPU, SpikeEvent
-from spikeir.chip.isa import Program
 from spikeir.tools.diagnostics import USER_ERRORS, quiet_broken_pipe, report
 
 PROG = "spike-run"
@@ -61,7 +61,9 @@ def load_input(path: str, program: Program, batch_from_file: bool) -> np.ndarray
     n = program.n_inputs
     if batch_from_file:
         if x.ndim < 2 or x.shape[0] == 0 or int(np.prod(x.shape[1:])) != n:
-            raise DataError(f"--batch-from-file needs shape (samples, ...) with {n} values per sample, got {x.shape}", path)
+            raise DataError(
+                f"--batch-from-file needs shape (samples, ...) with {n} values per sample, got {x.shape}", path
+            )
         x = x.reshape(x.shape[0], n)
     elif x.ndim == 1 and x.shape[0] != n:
         raise DataError(f"the input has {x.shape[0]} values, the program takes {n}", path)
@@ -77,12 +79,16 @@ def _payloads(x: np.ndarray, program: Program, path: str) -> np.ndarray:
         return x
     if np.issubdtype(x.dtype, np.integer):
         if x.size and (int(x.min()) < -128 or int(x.max()) > 127):
-            raise DataError(f"integer inputs are payloads and must lie in [-128, 127], got [{x.min()}, {x.max()}]", path)
+            raise DataError(
+                f"integer inputs are payloads and must lie in [-128, 127], got [{x.min()}, {x.max()}]", path
+            )
         return x.astype(np.int8)
     if not np.issubdtype(x.dtype, np.floating):
         raise DataError(f"the input must be int8 payloads or floats, got dtype {x.dtype}", path)
     if program.input_scale == 0.0:
-        raise DataError("float inputs need the program's input scale, but it declares none (scale=0); pass int8 payloads", path)
+        raise DataError(
+            "float inputs need the program's input scale, but it declares none (scale=0); pass int8 payloads", path
+        )
     if not np.all(np.isfinite(x)):
         raise DataError("the input contains NaN or infinity", path)
     return np.clip(np.round(x.astype(np.float64) / program.input_scale), -128, 127).astype(np.int8)
@@ -130,9 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input", "-i", required=True, metavar="X.npy", help="input array: int8 payloads or floats")
     parser.add_argument("--timesteps", "-T", type=_positive, default=1, help="timesteps to run (default 1)")
     parser.add_argument(
-        "--batch-from-file", action="store_true", help="the input's first axis indexes samples; other axes are flattened"
+        "--batch-from-file",
+        action="store_true",
+        help="the input's first axis indexes samples; other axes are flattened",
     )
-    parser.add_argument("--lane", type=_non_negative, default=0, help="sample whose spikes --log-spikes records (default 0)")
+    parser.add_argument(
+        "--lane", type=_non_negative, default=0, help="sample whose spikes --log-spikes records (default 0)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.add_argument("--log-spikes", metavar="FILE", help="write the lane's spike log (.npy, else CSV)")
     return parser
@@ -152,7 +162,9 @@ def _run(args: argparse.Namespace) -> int:
     x = load_input(args.input, program, args.batch_from_file)
     batch = x.shape[0] if x.ndim == 2 else 1
     if args.lane >= batch:
-        raise DataError(f"--lane {args.lane} is not a sample of the input ({batch} sample{'s' * (batch != 1)})", args.input)
+        raise DataError(
+            f"--lane {args.lane} is not a sample of the input ({batch} sample{'s' * (batch != 1)})", args.input
+        )
     cpu = SpikeCoreCPU(target=program.target)
     cpu.load_program(program)
     spikes = np.asarray(cpu.run(x, timesteps=args.timesteps, lane_to_log=args.lane)).reshape(batch, -1)
@@ -213,7 +225,9 @@ def _print_text(
                 print(f"  logits {logits[lane]}  (V * scale / T)")
     if logits is None and values.shape[1]:
         print("(no float logits: the program does not declare every output's scale)")
-    print(f"statistics (sums over {batch} sample{'s' * (batch != 1)}; energy is an estimate from the target's energy table):")
+    print(
+        f"statistics (sums over {batch} sample{'s' * (batch != 1)}; energy is an estimate from the target's energy table):"
+    )
     for key, value in stats.items():
         if not isinstance(value, (list, dict)) and key not in ("batch", "timesteps"):
             print(f"  {key:<22} {value:.6g}" if isinstance(value, float) else f"  {key:<22} {value}")

@@ -33,8 +33,8 @@ from typing import Any, cast
 
 import numpy as np
 
-from spikeir.errors import FrontendError, PlacementError, QuantizationError, SpikeIRError, TargetError
 from spikeir.byoc.patterns import PATTERN_PREFIX, spikecore_pattern_table
+from spikeir.errors import FrontendError, PlacementError, QuantizationError, SpikeIRError, TargetError
 
 CODEGEN_NAME = "spikecore"
 
@@ -75,7 +75,11 @@ def register_spikecore_target(
     global _OPTIONS
     _OPTIONS = SpikeCoreOptions(
         None if calibration is None else np.asarray(calibration, dtype=np.float32),
-        mode, target, timesteps, per_channel, dict(compile_options),
+        mode,
+        target,
+        timesteps,
+        per_channel,
+        dict(compile_options),
     )
     register_patterns(cast(Any, spikecore_pattern_table()))
     tvm_ffi.register_global_func(f"relax.ext.{CODEGEN_NAME}", _codegen, override=True)
@@ -93,14 +97,19 @@ def partition_for_spikecore(mod: Any, params: dict[str, Any] | None = None) -> A
 
     patterns = get_patterns_with_prefix(PATTERN_PREFIX)
     if not patterns:
-        raise SpikeIRError("the SpikeCore patterns are not registered: call register_spikecore_target() first", "partition_for_spikecore")
+        raise SpikeIRError(
+            "the SpikeCore patterns are not registered: call register_spikecore_target() first",
+            "partition_for_spikecore",
+        )
     if params:
         bound = {name: tvm.runtime.tensor(_as_numpy(value)) for name, value in params.items()}
         mod = relax.transform.BindParams("main", cast(Any, bound))(mod)
     mod = relax.transform.FuseOpsByPattern(cast(Any, patterns), bind_constants=True, annotate_codegen=False)(mod)
     mod = relax.transform.MergeCompositeFunctions()(mod)
     serial = next(_PARTITIONS)
-    regions = [(gv, f) for gv, f in mod.functions_items() if f.attrs is not None and f.attrs.get("Codegen") == CODEGEN_NAME]
+    regions = [
+        (gv, f) for gv, f in mod.functions_items() if f.attrs is not None and f.attrs.get("Codegen") == CODEGEN_NAME
+    ]
     for index, (gv, function) in enumerate(sorted(regions, key=lambda item: item[0].name_hint)):
         mod.update_func(gv, function.with_attr("global_symbol", f"{CODEGEN_NAME}_{serial}_{index}"))
     return mod
@@ -161,7 +170,9 @@ def _region_calibration(function: Any, symbol: str) -> np.ndarray:
     calibration = _OPTIONS.calibration
     if calibration is None:
         raise QuantizationError(
-            "no calibration data for the SpikeCore codegen: call register_spikecore_target(calibration=<inputs>)", symbol)
+            "no calibration data for the SpikeCore codegen: call register_spikecore_target(calibration=<inputs>)",
+            symbol,
+        )
     if len(function.params) != 1:
         raise SpikeIRError(f"a SpikeCore region takes one input, this one takes {len(function.params)}", symbol)
     shape = [int(v) for v in function.params[0].ty.shape.values]
@@ -169,7 +180,9 @@ def _region_calibration(function: Any, symbol: str) -> np.ndarray:
     if calibration.ndim == 0 or prod(calibration.shape[1:]) != per_sample:
         raise QuantizationError(
             f"calibration inputs of shape {list(calibration.shape)} do not fit the region's input "
-            f"{shape}: each sample must have {per_sample} values", symbol)
+            f"{shape}: each sample must have {per_sample} values",
+            symbol,
+        )
     return calibration.reshape([calibration.shape[0], *shape[1:]])
 
 

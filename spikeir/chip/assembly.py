@@ -19,8 +19,6 @@ import lark
 import numpy as np
 
 from spikeir.chip.image import RESOURCE_FIELDS, TARGET_NAME, resolve_target
-from spikeir.errors import AssemblyError, ProgramError, TargetError
-from spikeir.fileio import atomic_write
 from spikeir.chip.isa import (
     INT32_MAX,
     INT32_MIN,
@@ -37,6 +35,8 @@ from spikeir.chip.isa import (
     ResetMode,
 )
 from spikeir.chip.target import TARGETS
+from spikeir.errors import AssemblyError, ProgramError, TargetError
+from spikeir.fileio import atomic_write
 
 __all__ = ["Opcode", "assemble", "disassemble", "load_assembly", "save_assembly"]
 
@@ -96,7 +96,6 @@ _NL: /(\r?\n[ \t]*(;[^\n]*)?)+/
 %ignore /[ \t]+/
 %ignore COMMENT
 """
-
 
 
 @functools.cache
@@ -277,7 +276,9 @@ class _Assembler:
             fields[lowered] = _int(value)
         missing = [key for key in RESOURCE_FIELDS if key not in fields]
         if missing and str(name) not in TARGETS:
-            raise self.error(f"target {str(name)!r} is not a known target, so .target must give {', '.join(missing)}", name)
+            raise self.error(
+                f"target {str(name)!r} is not a known target, so .target must give {', '.join(missing)}", name
+            )
         try:
             resolve_target(str(name), fields)
         except TargetError as err:
@@ -324,12 +325,16 @@ class _Assembler:
             raise self.error(f"reversed range [{start}:{end}]", start)
         return first, last
 
-    def _same_length(self, node: lark.Tree[lark.Token] | lark.Token, span: tuple[int, int], count: int, what: str) -> None:
+    def _same_length(
+        self, node: lark.Tree[lark.Token] | lark.Token, span: tuple[int, int], count: int, what: str
+    ) -> None:
         if span[1] - span[0] != count:
             assert isinstance(node, lark.Tree)
             first = node.children[0]
             assert isinstance(first, lark.Token)
-            raise self.error(f"{what} [{span[0]}:{span[1]}] has {span[1] - span[0]} entries, the neuron range has {count}", first)
+            raise self.error(
+                f"{what} [{span[0]}:{span[1]}] has {span[1] - span[0]} entries, the neuron range has {count}", first
+            )
 
     def _acc_syn(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
         _, rng, table, block, bus = tree.children
@@ -344,7 +349,9 @@ class _Assembler:
         if r1 - r0 != count:
             raise self.error(f"block rows [{r0}:{r1}] have {r1 - r0} rows, the neuron range has {count}", first)
         if c1 - c0 != src_end - src:
-            raise self.error(f"block columns [{c0}:{c1}] have {c1 - c0} columns, the source bus range has {src_end - src}", first)
+            raise self.error(
+                f"block columns [{c0}:{c1}] have {c1 - c0} columns, the source bus range has {src_end - src}", first
+            )
         self._add(Acc(core, base, count, src=src, src_len=src_end - src, table=_int(table), row=r0, col=c0), keyword)
 
     def _acc_bias(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
@@ -418,7 +425,10 @@ class _Assembler:
             body, _ = _blob_tokens(blob)
             data = bytes.fromhex(body)
         if len(data) != rows * cols:
-            raise self.error(f"synapse table S{tid} is {rows}x{cols} = {rows * cols} bytes, but {len(data)} bytes of hex follow", shape)
+            raise self.error(
+                f"synapse table S{tid} is {rows}x{cols} = {rows * cols} bytes, but {len(data)} bytes of hex follow",
+                shape,
+            )
         self.synapse_tables[tid] = np.frombuffer(data, dtype=np.int8).reshape(rows, cols).copy()
         self.synapse_where[tid] = _pos(keyword)
 
@@ -437,7 +447,9 @@ class _Assembler:
                 for match in words:
                     if not INT32_MIN <= _int(match.group(0)) <= INT32_MAX:
                         line, column = _position_in(blob, match.start())
-                        raise _located(f"parameter {match.group(0)!r} is outside the int32 range", line, column, self.filename)
+                        raise _located(
+                            f"parameter {match.group(0)!r} is outside the int32 range", line, column, self.filename
+                        )
         if len(values) != length:
             raise self.error(f"param table P{tid} has length {length}, but {len(values)} values follow", length_token)
         self.param_tables[tid] = np.array(values, dtype=np.int32)
@@ -464,7 +476,9 @@ class _Assembler:
         try:
             program.validate()
         except ProgramError as err:
-            raise self.error(f"{err.location}: {err.message}" if err.location else err.message, self._where(err, program)) from None
+            raise self.error(
+                f"{err.location}: {err.message}" if err.location else err.message, self._where(err, program)
+            ) from None
         return program
 
     def _where(self, err: ProgramError, program: Program) -> _Where:
@@ -510,9 +524,13 @@ def _rng(core: int, base: int, count: int) -> str:
 def _instruction_text(instr: Instruction) -> str:
     if isinstance(instr, Acc):
         block = f"S{instr.table}[{instr.row}:{instr.row + instr.count}, {instr.col}:{instr.col + instr.src_len}]"
-        return f"ACC  {_rng(instr.core, instr.base, instr.count)}, {block}, bus[{instr.src}:{instr.src + instr.src_len}]"
+        return (
+            f"ACC  {_rng(instr.core, instr.base, instr.count)}, {block}, bus[{instr.src}:{instr.src + instr.src_len}]"
+        )
     if isinstance(instr, AccBias):
-        return f"ACC  {_rng(instr.core, instr.base, instr.count)}, P{instr.table}[{instr.row}:{instr.row + instr.count}]"
+        return (
+            f"ACC  {_rng(instr.core, instr.base, instr.count)}, P{instr.table}[{instr.row}:{instr.row + instr.count}]"
+        )
     if isinstance(instr, Fire):
         head = f"FIRE {_rng(instr.core, instr.base, instr.count)} -> bus[{instr.dst}:{instr.dst + instr.count}]"
         params = f"P{instr.table}[{instr.row}:{instr.row + instr.count}]"

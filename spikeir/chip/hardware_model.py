@@ -38,7 +38,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from spikeir.errors import ProgramError
 from spikeir.chip.isa import (
     INT32_MAX,
     INT32_MIN,
@@ -53,6 +52,7 @@ from spikeir.chip.isa import (
     validate_program,
 )
 from spikeir.chip.target import SPIKECORE_V1, TargetDescription
+from spikeir.errors import ProgramError
 
 _MAX_ABS_PAYLOAD = 128
 """Largest magnitude of a bus payload (int8), the bound behind the float exactness checks."""
@@ -405,7 +405,9 @@ class SpikeCoreCPU:
     says (``membrane(core)`` has the program target's ``neurons_per_core`` entries).
     """
 
-    def __init__(self, num_cores: int = 128, target: TargetDescription | None = None, max_spike_log: int = 1_000_000) -> None:
+    def __init__(
+        self, num_cores: int = 128, target: TargetDescription | None = None, max_spike_log: int = 1_000_000
+    ) -> None:
         self.target = target if target is not None else SPIKECORE_V1.with_options(cores=num_cores)
         if max_spike_log < 0:
             raise ProgramError(f"max_spike_log must be non-negative, got {max_spike_log}", "SpikeCoreCPU")
@@ -431,7 +433,11 @@ class SpikeCoreCPU:
         if not _is_int(layer_id) or layer_id < 0:
             raise ProgramError(f"layer id must be a non-negative integer, got {layer_id!r}", "load_weights")
         if not isinstance(w_int8, np.ndarray) or w_int8.dtype != np.int8 or w_int8.ndim != 2:
-            got = f"{w_int8.dtype} array of shape {w_int8.shape}" if isinstance(w_int8, np.ndarray) else type(w_int8).__name__
+            got = (
+                f"{w_int8.dtype} array of shape {w_int8.shape}"
+                if isinstance(w_int8, np.ndarray)
+                else type(w_int8).__name__
+            )
             raise ProgramError(f"weights must be a 2-D int8 matrix, got {got}", where)
         previous = self._weights.get(int(layer_id))
         self._weights[int(layer_id)] = w_int8.copy()
@@ -570,10 +576,14 @@ class SpikeCoreCPU:
             timesteps, positions = timesteps[:room], positions[:room]
         if positions.size:
             payloads = chunk.log[:filled][timesteps, positions].astype(np.int64)
-            self._log_parts.append(np.stack([timesteps + first, plan.log_cores[positions], plan.log_neurons[positions], payloads], axis=1))
+            self._log_parts.append(
+                np.stack([timesteps + first, plan.log_cores[positions], plan.log_neurons[positions], payloads], axis=1)
+            )
         acc.logged += int(positions.size)
 
-    def _stats(self, plan: _Plan, acc: _Accounts, spikes: np.ndarray, input_events: int, timesteps: int, batch: int) -> RunStats:
+    def _stats(
+        self, plan: _Plan, acc: _Accounts, spikes: np.ndarray, input_events: int, timesteps: int, batch: int
+    ) -> RunStats:
         core_spikes = spikes.sum(axis=0)
         core_updates = plan.core_updates * (timesteps * batch)
         total_spikes = int(core_spikes.sum())
@@ -652,7 +662,9 @@ class SpikeCoreCPU:
         if self._plan is None or self._outputs is None:
             raise ProgramError("no results yet: call run first", "SpikeCoreCPU")
         if lane not in self._final_rows:
-            raise ProgramError(f"lane {lane} was not kept: only lane 0 and the logged lane ({self._logged_lane}) are", "SpikeCoreCPU")
+            raise ProgramError(
+                f"lane {lane} was not kept: only lane 0 and the logged lane ({self._logged_lane}) are", "SpikeCoreCPU"
+            )
         return self._plan, self._final_rows[lane]
 
     @staticmethod
@@ -670,9 +682,13 @@ def _is_int(value: object) -> bool:
 def _check_input(data: object, n_inputs: int) -> np.ndarray:
     x = np.asarray(data)
     if not np.issubdtype(x.dtype, np.integer):
-        raise ProgramError(f"input must hold int8 payloads (integers in [-128, 127]), got dtype {x.dtype}: quantize it first", "input")
+        raise ProgramError(
+            f"input must hold int8 payloads (integers in [-128, 127]), got dtype {x.dtype}: quantize it first", "input"
+        )
     if x.ndim not in (1, 2) or x.shape[-1] != n_inputs or (x.ndim == 2 and x.shape[0] == 0):
-        raise ProgramError(f"input must have shape ({n_inputs},) or (batch, {n_inputs}) with batch >= 1, got {x.shape}", "input")
+        raise ProgramError(
+            f"input must have shape ({n_inputs},) or (batch, {n_inputs}) with batch >= 1, got {x.shape}", "input"
+        )
     if x.dtype != np.int8:
         low, high = int(x.min()), int(x.max())
         if low < -128 or high > 127:
@@ -732,7 +748,9 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
             key = (level, "fire", instr.mode)
         else:
             if isinstance(instr, AccBias):
-                growth[cols] += np.abs(program.param_tables[instr.table][instr.row : instr.row + instr.count].astype(np.int64))
+                growth[cols] += np.abs(
+                    program.param_tables[instr.table][instr.row : instr.row + instr.count].astype(np.int64)
+                )
             level += 1
             key = (level, type(instr).__name__)
         neuron_level[cols] = level
@@ -748,15 +766,23 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
 
     fires = [index for index, instr in enumerate(body) if isinstance(instr, Fire)]
     log_offset = dict(zip(fires, np.cumsum([0] + [body[i].count for i in fires]).tolist()))
-    log_cores = np.concatenate([np.full(body[i].count, body[i].core) for i in fires]) if fires else np.zeros(0, np.int64)
-    log_neurons = np.concatenate([np.arange(body[i].base, body[i].base + body[i].count) for i in fires]) if fires else np.zeros(0, np.int64)
+    log_cores = (
+        np.concatenate([np.full(body[i].count, body[i].core) for i in fires]) if fires else np.zeros(0, np.int64)
+    )
+    log_neurons = (
+        np.concatenate([np.arange(body[i].base, body[i].base + body[i].count) for i in fires])
+        if fires
+        else np.zeros(0, np.int64)
+    )
 
     init_V = np.zeros(neuron_ids.size, np.int64)
     for index in fires:
         instr = body[index]
         assert isinstance(instr, Fire)
         if instr.init_half:
-            init_V[columns[index]] = program.param_tables[instr.table][instr.row : instr.row + instr.count].astype(np.int64) >> 1
+            init_V[columns[index]] = (
+                program.param_tables[instr.table][instr.row : instr.row + instr.count].astype(np.int64) >> 1
+            )
 
     # |V| <= |V_init| + t * growth after t timesteps (the module docstring says why): the longest
     # run in which a neuron stays within int32 without saturating.
@@ -777,15 +803,29 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
         instrs = [body[i] for i in members]
         if key[1] == "acc":
             intra_key = acc_groups + intra_columns
-            step = _acc_step(len(acc_steps), intra_key, safe_timesteps(cols), instrs, cols, tables, bus_of, program.n_inputs, writer_core)
+            step = _acc_step(
+                len(acc_steps),
+                intra_key,
+                safe_timesteps(cols),
+                instrs,
+                cols,
+                tables,
+                bus_of,
+                program.n_inputs,
+                writer_core,
+            )
             intra_columns += step.intra_weight is not None
             acc_steps.append(step)
             steps.append(step)
         elif key[1] == "fire":
-            fire_steps.append(_fire_step(len(fire_steps), instrs, cols, program, bus_of, [log_offset[i] for i in members]))
+            fire_steps.append(
+                _fire_step(len(fire_steps), instrs, cols, program, bus_of, [log_offset[i] for i in members])
+            )
             steps.append(fire_steps[-1])
         elif key[1] == "AccBias":
-            bias = np.concatenate([program.param_tables[i.table][i.row : i.row + i.count] for i in instrs if isinstance(i, AccBias)])
+            bias = np.concatenate(
+                [program.param_tables[i.table][i.row : i.row + i.count] for i in instrs if isinstance(i, AccBias)]
+            )
             steps.append(_BiasStep(_index(cols), bias.astype(np.int64), safe_timesteps(cols)))
         else:
             shifts = np.concatenate([np.full(i.count, i.shift) for i in instrs if isinstance(i, Leak)])
@@ -799,7 +839,9 @@ def _build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDes
     patterns = np.unique(patterns, axis=0)
 
     output_columns = (
-        np.concatenate([neurons_of(o.core, o.base, o.count) for o in program.outputs]) if program.outputs else np.zeros(0, np.int64)
+        np.concatenate([neurons_of(o.core, o.base, o.count) for o in program.outputs])
+        if program.outputs
+        else np.zeros(0, np.int64)
     )
     targeted: dict[int, list[np.ndarray]] = {}
     for instr, cols in zip(body, columns):
@@ -846,7 +888,9 @@ def _acc_step(
     first = accs[0]
     source = bus_of(first.src, first.src_len)
     rest = source[source >= n_inputs] - n_inputs
-    block = np.concatenate([tables[i.table][i.row : i.row + i.count, i.col : i.col + i.src_len] for i in accs]).astype(np.int64)
+    block = np.concatenate([tables[i.table][i.row : i.row + i.count, i.col : i.col + i.src_len] for i in accs]).astype(
+        np.int64
+    )
     bound = int(np.abs(block).sum(axis=1).max()) * _MAX_ABS_PAYLOAD
     # The bound is at most len * 2^14, so float64 (exact below 2^53) always suffices: no block of
     # 2^39 weights fits in memory, let alone in synaptic memory.

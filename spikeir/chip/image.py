@@ -15,10 +15,22 @@ from pathlib import Path
 
 import numpy as np
 
+from spikeir.chip.isa import (
+    Acc,
+    AccBias,
+    Fire,
+    FireMode,
+    Halt,
+    Instruction,
+    Leak,
+    Opcode,
+    OutputSpec,
+    Program,
+    ResetMode,
+)
+from spikeir.chip.target import TARGETS, TargetDescription
 from spikeir.errors import ImageError, ProgramError, TargetError
 from spikeir.fileio import atomic_write
-from spikeir.chip.isa import Acc, AccBias, Fire, FireMode, Halt, Instruction, Leak, Opcode, OutputSpec, Program, ResetMode
-from spikeir.chip.target import TARGETS, TargetDescription
 
 MAGIC = b"SPKC"
 VERSION = 1
@@ -70,12 +82,26 @@ def _fire_flags(instr: Fire) -> int:
 
 def _instruction_row(instr: Instruction) -> tuple[int, int, int, int, int, list[int]]:
     if isinstance(instr, Acc):
-        return Opcode.ACC, 0, instr.core, instr.base, instr.count, [instr.src, instr.src_len, instr.table, instr.row, instr.col, 0]
+        return (
+            Opcode.ACC,
+            0,
+            instr.core,
+            instr.base,
+            instr.count,
+            [instr.src, instr.src_len, instr.table, instr.row, instr.col, 0],
+        )
     if isinstance(instr, AccBias):
         return Opcode.ACC, _ACC_BIAS, instr.core, instr.base, instr.count, [0, 0, instr.table, instr.row, 0, 0]
     if isinstance(instr, Fire):
         clamp = (instr.lo & 0xFF) | ((instr.hi & 0xFF) << 8)
-        return Opcode.FIRE, _fire_flags(instr), instr.core, instr.base, instr.count, [instr.dst, 0, instr.table, instr.row, instr.shift, clamp]
+        return (
+            Opcode.FIRE,
+            _fire_flags(instr),
+            instr.core,
+            instr.base,
+            instr.count,
+            [instr.dst, 0, instr.table, instr.row, instr.shift, clamp],
+        )
     if isinstance(instr, Leak):
         return Opcode.LEAK, 0, instr.core, instr.base, instr.count, [instr.shift, 0, 0, 0, 0, 0]
     return Opcode.HALT, 0, 0, 0, 0, [0] * 6
@@ -86,7 +112,9 @@ def encode(program: Program) -> bytes:
     program.validate()
     target = program.target
     if not re.fullmatch(TARGET_NAME, target.name) or len(target.name) > NAME_SIZE:
-        raise ImageError(f"target name {target.name!r} must be 1 to {NAME_SIZE} characters of [A-Za-z0-9_.+-]", "target")
+        raise ImageError(
+            f"target name {target.name!r} must be 1 to {NAME_SIZE} characters of [A-Za-z0-9_.+-]", "target"
+        )
     name = target.name.encode("ascii")
     for key in ("synapse_bytes", "max_fan_in", "bus_size"):
         if getattr(target, key) >= _U32:
@@ -164,13 +192,23 @@ def decode(data: bytes, filename: str | None = None) -> Program:
     actual = len(data) - HEADER_SIZE
     if payload_size != actual:
         kind = "truncated image" if actual < payload_size else "trailing bytes after the payload"
-        raise reader.error(f"{kind}: the header declares {payload_size} payload bytes, the image has {actual}", _AT_PAYLOAD_SIZE)
+        raise reader.error(
+            f"{kind}: the header declares {payload_size} payload bytes, the image has {actual}", _AT_PAYLOAD_SIZE
+        )
     if zlib.crc32(reader.data[HEADER_SIZE:]) != crc:
-        raise reader.error(f"payload CRC-32 mismatch: header says 0x{crc:08x}, payload is 0x{zlib.crc32(reader.data[HEADER_SIZE:]):08x}", _AT_CRC)
+        raise reader.error(
+            f"payload CRC-32 mismatch: header says 0x{crc:08x}, payload is 0x{zlib.crc32(reader.data[HEADER_SIZE:]):08x}",
+            _AT_CRC,
+        )
     name = raw_name.rstrip(b"\0")
     if not re.fullmatch(TARGET_NAME.encode(), name):
-        raise reader.error(f"bad target name {raw_name!r}: expected 1 to {NAME_SIZE} characters of [A-Za-z0-9_.+-], NUL-padded", _AT_NAME)
-    fields: dict[str, int] = dict(zip(RESOURCE_FIELDS, (cores, neurons, synapse_bytes, max_fan_in, bus_size), strict=True))
+        raise reader.error(
+            f"bad target name {raw_name!r}: expected 1 to {NAME_SIZE} characters of [A-Za-z0-9_.+-], NUL-padded",
+            _AT_NAME,
+        )
+    fields: dict[str, int] = dict(
+        zip(RESOURCE_FIELDS, (cores, neurons, synapse_bytes, max_fan_in, bus_size), strict=True)
+    )
     try:
         target = resolve_target(name.decode("ascii"), fields)
     except TargetError as err:

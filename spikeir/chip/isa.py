@@ -14,8 +14,8 @@ from typing import ClassVar, overload
 
 import numpy as np
 
-from spikeir.errors import ProgramError
 from spikeir.chip.target import SPIKECORE_V1, TargetDescription
+from spikeir.errors import ProgramError
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -158,9 +158,7 @@ class Program:
             return NotImplemented
 
         def same_tables(a: dict[int, np.ndarray], b: dict[int, np.ndarray]) -> bool:
-            return a.keys() == b.keys() and all(
-                a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]) for k in a
-            )
+            return a.keys() == b.keys() and all(a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]) for k in a)
 
         return (
             self.instructions == other.instructions
@@ -207,7 +205,11 @@ def _check(cond: bool, where: str, message: str) -> None:
 
 
 def _check_range(target: TargetDescription, where: str, core: int, base: int, count: int) -> None:
-    _check(0 <= core < target.cores, where, f"core {core} is out of range: target '{target.name}' has cores 0-{target.cores - 1}")
+    _check(
+        0 <= core < target.cores,
+        where,
+        f"core {core} is out of range: target '{target.name}' has cores 0-{target.cores - 1}",
+    )
     _check(count >= 1, where, f"neuron count must be at least 1, got {count}")
     _check(
         base >= 0 and base + count <= target.neurons_per_core,
@@ -223,11 +225,23 @@ def validate_program(program: Program, synapse_tables: dict[int, np.ndarray] | N
     if synapse_tables:
         tables.update(synapse_tables)
     _check(program.n_inputs >= 0, "header", f"input count must be non-negative, got {program.n_inputs}")
-    _check(program.n_inputs <= target.bus_size, "header", f"{program.n_inputs} inputs exceed the bus size {target.bus_size}")
+    _check(
+        program.n_inputs <= target.bus_size,
+        "header",
+        f"{program.n_inputs} inputs exceed the bus size {target.bus_size}",
+    )
     for tid, table in tables.items():
-        _check(table.dtype == np.int8 and table.ndim == 2, f"synapse table {tid}", f"must be a 2-D int8 matrix, got {table.dtype} with shape {table.shape}")
+        _check(
+            table.dtype == np.int8 and table.ndim == 2,
+            f"synapse table {tid}",
+            f"must be a 2-D int8 matrix, got {table.dtype} with shape {table.shape}",
+        )
     for tid, table in program.param_tables.items():
-        _check(table.dtype == np.int32 and table.ndim == 1, f"param table {tid}", f"must be a 1-D int32 vector, got {table.dtype} with shape {table.shape}")
+        _check(
+            table.dtype == np.int32 and table.ndim == 1,
+            f"param table {tid}",
+            f"must be a 1-D int32 vector, got {table.dtype} with shape {table.shape}",
+        )
     if not program.instructions or not isinstance(program.instructions[-1], Halt):
         raise ProgramError("the program must end with HALT", f"instr {len(program.instructions)}")
     written: dict[int, int] = {}  # bus address -> instruction index of the FIRE that writes it
@@ -238,43 +252,82 @@ def validate_program(program: Program, synapse_tables: dict[int, np.ndarray] | N
             continue
         _check_range(target, where, instr.core, instr.base, instr.count)
         if isinstance(instr, Acc):
-            _check(1 <= instr.src_len <= target.max_fan_in, where, f"source length {instr.src_len} is outside 1..{target.max_fan_in} (max_fan_in)")
-            _check(instr.src >= 0 and instr.src + instr.src_len <= target.bus_size, where, f"source bus[{instr.src}:{instr.src + instr.src_len}] exceeds the bus size {target.bus_size}")
+            _check(
+                1 <= instr.src_len <= target.max_fan_in,
+                where,
+                f"source length {instr.src_len} is outside 1..{target.max_fan_in} (max_fan_in)",
+            )
+            _check(
+                instr.src >= 0 and instr.src + instr.src_len <= target.bus_size,
+                where,
+                f"source bus[{instr.src}:{instr.src + instr.src_len}] exceeds the bus size {target.bus_size}",
+            )
             _check(instr.table in tables, where, f"synapse table {instr.table} is not loaded")
             rows, cols = tables[instr.table].shape
             _check(
-                instr.row >= 0 and instr.col >= 0 and instr.row + instr.count <= rows and instr.col + instr.src_len <= cols,
+                instr.row >= 0
+                and instr.col >= 0
+                and instr.row + instr.count <= rows
+                and instr.col + instr.src_len <= cols,
                 where,
-                f"block [{instr.row}:{instr.row + instr.count}, {instr.col}:{instr.col + instr.src_len}] exceeds synapse table {instr.table} of shape {rows}x{cols}",
+                f"block [{instr.row}:{instr.row + instr.count}, {instr.col}:{instr.col + instr.src_len}] "
+                f"exceeds synapse table {instr.table} of shape {rows}x{cols}",
             )
         elif isinstance(instr, AccBias):
             _check_param_rows(program, where, instr.table, instr.row, instr.count)
         elif isinstance(instr, Fire):
             _check_param_rows(program, where, instr.table, instr.row, instr.count)
-            _check(instr.dst >= program.n_inputs and instr.dst + instr.count <= target.bus_size, where, f"destination bus[{instr.dst}:{instr.dst + instr.count}] must lie in [{program.n_inputs}, {target.bus_size}) (after the input port)")
+            _check(
+                instr.dst >= program.n_inputs and instr.dst + instr.count <= target.bus_size,
+                where,
+                f"destination bus[{instr.dst}:{instr.dst + instr.count}] must lie in [{program.n_inputs}, {target.bus_size}) (after the input port)",
+            )
             for address in range(instr.dst, instr.dst + instr.count):
-                _check(address not in written, where, f"bus address {address} is already written by instr {written.get(address)}")
+                _check(
+                    address not in written,
+                    where,
+                    f"bus address {address} is already written by instr {written.get(address)}",
+                )
                 written[address] = index
             if instr.mode == FireMode.GRADED:
                 _check(0 <= instr.shift <= 62, where, f"graded shift {instr.shift} is outside 0..62")
-                _check(-128 <= instr.lo <= instr.hi <= 127, where, f"graded clamp [{instr.lo}, {instr.hi}] must satisfy -128 <= lo <= hi <= 127")
+                _check(
+                    -128 <= instr.lo <= instr.hi <= 127,
+                    where,
+                    f"graded clamp [{instr.lo}, {instr.hi}] must satisfy -128 <= lo <= hi <= 127",
+                )
                 _check(not instr.init_half, where, "init_half applies to binary mode only")
                 _check(instr.reset == ResetMode.ZERO, where, "graded FIRE always resets to zero")
             else:
-                _check(instr.shift == 0 and instr.lo == 0 and instr.hi == 0, where, "binary FIRE takes no shift or clamp (they must be 0)")
+                _check(
+                    instr.shift == 0 and instr.lo == 0 and instr.hi == 0,
+                    where,
+                    "binary FIRE takes no shift or clamp (they must be 0)",
+                )
                 thresholds = program.param_tables[instr.table][instr.row : instr.row + instr.count]
-                _check(bool(np.all(thresholds > 0)), where, f"binary FIRE thresholds in param table {instr.table} must be positive")
+                _check(
+                    bool(np.all(thresholds > 0)),
+                    where,
+                    f"binary FIRE thresholds in param table {instr.table} must be positive",
+                )
         elif isinstance(instr, Leak):
             _check(1 <= instr.shift <= 31, where, f"leak shift {instr.shift} is outside 1..31")
     for out_index, out in enumerate(program.outputs):
         _check_range(target, f"output {out_index}", out.core, out.base, out.count)
     used = program.synapse_bytes_per_core()
     for core, nbytes in sorted(used.items()):
-        _check(nbytes <= target.synapse_bytes, f"core {core}", f"needs {nbytes} bytes of synaptic memory; target '{target.name}' has {target.synapse_bytes} per core")
+        _check(
+            nbytes <= target.synapse_bytes,
+            f"core {core}",
+            f"needs {nbytes} bytes of synaptic memory; target '{target.name}' has {target.synapse_bytes} per core",
+        )
 
 
 def _check_param_rows(program: Program, where: str, table: int, row: int, count: int) -> None:
     _check(table in program.param_tables, where, f"param table {table} is not defined")
     length = program.param_tables[table].shape[0]
-    _check(row >= 0 and row + count <= length, where, f"rows [{row}:{row + count}] exceed param table {table} of length {length}")
-
+    _check(
+        row >= 0 and row + count <= length,
+        where,
+        f"rows [{row}:{row + count}] exceed param table {table} of length {length}",
+    )

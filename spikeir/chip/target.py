@@ -58,9 +58,7 @@ class TargetDescription:
         known = {f.name for f in dataclasses.fields(self)} - {"energy"}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise TargetError(
-                f"unknown target option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
+            raise TargetError(f"unknown target option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return dataclasses.replace(self, **options)  # type: ignore[arg-type]
 
     @property
@@ -85,7 +83,5 @@ def get_target(name: str | TargetDescription, **options: int | float | str) -> T
         try:
             base = TARGETS[name]
         except KeyError:
-            raise TargetError(
-                f"unknown target '{name}'; known targets: {', '.join(sorted(TARGETS))}"
-            ) from None
+            raise TargetError(f"unknown target '{name}'; known targets: {', '.join(sorted(TARGETS))}") from None
     return base.with_options(**options) if options else base

@@ -38,7 +38,6 @@ class FrontendOptions:
 Frontend = Callable[[IO[bytes], FrontendOptions], ModuleOp]
 
 
-
 def _pt2(stream: IO[bytes], options: FrontendOptions) -> ModuleOp:
     """A `torch.export.save` archive."""
     from spikeir.frontends.torch_export import import_pt2

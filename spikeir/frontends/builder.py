@@ -92,12 +92,15 @@ class NNBuilder:
             raise FrontendError(f"dense: the weight must be 2-D [out, in], got shape {list(weight.shape)}", location)
         if len(in_shape) != 2:
             raise FrontendError(
-                f"dense: the input must be 2-D [batch, features], got shape {list(in_shape)}"
-                " (flatten it first)", location)
+                f"dense: the input must be 2-D [batch, features], got shape {list(in_shape)} (flatten it first)",
+                location,
+            )
         if in_shape[1] != weight.shape[1]:
             raise FrontendError(
                 f"dense{_layer_note(layer)}: the input has {in_shape[1]} features but the weight "
-                f"{list(weight.shape)} expects {weight.shape[1]}", location)
+                f"{list(weight.shape)} expects {weight.shape[1]}",
+                location,
+            )
         index = self._dense_count
         self._dense_count += 1
         w = self.constant(weight, f"w{index}")
@@ -109,7 +112,9 @@ class NNBuilder:
         if bias.shape != (in_shape[-1],):
             raise FrontendError(
                 f"bias_add: the bias has shape {list(bias.shape)} but the input's last axis has "
-                f"{in_shape[-1]} elements", location)
+                f"{in_shape[-1]} elements",
+                location,
+            )
         b = self.constant(bias, f"b{max(self._dense_count - 1, 0)}")
         return self._add(nn.BiasAddOp(x, b))
 
@@ -154,4 +159,3 @@ def _valid_name(name: str) -> bool:
 
 def _layer_note(layer: str | None) -> str:
     return f" '{layer}'" if layer else ""
-

@@ -41,7 +41,11 @@ def import_relax(mod: Any, params: Mapping[str, np.ndarray] | None = None, entry
 
 def import_relax_function(function: Any, mod: Any = None) -> ModuleOp:
     """Convert one Relax function (e.g. a BYOC region with its composites and constants) to nn."""
-    name = str(function.attrs["global_symbol"]) if function.attrs is not None and "global_symbol" in function.attrs else "function"
+    name = (
+        str(function.attrs["global_symbol"])
+        if function.attrs is not None and "global_symbol" in function.attrs
+        else "function"
+    )
     return _Converter(mod, {}).run(function, name)
 
 
@@ -110,7 +114,9 @@ class _Converter:
         try:
             return tuple(int(v) for v in values)
         except TypeError:
-            raise FrontendError(f"{what} has a symbolic shape {shape}: only static shapes are supported", self.where) from None
+            raise FrontendError(
+                f"{what} has a symbolic shape {shape}: only static shapes are supported", self.where
+            ) from None
 
     # -- expressions --------------------------------------------------------------------------
 
@@ -140,7 +146,7 @@ class _Converter:
             return self.inline(self.mod[op], call)
         if not isinstance(op, self.tvm.ir.Op):
             raise FrontendError(f"call of {op} is not supported", self.where)
-        name = str(getattr(op, "name"))
+        name = str(getattr(op, "name"))  # noqa: B009 (tvm.ir.Op declares no `name` for pyright)
         args: list[Any] = [self.expr(a) for a in call.args[:1]] + list(call.args[1:])
         where = f"{self.where}: {name}"
         if name == "relax.permute_dims" or name == "relax.reshape" and isinstance(args[0], _Const):

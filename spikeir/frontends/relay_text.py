@@ -126,10 +126,24 @@ def _syntax_error(err: UnexpectedInput, text: str, filename: str | None) -> Fron
 
 
 _TERMINALS = {
-    "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "LSQB": "'['", "RSQB": "']'",
-    "COMMA": "','", "SEMICOLON": "';'", "EQUAL": "'='", "COLON": "':'", "LOCAL": "a %variable",
-    "NAME": "a name", "INT": "an integer", "SIGNED_NUMBER": "a number", "STRING": "a string",
-    "GLOBAL": "an @name", "__ANON_0": "'->'", "$END": "end of input",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "SEMICOLON": "';'",
+    "EQUAL": "'='",
+    "COLON": "':'",
+    "LOCAL": "a %variable",
+    "NAME": "a name",
+    "INT": "an integer",
+    "SIGNED_NUMBER": "a number",
+    "STRING": "a string",
+    "GLOBAL": "an @name",
+    "__ANON_0": "'->'",
+    "$END": "end of input",
 }
 
 
@@ -190,7 +204,8 @@ class _Converter:
                 continue
             if shape is None:
                 raise FrontendError(
-                    f"input {name} needs a tensor type (or a value in the params file under '{key}')", self.where(name))
+                    f"input {name} needs a tensor type (or a value in the params file under '{key}')", self.where(name)
+                )
             if shape and self.batch is None:
                 self.batch = shape[0]
             value = self.builder.input([1, *shape[1:]] if shape else shape, key)
@@ -222,7 +237,9 @@ class _Converter:
         actual = shape_of(value)
         expected = declared if not declared or self.batch in (None, 1) else (1, *declared[1:])
         if expected is not None and actual != expected:
-            raise FrontendError(f"declared shape {list(declared or ())} but the value has shape {list(actual)}", self.where(node))
+            raise FrontendError(
+                f"declared shape {list(declared or ())} but the value has shape {list(actual)}", self.where(node)
+            )
 
     def no_value(self, key: str) -> str:
         """Why ``key`` has no value: no params at all (the usual slip), or this one is missing."""
@@ -237,7 +254,8 @@ class _Converter:
         if shape is not None and tuple(array.shape) != shape:
             raise FrontendError(
                 f"parameter {name} is declared {list(shape)} but the params file holds shape {list(array.shape)}",
-                self.where(name))
+                self.where(name),
+            )
         return _Const(array.astype(np.float32), key)
 
     # -- expressions --------------------------------------------------------------------------
@@ -261,7 +279,9 @@ class _Converter:
                 raise FrontendError(f"meta[{kind}] is not supported (only meta[relay.Constant])", self.where(tree))
             key = meta_constant_key(int(str(index)))
             if key not in self.params:
-                raise FrontendError(f"meta[relay.Constant][{index}] has no value: {self.no_value(key)}", self.where(tree))
+                raise FrontendError(
+                    f"meta[relay.Constant][{index}] has no value: {self.no_value(key)}", self.where(tree)
+                )
             return _Const(np.asarray(self.params[key]).astype(np.float32), None)
         assert tree.data == "call"
         op, *raw_args = tree.children
@@ -289,8 +309,7 @@ class _Converter:
     def const(self, value: Value, op: str, what: str, tree: Tree) -> _Const:
         if isinstance(value, SSAValue) and value in self.inputs:
             name = self.inputs[value]
-            raise FrontendError(
-                f"{op}: the {what} %{name} has no value: {self.no_value(name)}", self.where(tree))
+            raise FrontendError(f"{op}: the {what} %{name} has no value: {self.no_value(name)}", self.where(tree))
         if not isinstance(value, _Const):
             raise FrontendError(f"{op}: the {what} must be a parameter or constant", self.where(tree))
         return value
@@ -335,7 +354,9 @@ def _dense(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict
     weight = conv.const(args[1], op, "weight", tree)
     units = attrs.get("units")
     if units is not None and weight.array.ndim == 2 and units != weight.array.shape[0]:
-        raise FrontendError(f"{op}: units={units} but the weight has shape {list(weight.array.shape)}", conv.where(tree))
+        raise FrontendError(
+            f"{op}: units={units} but the weight has shape {list(weight.array.shape)}", conv.where(tree)
+        )
     layer = None
     if weight.source is not None:
         layer = weight.source.removesuffix(".weight").removesuffix("_weight")
@@ -403,11 +424,14 @@ def _transpose(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: 
     value = conv.const(args[0], op, "operand (only constants can be transposed)", tree)
     axes = attrs.get("axes")
     if axes is not None and (
-        not isinstance(axes, list) or sorted(a if isinstance(a, int) else -1 for a in axes) != list(range(value.array.ndim))
+        not isinstance(axes, list)
+        or sorted(a if isinstance(a, int) else -1 for a in axes) != list(range(value.array.ndim))
     ):
         raise FrontendError(
             f"{op}: axes must be a permutation of 0..{value.array.ndim - 1} (the constant has shape "
-            f"{list(value.array.shape)}), got {axes!r}", conv.where(tree))
+            f"{list(value.array.shape)}), got {axes!r}",
+            conv.where(tree),
+        )
     return _Const(np.transpose(value.array, axes), value.source)
 
 

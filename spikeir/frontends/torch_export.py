@@ -146,10 +146,15 @@ def _check_archive(data: bytes, where: str | None) -> None:
     for info in infos:
         entry = info.filename.split("/", 1)[1] if "/" in info.filename else ""
         if not _ARCHIVE_ENTRY.fullmatch(entry):
-            raise FrontendError(f"archive entry '{info.filename}' is not one that torch.export.save writes for a "
-                                "model spikeir can import (no compiled code, no pickled objects)", where)
+            raise FrontendError(
+                f"archive entry '{info.filename}' is not one that torch.export.save writes for a "
+                "model spikeir can import (no compiled code, no pickled objects)",
+                where,
+            )
         if info.compress_type != zipfile.ZIP_STORED:
-            raise FrontendError(f"archive entry '{info.filename}' is compressed; torch.export.save stores entries", where)
+            raise FrontendError(
+                f"archive entry '{info.filename}' is compressed; torch.export.save stores entries", where
+            )
     archive = zipfile.ZipFile(io.BytesIO(data))
     for info in infos:
         entry = info.filename.split("/", 1)[1]
@@ -171,8 +176,10 @@ def _check_entry(entry: str, content: bytes, where: str | None) -> None:
                     warnings.simplefilter("ignore")
                     torch.load(io.BytesIO(content), weights_only=True)
             except Exception:  # torch would retry this with weights_only=False, running any pickle
-                raise FrontendError(f"archive entry '{entry}' is not plain tensors; torch would unpickle it, "
-                                    "running any code it holds", where) from None
+                raise FrontendError(
+                    f"archive entry '{entry}' is not plain tensors; torch would unpickle it, running any code it holds",
+                    where,
+                ) from None
         return
     try:
         document = json.loads(content)
@@ -183,9 +190,14 @@ def _check_entry(entry: str, content: bytes, where: str | None) -> None:
         if not isinstance(config, dict):
             raise FrontendError(f"archive entry '{entry}' has no payload config", where)
         for payload in config.values():
-            if (not isinstance(payload, dict) or payload.get("use_pickle") is not False
-                    or not _PAYLOAD.fullmatch(str(payload.get("path_name")))):
-                raise FrontendError(f"archive entry '{entry}' names a pickled object, which spikeir does not load", where)
+            if (
+                not isinstance(payload, dict)
+                or payload.get("use_pickle") is not False
+                or not _PAYLOAD.fullmatch(str(payload.get("path_name")))
+            ):
+                raise FrontendError(
+                    f"archive entry '{entry}' names a pickled object, which spikeir does not load", where
+                )
         return
     for text in _expr_strings(document):
         if not _safe_sym_expr(text):
@@ -301,7 +313,9 @@ class _Converter:
         for item in items:
             value = self.values.get(item) if isinstance(item, Node) else None
             if not isinstance(value, SSAValue):
-                raise FrontendError("every model output must be computed from the input (not a constant)", _location(node))
+                raise FrontendError(
+                    "every model output must be computed from the input (not a constant)", _location(node)
+                )
             values.append(value)
         return values
 
@@ -349,7 +363,9 @@ class _Converter:
         if not isinstance(value, _Const):
             raise FrontendError(
                 f"{_op_name(node)}: the {what} must be a parameter or constant (spikeir maps only "
-                "products with fixed weights)", _location(node))
+                "products with fixed weights)",
+                _location(node),
+            )
         return value
 
     def target_shape(self, node: Node) -> list[int]:
@@ -363,7 +379,9 @@ class _Converter:
             elif axis == 0:
                 dims.append(-1)
             else:
-                raise FrontendError(f"{_op_name(node)}: dynamic shape {list(val.shape)} is not supported", _location(node))
+                raise FrontendError(
+                    f"{_op_name(node)}: dynamic shape {list(val.shape)} is not supported", _location(node)
+                )
         return dims
 
 
@@ -405,7 +423,9 @@ def _addmm(conv: _Converter, node: Node, args: list[Any]) -> Value:
 def _mm(conv: _Converter, node: Node, args: list[Any]) -> Value:
     rhs = conv.constant(args[1], node, "right operand")
     if rhs.array.ndim != 2:
-        raise FrontendError(f"{_op_name(node)}: the right operand must be a matrix, got shape {list(rhs.array.shape)}", _location(node))
+        raise FrontendError(
+            f"{_op_name(node)}: the right operand must be a matrix, got shape {list(rhs.array.shape)}", _location(node)
+        )
     return _dense(conv, node, args[0], _Const(rhs.array.T, rhs.source), None)
 
 

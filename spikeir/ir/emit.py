@@ -15,11 +15,11 @@ import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 
+from spikeir.chip.isa import Acc, AccBias, Fire, FireMode, Halt, Instruction, Leak, OutputSpec, Program, ResetMode
+from spikeir.chip.target import TARGETS, TargetDescription
 from spikeir.dialects import spikecore
 from spikeir.errors import PlacementError, ProgramError
 from spikeir.ir.arrays import to_numpy
-from spikeir.chip.isa import Acc, AccBias, Fire, FireMode, Halt, Instruction, Leak, OutputSpec, Program, ResetMode
-from spikeir.chip.target import TARGETS, TargetDescription
 
 
 def _target(program_op: spikecore.ProgramOp) -> TargetDescription:
@@ -129,14 +129,37 @@ def _fire(op: spikecore.FireOp, table: int, dst: int, program: str) -> list[Inst
         if op.mode.data == "graded":
             assert op.shift is not None and op.lo is not None and op.hi is not None
             fires.append(
-                Fire(core, base, count, dst + row, table, row, mode=FireMode.GRADED, reset=ResetMode.ZERO,
-                     shift=op.shift.value.data, lo=op.lo.value.data, hi=op.hi.value.data)
+                Fire(
+                    core,
+                    base,
+                    count,
+                    dst + row,
+                    table,
+                    row,
+                    mode=FireMode.GRADED,
+                    reset=ResetMode.ZERO,
+                    shift=op.shift.value.data,
+                    lo=op.lo.value.data,
+                    hi=op.hi.value.data,
+                )
             )
         else:
             reset = ResetMode.SUBTRACT if op.reset is not None and op.reset.data == "subtract" else ResetMode.ZERO
             fires.append(
-                Fire(core, base, count, dst + row, table, row, mode=FireMode.BINARY, reset=reset,
-                     shift=0, lo=0, hi=0, init_half=op.init_half is not None)
+                Fire(
+                    core,
+                    base,
+                    count,
+                    dst + row,
+                    table,
+                    row,
+                    mode=FireMode.BINARY,
+                    reset=reset,
+                    shift=0,
+                    lo=0,
+                    hi=0,
+                    init_half=op.init_half is not None,
+                )
             )
     return fires
 
@@ -163,5 +186,7 @@ def program_from_module(module: ModuleOp, name: str | None = None) -> Program:
                 "module",
             )
         names = ", ".join(f"@{p.sym_name.data}" for p in programs)
-        raise ProgramError(f"the module has {len(programs)} spikecore.programs ({names}): name the one to emit", "module")
+        raise ProgramError(
+            f"the module has {len(programs)} spikecore.programs ({names}): name the one to emit", "module"
+        )
     return program_from_ir(programs[0])

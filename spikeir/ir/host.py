@@ -16,11 +16,11 @@ from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Operation
 from xdsl.traits import SymbolTable
 
-from spikeir.dialects import spikecore
-from spikeir.ir.emit import program_from_ir
-from spikeir.errors import ProgramError
 from spikeir.chip.hardware_model import RunStats, SpikeCoreCPU, SpikeEvent
 from spikeir.chip.isa import Program
+from spikeir.dialects import spikecore
+from spikeir.errors import ProgramError
+from spikeir.ir.emit import program_from_ir
 from spikeir.ir.interpreter import Array, Interpreter
 from spikeir.numerics.quantization import quantize_to_int8
 
@@ -31,7 +31,9 @@ def quantize_input(program: Program, x: np.ndarray) -> np.ndarray:
         raise ProgramError("the program has no input scale: feed int8 payloads directly", "input")
     flat = np.asarray(x).reshape(len(x), -1)
     if flat.shape[1] != program.n_inputs:
-        raise ProgramError(f"each sample has {flat.shape[1]} values but the program has {program.n_inputs} inputs", "input")
+        raise ProgramError(
+            f"each sample has {flat.shape[1]} values but the program has {program.n_inputs} inputs", "input"
+        )
     if not np.isfinite(flat).all():
         raise ProgramError("the input contains NaN or infinite values", "input")
     return quantize_to_int8(flat, program.input_scale)
@@ -43,7 +45,9 @@ def dequantize_outputs(program: Program, v: np.ndarray, timesteps: int) -> np.nd
     return (v.astype(np.float64) * scales / timesteps).astype(np.float32)
 
 
-def run_program(program: Program, x: np.ndarray, timesteps: int, cpu: SpikeCoreCPU | None = None) -> tuple[np.ndarray, SpikeCoreCPU]:
+def run_program(
+    program: Program, x: np.ndarray, timesteps: int, cpu: SpikeCoreCPU | None = None
+) -> tuple[np.ndarray, SpikeCoreCPU]:
     """Run float samples through one program on the hardware model; float outputs and the CPU used."""
     if cpu is None:
         cpu = SpikeCoreCPU(target=program.target)

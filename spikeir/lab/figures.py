@@ -82,9 +82,7 @@ def plot_spike_raster(
         return figure
 
     timesteps, cores, neurons, payloads = events.T
-    in_range = (
-        (timesteps >= 0) & (timesteps < num_timesteps) & (cores >= 0) & (cores < num_cores) & (neurons >= 0)
-    )
+    in_range = (timesteps >= 0) & (timesteps < num_timesteps) & (cores >= 0) & (cores < num_cores) & (neurons >= 0)
     if not np.all(in_range):
         raise ValueError(
             f"spike log has events outside {num_timesteps} timesteps x {num_cores} cores, e.g. "
@@ -105,12 +103,25 @@ def plot_spike_raster(
     shown = np.ma.masked_equal(image, 0)
     if graded:
         colours = plt.get_cmap("viridis")
-        picture = ax.imshow(shown, origin="lower", aspect="auto", interpolation="nearest", extent=extent,
-                            cmap=colours, norm=Normalize(0, float(image.max())))
+        picture = ax.imshow(
+            shown,
+            origin="lower",
+            aspect="auto",
+            interpolation="nearest",
+            extent=extent,
+            cmap=colours,
+            norm=Normalize(0, float(image.max())),
+        )
         figure.colorbar(picture, ax=ax, label=label, pad=0.01)
     else:
-        ax.imshow(shown, origin="lower", aspect="auto", interpolation="nearest", extent=extent,
-                  cmap=ListedColormap([SPIKE_COLOUR]))
+        ax.imshow(
+            shown,
+            origin="lower",
+            aspect="auto",
+            interpolation="nearest",
+            extent=extent,
+            cmap=ListedColormap([SPIKE_COLOUR]),
+        )
     # Thin white gaps between cells keep neighbouring events apart, as ticks in a classic raster.
     if num_timesteps <= 100:
         ax.vlines(np.arange(0.5, num_timesteps - 1, 1.0), extent[2], extent[3], color="white", linewidth=1.5)
@@ -169,34 +180,59 @@ def plot_compilation_graph(
             left = 2.4 * start - 0.12
             right = 2.4 * (i - 1) + width + 0.12
             region = FancyBboxPatch(
-                (left, -0.85), right - left, 2.25, boxstyle="round,pad=0.02,rounding_size=0.12",
+                (left, -0.85),
+                right - left,
+                2.25,
+                boxstyle="round,pad=0.02,rounding_size=0.12",
                 facecolor=to_rgba(palette[layer_targets[start]], 0.2),
-                edgecolor=palette[layer_targets[start]], linestyle="--", linewidth=1.5,
+                edgecolor=palette[layer_targets[start]],
+                linestyle="--",
+                linewidth=1.5,
             )
             ax.add_patch(region)
-            ax.text((left + right) / 2, 1.22, layer_targets[start], ha="center", va="center",
-                    fontsize=10, fontweight="bold", color="0.25")
+            ax.text(
+                (left + right) / 2,
+                1.22,
+                layer_targets[start],
+                ha="center",
+                va="center",
+                fontsize=10,
+                fontweight="bold",
+                color="0.25",
+            )
             start = i
 
     for i, (name, target, shape) in enumerate(zip(layer_names, layer_targets, layer_shapes)):
         x = 2.4 * i
         box = FancyBboxPatch(
-            (x, -0.5), width, height, boxstyle="round,pad=0.02,rounding_size=0.1",
-            facecolor=palette[target], edgecolor="0.2", linewidth=1.2,
+            (x, -0.5),
+            width,
+            height,
+            boxstyle="round,pad=0.02,rounding_size=0.1",
+            facecolor=palette[target],
+            edgecolor="0.2",
+            linewidth=1.2,
         )
         ax.add_patch(box)
         ax.text(x + width / 2, 0.0, name, ha="center", va="center", fontsize=10)
         ax.text(x + width / 2, -0.68, _shape_text(shape), ha="center", va="center", fontsize=9, color="0.2")
         if i + 1 < count:
-            ax.add_patch(FancyArrowPatch(
-                (x + width + 0.02, 0.0), (x + 2.4 - 0.02, 0.0), arrowstyle="-|>", mutation_scale=14,
-                color="0.3", linewidth=1.2,
-            ))
-    handles = [Patch(facecolor=colour, edgecolor="0.2", label=target) for target, colour in palette.items()
-               if target in layer_targets]
-    ax.legend(
-        handles=handles, loc="lower center", ncol=len(handles), frameon=False, bbox_to_anchor=(0.5, -0.08)
-    )
+            ax.add_patch(
+                FancyArrowPatch(
+                    (x + width + 0.02, 0.0),
+                    (x + 2.4 - 0.02, 0.0),
+                    arrowstyle="-|>",
+                    mutation_scale=14,
+                    color="0.3",
+                    linewidth=1.2,
+                )
+            )
+    handles = [
+        Patch(facecolor=colour, edgecolor="0.2", label=target)
+        for target, colour in palette.items()
+        if target in layer_targets
+    ]
+    ax.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, bbox_to_anchor=(0.5, -0.08))
     figure.tight_layout()
     return figure
 
@@ -225,8 +261,16 @@ def plot_weight_distribution(w_int8: ArrayLike, title: str, ax: Axes | None = No
         )
     else:
         summary = "no weights"
-    ax.text(0.98, 0.96, summary, transform=ax.transAxes, ha="right", va="top", fontsize=8,
-            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.8"})
+    ax.text(
+        0.98,
+        0.96,
+        summary,
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=8,
+        bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.8"},
+    )
     return figure
 
 
@@ -250,8 +294,14 @@ def plot_comparison(
     ):
         ax.bar(classes + offset, values, bar_width, label=label, color=colour)
         best = int(np.argmax(values))
-        ax.plot(best + offset, values[best] + 0.04 * max(1.0, float(values.max())), marker="*",
-                color=colour, markeredgecolor="0.2", markersize=12)
+        ax.plot(
+            best + offset,
+            values[best] + 0.04 * max(1.0, float(values.max())),
+            marker="*",
+            color=colour,
+            markeredgecolor="0.2",
+            markersize=12,
+        )
     top = max(1.0, float(max(reference.max(), hardware.max())))
     ax.set_ylim(0, top * 1.12)
     ax.set_xticks(classes)
@@ -261,9 +311,7 @@ def plot_comparison(
     ax.set_title(f"{title}\npredictions: {np.argmax(reference)} vs {np.argmax(hardware)} ({agree})")
     handles, names = ax.get_legend_handles_labels()
     star = Line2D([], [], marker="*", color="0.5", markeredgecolor="0.2", markersize=12, linestyle="none")
-    ax.legend(
-        [*handles, star], [*names, "prediction"], loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False
-    )
+    ax.legend([*handles, star], [*names, "prediction"], loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     figure.tight_layout()
     return figure
 
@@ -291,12 +339,15 @@ def plot_accuracy_vs_timesteps(
     for label, values in series.items():
         ax.plot(steps, 100 * np.asarray(values, dtype=np.float64), marker="o", label=label)
     if float_accuracy is not None:
-        ax.axhline(
-            100 * float_accuracy, color="0.3", linestyle="--", label=f"float model ({float_accuracy:.1%})"
-        )
+        ax.axhline(100 * float_accuracy, color="0.3", linestyle="--", label=f"float model ({float_accuracy:.1%})")
     if graded_accuracy is not None:
-        ax.axhline(100 * graded_accuracy, color="#31a354", linestyle=":", linewidth=2,
-                   label=f"graded spikes, T = 1 ({graded_accuracy:.1%})")
+        ax.axhline(
+            100 * graded_accuracy,
+            color="#31a354",
+            linestyle=":",
+            linewidth=2,
+            label=f"graded spikes, T = 1 ({graded_accuracy:.1%})",
+        )
     if len(steps) and steps.min() > 0 and steps.max() / steps.min() >= 8:
         ax.set_xscale("log", base=2)
     ax.set_xticks(steps, [str(int(t)) for t in steps])

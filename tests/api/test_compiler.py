@@ -8,9 +8,9 @@ import torch
 
 import spikeir
 from spikeir.chip.image import decode
+from spikeir.chip.isa import Acc, Halt, Opcode
 from spikeir.compiler import build_mlp_module
 from spikeir.errors import PlacementError, SpikeIRError
-from spikeir.chip.isa import Acc, Halt, Opcode
 from spikeir.ir.interpreter import run_function
 from spikeir.lab.training import MLP
 from support.spikecore_ir import parse
@@ -92,7 +92,9 @@ def test_compile_nn_to_spikecore_returns_the_programs_own_tables() -> None:
     weights = [rng.normal(0, 0.1, (16, 20)).astype(np.float32), rng.normal(0, 0.3, (4, 16)).astype(np.float32)]
     biases = [rng.normal(0, 0.1, 16).astype(np.float32), np.zeros(4, np.float32)]
     calibration = rng.random((100, 20)).astype(np.float32)
-    program, q_weights, q_biases = spikeir.compile_nn_to_spikecore(weights, biases, ["relu", None], calibration=calibration)
+    program, q_weights, q_biases = spikeir.compile_nn_to_spikecore(
+        weights, biases, ["relu", None], calibration=calibration
+    )
     assert isinstance(program[-1], Halt) and len(q_weights) == len(q_biases) == 2
     for layer, (w_int8, scale) in enumerate(q_weights):
         assert w_int8.dtype == np.int8 and np.array_equal(w_int8, program.synapse_tables[layer])

@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from support.frontend_helpers import normalise, seed_model
 from spikeir.errors import FrontendError, QuantizationError
 from spikeir.frontends.relax import import_relax, import_relax_function
 from spikeir.frontends.torch_export import import_torch
 from spikeir.ir.interpreter import run_function
+from support.frontend_helpers import normalise, seed_model
 
 tvm = pytest.importorskip("tvm")
 from tvm import relax  # noqa: E402
@@ -89,7 +89,13 @@ def test_partition_outlines_one_region_per_chain(seed_relax: object) -> None:
     # The region in nn: the dense chain alone, computing what the torch layers compute.
     nn_region = import_relax_function(region)
     assert [op.name for op in nn_region.ops.first.body.ops][4:] == [  # type: ignore[union-attr]
-        "nn.dense", "nn.bias_add", "nn.relu", "nn.dense", "nn.bias_add", "func.return"]
+        "nn.dense",
+        "nn.bias_add",
+        "nn.relu",
+        "nn.dense",
+        "nn.bias_add",
+        "func.return",
+    ]
     flat = X.reshape(1, -1)
     (got,) = run_function(nn_region, "main", flat.numpy())
     np.testing.assert_allclose(got, seed_model().layers(flat).detach().numpy(), rtol=1e-5, atol=1e-5)
@@ -114,9 +120,12 @@ def test_onnx_errors_are_frontend_errors() -> None:
     assert info.value.location == "bad.onnx"
     weight = numpy_helper.from_array(np.ones((2, 3), np.float32), "w")
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Sigmoid", ["h"], ["y"])], "g",
+        [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Sigmoid", ["h"], ["y"])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], [weight])
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        [weight],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     with pytest.raises(FrontendError, match="Relax op 'relax.sigmoid' is not supported") as info:
         import_onnx(model.SerializeToString(), "sig.onnx")

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from support.program_strategies import assert_same_program, programs
-from support.programs import SMALL, small_program
 
 from spikeir.chip.assembly import Opcode, assemble, disassemble, load_assembly, save_assembly
-from spikeir.errors import AssemblyError
-from spikeir.chip.isa import Acc, AccBias, Fire, FireMode, Halt, Leak, OutputSpec, Program, ResetMode
+from spikeir.chip.isa import Acc, AccBias, Halt, OutputSpec, Program
 from spikeir.chip.target import SPIKECORE_V1
+from spikeir.errors import AssemblyError
+from support.program_strategies import assert_same_program, programs
+from support.programs import SMALL, small_program
 
 
 def test_assembles_the_documented_form() -> None:
@@ -29,7 +29,15 @@ def test_disassembles_to_the_documented_form() -> None:
 def test_listing_order_and_code_only_listing() -> None:
     lines = disassemble(small_program()).splitlines()
     assert lines[0].startswith(".target") and lines[1].startswith(".inputs") and lines[2].startswith(".output")
-    assert [line[:8] for line in lines[3:10]] == ["    ACC ", "    ACC ", "    FIRE", "    ACC ", "    FIRE", "    LEAK", "    HALT"]
+    assert [line[:8] for line in lines[3:10]] == [
+        "    ACC ",
+        "    ACC ",
+        "    FIRE",
+        "    ACC ",
+        "    FIRE",
+        "    LEAK",
+        "    HALT",
+    ]
     assert lines[10].startswith(".synapses")
     assert disassemble(small_program(), data=False).splitlines() == lines[:10]
 
@@ -94,7 +102,11 @@ def _error(text: str, filename: str | None = None) -> str:
         ("ACC  c0[0:2], P0[0:2]", "ACC  c0[0:2], Q0[0:2]", "6:19: unexpected 'Q0'; expected 'P', 'S'"),
         ("ACC  c0[0:2], P0[0:2]", "ACC  c0[0:2]", "6:17: unexpected end of line; expected ','"),
         ("ACC  c0[0:2], P0[0:2]", "BOGUS c0", "6:5: unexpected 'BOGUS'"),
-        ("ACC  c0[0:2], P0[0:2]", "ACC  c0[0:2], P0[0:3]", "6:22: parameter rows [0:3] has 3 entries, the neuron range has 2"),
+        (
+            "ACC  c0[0:2], P0[0:2]",
+            "ACC  c0[0:2], P0[0:3]",
+            "6:22: parameter rows [0:3] has 3 entries, the neuron range has 2",
+        ),
         ("ACC  c0[0:2], P0[0:2]", "ACC  c0[2:0], P0[0:2]", "6:13: reversed range [2:0]"),
         ("ACC  c0[0:2], P0[0:2]", "ACC  c-1[0:2], P0[0:2]", "6:11: unexpected '-1'; expected a non-negative integer"),
         ("bus[0:4]   ; layer 1", "bus[0:5]", "5:22: block columns [0:4] have 4 columns, the source bus range has 5"),
@@ -117,7 +129,11 @@ def _error(text: str, filename: str | None = None) -> str:
         (".params P1 2", ".params P0 2", "20:10: duplicate param table id 0 (first at line 18)"),
         (".output c1", ".inputs 4\n.output c1", "4:1: duplicate '.inputs' (first at line 3)"),
         (".inputs 4 scale=0.0078125\n", "", "3:1: expected '.inputs' before '.output'"),
-        (".target spikecore-v1 cores=128", "; .target spikecore-v1 cores=128", "3:1: expected '.target' before '.inputs'"),
+        (
+            ".target spikecore-v1 cores=128",
+            "; .target spikecore-v1 cores=128",
+            "3:1: expected '.target' before '.inputs'",
+        ),
         ("    HALT\n", "    HALT\n.output c0[0:1]\n", "12:1: '.output' must come before the instructions"),
         ("    16 5\n", "    16 5\n    HALT\n", "22:5: instruction 'HALT' after a data section"),
         # Program.validate errors point at the offending instruction's line:

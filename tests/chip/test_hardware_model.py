@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import spikeir.chip.hardware_model as hardware_model
-from spikeir.errors import ProgramError
 from spikeir.chip.hardware_model import SpikeCoreCPU, SpikeEvent
 from spikeir.chip.isa import (
     INT32_MAX,
@@ -26,6 +25,7 @@ from spikeir.chip.isa import (
     ResetMode,
 )
 from spikeir.chip.target import SPIKECORE_V1, TARGETS, EnergyTable
+from spikeir.errors import ProgramError
 
 SMALL = SPIKECORE_V1.with_options(name="small", cores=4, neurons_per_core=8, bus_size=2048)
 
@@ -145,7 +145,9 @@ def test_binary_init_half_starts_at_half_threshold() -> None:
 
 
 def test_binary_threshold_is_inclusive() -> None:
-    prog = program([AccBias(0, 0, 1, 0), binary(0, 0, 1, 0, 1, ResetMode.SUBTRACT)], param_tables={0: params(10), 1: params(10)})
+    prog = program(
+        [AccBias(0, 0, 1, 0), binary(0, 0, 1, 0, 1, ResetMode.SUBTRACT)], param_tables={0: params(10), 1: params(10)}
+    )
     cpu = run(prog)
     assert spike_times(cpu) == [0] and cpu.membrane(0)[0] == 0
 
@@ -220,14 +222,18 @@ def test_fire_events_visible_to_later_accs_only_and_bus_cleared_each_timestep() 
 
 
 def test_acc_reads_zero_from_unwritten_bus_addresses() -> None:
-    prog = program([Acc(0, 0, 1, 10, 4, 0)], n_inputs=2, outputs=[OutputSpec(0, 0, 1)], synapses={0: np.ones((1, 4), np.int8)})
+    prog = program(
+        [Acc(0, 0, 1, 10, 4, 0)], n_inputs=2, outputs=[OutputSpec(0, 0, 1)], synapses={0: np.ones((1, 4), np.int8)}
+    )
     cpu = run(prog, np.array([3, 4], np.int8))
     assert cpu.outputs().tolist() == [0] and cpu.stats.synaptic_ops == 0
 
 
 def test_float64_path_is_exact_past_float32_precision() -> None:
     n = 1100
-    prog = program([Acc(0, 0, 1, 0, n, 0)], n_inputs=n, outputs=[OutputSpec(0, 0, 1)], synapses={0: np.full((1, n), 127, np.int8)})
+    prog = program(
+        [Acc(0, 0, 1, 0, n, 0)], n_inputs=n, outputs=[OutputSpec(0, 0, 1)], synapses={0: np.full((1, n), 127, np.int8)}
+    )
     x = np.full(n, 127, np.int8)
     x[0] = 126
     cpu = run(prog, x)
@@ -252,7 +258,11 @@ def accounting_program() -> Program:
         ],
         n_inputs=3,
         outputs=[OutputSpec(0, 2, 1), OutputSpec(1, 0, 3)],
-        synapses={0: np.array([[1, 1, 1], [0, 0, 0]], np.int8), 1: np.ones((1, 2), np.int8), 2: np.ones((3, 2), np.int8)},
+        synapses={
+            0: np.array([[1, 1, 1], [0, 0, 0]], np.int8),
+            1: np.ones((1, 2), np.int8),
+            2: np.ones((3, 2), np.int8),
+        },
         param_tables={0: params(0, 0, 0), 1: params(1, 1), 2: params(1, 1, 1)},
     )
 
@@ -293,7 +303,13 @@ def test_cycles_take_the_busiest_core_per_lane() -> None:
 
 
 def test_energy_uses_the_target_table() -> None:
-    only_synapses = EnergyTable(1.0, neuron_update_active_pj=0.0, neuron_update_inactive_pj=0.0, spike_intra_core_pj=0.0, spike_inter_core_pj=0.0)
+    only_synapses = EnergyTable(
+        1.0,
+        neuron_update_active_pj=0.0,
+        neuron_update_inactive_pj=0.0,
+        spike_intra_core_pj=0.0,
+        spike_inter_core_pj=0.0,
+    )
     target = dataclasses.replace(SMALL, energy=only_synapses)
     cpu = SpikeCoreCPU(target=target)
     cpu.load_program(accounting_program())
@@ -315,7 +331,12 @@ def test_run_returns_spikes_per_core() -> None:
 
 def test_spike_log_is_in_program_order_and_bounded() -> None:
     prog = program(
-        [AccBias(1, 0, 3, 0), binary(1, 0, 3, 8, 1, ResetMode.ZERO), AccBias(0, 0, 1, 0), binary(0, 0, 1, 12, 1, ResetMode.ZERO)],
+        [
+            AccBias(1, 0, 3, 0),
+            binary(1, 0, 3, 8, 1, ResetMode.ZERO),
+            AccBias(0, 0, 1, 0),
+            binary(0, 0, 1, 12, 1, ResetMode.ZERO),
+        ],
         param_tables={0: params(1, 1, 1), 1: params(1, 1, 1)},
     )
     cpu = run(prog, timesteps=2)
@@ -362,7 +383,11 @@ def rate_program() -> Program:
             1: rng.integers(-128, 128, (4, 6)).astype(np.int8),
             2: rng.integers(-128, 128, (3, 12)).astype(np.int8),
         },
-        param_tables={0: params(*rng.integers(-300, 300, 6)), 1: params(*rng.integers(500, 3000, 6)), 2: params(*rng.integers(1, 40, 4))},
+        param_tables={
+            0: params(*rng.integers(-300, 300, 6)),
+            1: params(*rng.integers(500, 3000, 6)),
+            2: params(*rng.integers(1, 40, 4)),
+        },
     )
 
 
@@ -386,7 +411,16 @@ def test_batch_equals_per_sample(monkeypatch: pytest.MonkeyPatch) -> None:
         assert np.array_equal(counts, np.stack([c for c, _, _, _ in per_sample]))
         assert np.array_equal(cpu.outputs(), np.stack([o for _, o, _, _ in per_sample]))
         assert cpu.get_spike_log() == per_sample[4][2]
-        for name in ("input_events", "synaptic_ops", "spikes", "neuron_updates", "active_updates", "intra_core_deliveries", "inter_core_deliveries", "cycles"):
+        for name in (
+            "input_events",
+            "synaptic_ops",
+            "spikes",
+            "neuron_updates",
+            "active_updates",
+            "intra_core_deliveries",
+            "inter_core_deliveries",
+            "cycles",
+        ):
             assert getattr(cpu.stats, name) == sum(getattr(s, name) for _, _, _, s in per_sample), name
         for name in ("core_synaptic_ops", "core_spikes", "core_neuron_updates", "core_cycles"):
             assert np.array_equal(getattr(cpu.stats, name), sum(getattr(s, name) for _, _, _, s in per_sample)), name
@@ -405,7 +439,14 @@ def seed_program() -> Program:
     for k in range(2):
         instructions += [Acc(3 + k, 0, 1, 4, 3, 1, row=k)]
     placeholder = {0: np.zeros((3, 4), np.int8), 1: np.zeros((2, 3), np.int8)}
-    return Program(instructions + [Halt()], 4, [OutputSpec(3 + k, 0, 1) for k in range(2)], placeholder, {0: params(1, 1, 1)}, target)
+    return Program(
+        instructions + [Halt()],
+        4,
+        [OutputSpec(3 + k, 0, 1) for k in range(2)],
+        placeholder,
+        {0: params(1, 1, 1)},
+        target,
+    )
 
 
 def test_seed_api_load_weights_before_program() -> None:
@@ -519,9 +560,7 @@ def test_run_rejects_bad_arguments() -> None:
 def test_output_activations_of_a_core_without_program_neurons_is_an_error() -> None:
     # The seed reads cores 64-73; under the default mapping the outputs live elsewhere, and an empty
     # array (whose argmax fails far away) would mislead.
-    program = Program(
-        [AccBias(0, 0, 2, table=0), Halt()], n_inputs=1, param_tables={0: np.array([5, -3], np.int32)}
-    )
+    program = Program([AccBias(0, 0, 2, table=0), Halt()], n_inputs=1, param_tables={0: np.array([5, -3], np.int32)})
     cpu = SpikeCoreCPU()
     cpu.load_program(program)
     cpu.run(np.zeros(1, np.int8))

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.program_strategies import assert_same_program, programs
-from support.programs import small_program
 
 from spikeir.chip.assembly import assemble, disassemble
 from spikeir.chip.image import HEADER_SIZE, decode, encode, is_image, load_image, save_image
-from spikeir.errors import ImageError, ProgramError
 from spikeir.chip.isa import Acc, AccBias, Halt, Program
 from spikeir.chip.target import SPIKECORE_V1
+from spikeir.errors import ImageError, ProgramError
+from support.program_strategies import assert_same_program, programs
+from support.programs import small_program
 
 
 def with_crc(image: bytes | bytearray) -> bytes:
@@ -126,7 +126,10 @@ GOOD = encode(small_program())
         (patched(GOOD, 8, "<32s", b"ab\0cd"), "byte 8: bad target name"),
         (patched(GOOD, 8, "<32s", "né".encode()), "byte 8: bad target name"),
         (patched(GOOD, 40, "<H", 0), "byte 40: target 'spikecore-v1': cores must be a positive integer"),
-        (patched(GOOD, 60, "<I", 2**32 - 1), f"byte {INSTR0}: 4294967295 instructions needs 137438953440 bytes but only"),
+        (
+            patched(GOOD, 60, "<I", 2**32 - 1),
+            f"byte {INSTR0}: 4294967295 instructions needs 137438953440 bytes but only",
+        ),
         (patched(GOOD, 64, "<H", 60000), f"byte {OUTPUT0}: 60000 outputs needs 960000 bytes"),
         (patched(GOOD, 66, "<H", 3), f"byte {P0_AT}: duplicate synapse table id 0"),
         (patched(GOOD, 68, "<H", 9), f"byte {P0_AT}: 9 param tables needs 72 bytes but only 32 remain"),
@@ -141,7 +144,10 @@ GOOD = encode(small_program())
         (patched(GOOD, INSTR0 + 64 + 30, "<H", 1), f"byte {INSTR0 + 94}: FIRE: reserved upper half of w5"),
         (patched(GOOD, INSTR0 + 160 + 1, "<B", 1), f"byte {INSTR0 + 161}: LEAK: undefined flag bits 0x01"),
         (patched(GOOD, INSTR0 + 192 + 2, "<H", 1), f"byte {INSTR0 + 194}: HALT: core, base and count must be 0"),
-        (patched(GOOD, S0_AT + 4, "<I", 2**31), f"byte {S0_AT + 12}: synapse table 0 (2147483648x4) needs 8589934592 bytes but only 56 remain"),
+        (
+            patched(GOOD, S0_AT + 4, "<I", 2**31),
+            f"byte {S0_AT + 12}: synapse table 0 (2147483648x4) needs 8589934592 bytes but only 56 remain",
+        ),
         (patched(GOOD, S1_AT, "<I", 0), f"byte {S1_AT}: duplicate synapse table id 0"),
         (patched(GOOD, P0_AT + 16, "<I", 0), f"byte {P0_AT + 16}: duplicate param table id 0"),
         (patched(GOOD, P0_AT + 4, "<I", 1), f"byte {END - 8}: 8 unexpected bytes after the last table"),
@@ -172,7 +178,11 @@ def test_decode_error_names_the_file() -> None:
 def test_hostile_counts_are_rejected_without_allocating() -> None:
     one_huge_table = with_crc(GOOD[:S0_AT] + struct.pack("<III", 0, 2**32 - 1, 2**32 - 1))
     start = time.perf_counter()
-    for image in (patched(GOOD, 60, "<I", 2**32 - 1), patched(one_huge_table, 66, "<H", 1), patched(GOOD, 66, "<H", 65535)):
+    for image in (
+        patched(GOOD, 60, "<I", 2**32 - 1),
+        patched(one_huge_table, 66, "<H", 1),
+        patched(GOOD, 66, "<H", 65535),
+    ):
         with pytest.raises(ImageError, match="needs"):
             decode(image)
     assert time.perf_counter() - start < 0.5
@@ -254,7 +264,6 @@ def test_load_image_error_names_the_file(tmp_path: Path) -> None:
     path.write_bytes(GOOD[:-3])
     with pytest.raises(ImageError, match=r"bad\.spk:byte 72: truncated image"):
         load_image(path)
-
 
 
 def test_programs_compare_by_value() -> None:

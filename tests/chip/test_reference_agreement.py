@@ -14,19 +14,21 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.program_strategies import inputs_for, programs
-from support.reference_model import INT32_MAX, INT32_MIN, run_reference
 
 from spikeir.chip.hardware_model import SpikeCoreCPU
 from spikeir.chip.isa import Acc, AccBias, Fire, FireMode, Halt, Instruction, Leak, OutputSpec, Program, ResetMode
 from spikeir.chip.target import SPIKECORE_V1, TARGETS
+from support.program_strategies import inputs_for, programs
+from support.reference_model import INT32_MAX, INT32_MIN, run_reference
 
 INT32_EDGES = [INT32_MIN, INT32_MIN + 1, -(2**30), -1, 0, 1, 2**30, INT32_MAX - 1, INT32_MAX]
 int32s = st.one_of(st.sampled_from(INT32_EDGES), st.integers(-300, 300), st.integers(INT32_MIN, INT32_MAX))
 int8s = st.one_of(st.sampled_from([-128, -127, -1, 0, 1, 127]), st.integers(-128, 127))
 thresholds = st.one_of(st.integers(1, 300), st.sampled_from([1, 2**30, INT32_MAX]), st.integers(1, INT32_MAX))
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 @st.composite
@@ -63,8 +65,12 @@ def edge_programs(draw: st.DrawFn) -> Program:
             row, col = draw(st.integers(0, 2)), draw(st.integers(0, 2))
             size = (row + count) * (col + length)
             tid = len(synapses)
-            synapses[tid] = np.array(draw(st.lists(int8s, min_size=size, max_size=size)), dtype=np.int8).reshape(row + count, col + length)
-            instructions.append(Acc(core=core, base=base, count=count, src=src, src_len=length, table=tid, row=row, col=col))
+            synapses[tid] = np.array(draw(st.lists(int8s, min_size=size, max_size=size)), dtype=np.int8).reshape(
+                row + count, col + length
+            )
+            instructions.append(
+                Acc(core=core, base=base, count=count, src=src, src_len=length, table=tid, row=row, col=col)
+            )
         elif kind == "bias":
             tid, row = param_table(int32s, count)
             instructions.append(AccBias(core=core, base=base, count=count, table=tid, row=row))
@@ -77,15 +83,35 @@ def edge_programs(draw: st.DrawFn) -> Program:
                 tid, row = param_table(int32s, count)
                 shift = draw(st.one_of(st.sampled_from([0, 1, 2, 31, 62]), st.integers(0, 62)))
                 lo, hi = sorted(draw(st.tuples(int8s, int8s)))
-                instructions.append(Fire(core=core, base=base, count=count, dst=dst, table=tid, row=row, shift=shift, lo=lo, hi=hi))
+                instructions.append(
+                    Fire(core=core, base=base, count=count, dst=dst, table=tid, row=row, shift=shift, lo=lo, hi=hi)
+                )
             else:
                 tid, row = param_table(thresholds, count)
                 reset = draw(st.sampled_from(ResetMode))
                 instructions.append(
-                    Fire(core=core, base=base, count=count, dst=dst, table=tid, row=row, mode=FireMode.BINARY, reset=reset, hi=0, init_half=draw(st.booleans()))
+                    Fire(
+                        core=core,
+                        base=base,
+                        count=count,
+                        dst=dst,
+                        table=tid,
+                        row=row,
+                        mode=FireMode.BINARY,
+                        reset=reset,
+                        hi=0,
+                        init_half=draw(st.booleans()),
+                    )
                 )
         else:
-            instructions.append(Leak(core=core, base=base, count=count, shift=draw(st.one_of(st.sampled_from([1, 31]), st.integers(1, 31)))))
+            instructions.append(
+                Leak(
+                    core=core,
+                    base=base,
+                    count=count,
+                    shift=draw(st.one_of(st.sampled_from([1, 31]), st.integers(1, 31))),
+                )
+            )
     outputs = [OutputSpec(*neurons()) for _ in range(draw(st.integers(0, 2)))]
     program = Program([*instructions, Halt()], n_inputs, outputs, synapses, params, target)
     program.validate()
@@ -118,16 +144,36 @@ def assert_agree(program: Program, x: np.ndarray, timesteps: int, log_lane: int 
     cpu.load_program(program)
     counts = np.asarray(cpu.run(x, timesteps=timesteps, lane_to_log=log_lane))
     single = x.ndim == 1
-    np.testing.assert_array_equal(counts, ref.spike_counts[0] if single else ref.spike_counts, err_msg="spike counts per core")
-    np.testing.assert_array_equal(np.asarray(cpu.outputs()), ref.outputs[0] if single else ref.outputs, err_msg="outputs")
+    np.testing.assert_array_equal(
+        counts, ref.spike_counts[0] if single else ref.spike_counts, err_msg="spike counts per core"
+    )
+    np.testing.assert_array_equal(
+        np.asarray(cpu.outputs()), ref.outputs[0] if single else ref.outputs, err_msg="outputs"
+    )
     for core in range(program.target.cores):
         for lane in (0, log_lane):
-            np.testing.assert_array_equal(np.asarray(cpu.membrane(core, lane=lane)), ref.membranes[lane, core], err_msg=f"membrane of core {core}, lane {lane}")
-        np.testing.assert_array_equal(np.asarray(cpu.membrane(core)), ref.membranes[log_lane, core], err_msg=f"membrane of core {core}, logged lane")
+            np.testing.assert_array_equal(
+                np.asarray(cpu.membrane(core, lane=lane)),
+                ref.membranes[lane, core],
+                err_msg=f"membrane of core {core}, lane {lane}",
+            )
+        np.testing.assert_array_equal(
+            np.asarray(cpu.membrane(core)),
+            ref.membranes[log_lane, core],
+            err_msg=f"membrane of core {core}, logged lane",
+        )
     log = [(int(e.timestep), int(e.core), int(e.neuron), int(e.payload)) for e in cpu.get_spike_log()]
     assert log == [(e.timestep, e.core, e.neuron, e.payload) for e in ref.spike_log], "spike log"
     stats = cpu.stats
-    for name in ("synaptic_ops", "spikes", "neuron_updates", "active_updates", "intra_core_deliveries", "inter_core_deliveries", "cycles"):
+    for name in (
+        "synaptic_ops",
+        "spikes",
+        "neuron_updates",
+        "active_updates",
+        "intra_core_deliveries",
+        "inter_core_deliveries",
+        "cycles",
+    ):
         assert int(getattr(stats, name)) == getattr(ref.stats, name), name
     for name in ("core_synaptic_ops", "core_spikes", "core_neuron_updates", "core_cycles"):
         assert np.asarray(getattr(stats, name)).tolist() == getattr(ref.stats, name), name
@@ -169,7 +215,17 @@ def saturating_program(sign: int, n_inputs: int = 8) -> Program:
             AccBias(core=0, base=1, count=1, table=1),
             Leak(core=0, base=1, count=1, shift=1),
             Fire(core=0, base=2, count=1, dst=n_inputs, table=2, shift=31, lo=-128, hi=127),
-            Fire(core=1, base=2, count=1, dst=n_inputs + 1, table=3, mode=FireMode.BINARY, reset=ResetMode.SUBTRACT, hi=0, init_half=True),
+            Fire(
+                core=1,
+                base=2,
+                count=1,
+                dst=n_inputs + 1,
+                table=3,
+                mode=FireMode.BINARY,
+                reset=ResetMode.SUBTRACT,
+                hi=0,
+                init_half=True,
+            ),
             Acc(core=1, base=0, count=2, src=n_inputs, src_len=2, table=0),
             Halt(),
         ],
@@ -221,7 +277,17 @@ def test_full_size_targets_agree(target_name: str) -> None:
     out_core = 127
     instructions += [
         Acc(core=out_core, base=0, count=1, src=n_inputs, src_len=len(hidden), table=1),
-        Fire(core=out_core, base=0, count=1, dst=100000, table=2, mode=FireMode.BINARY, reset=ResetMode.SUBTRACT, hi=0, init_half=True),
+        Fire(
+            core=out_core,
+            base=0,
+            count=1,
+            dst=100000,
+            table=2,
+            mode=FireMode.BINARY,
+            reset=ResetMode.SUBTRACT,
+            hi=0,
+            init_half=True,
+        ),
         Acc(core=out_core - 1, base=0, count=1, src=n_inputs, src_len=len(hidden), table=1),
         Acc(core=out_core - 1, base=0, count=1, src=100000, src_len=1, table=2),
         Leak(core=out_core - 1, base=0, count=1, shift=3),
@@ -260,15 +326,23 @@ def test_a_second_run_starts_afresh(data: st.DataObject, program: Program, times
     counts = np.asarray(cpu.run(second, timesteps=timesteps))
     ref = run_reference(program, second, timesteps)
     single = second.ndim == 1
-    np.testing.assert_array_equal(counts, ref.spike_counts[0] if single else ref.spike_counts, err_msg="spike counts per core")
-    np.testing.assert_array_equal(np.asarray(cpu.outputs()), ref.outputs[0] if single else ref.outputs, err_msg="outputs")
+    np.testing.assert_array_equal(
+        counts, ref.spike_counts[0] if single else ref.spike_counts, err_msg="spike counts per core"
+    )
+    np.testing.assert_array_equal(
+        np.asarray(cpu.outputs()), ref.outputs[0] if single else ref.outputs, err_msg="outputs"
+    )
     for core in range(program.target.cores):
-        np.testing.assert_array_equal(np.asarray(cpu.membrane(core)), ref.membranes[0, core], err_msg=f"membrane of core {core}")
+        np.testing.assert_array_equal(
+            np.asarray(cpu.membrane(core)), ref.membranes[0, core], err_msg=f"membrane of core {core}"
+        )
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data(), program=edge_programs(), timesteps=st.integers(1, 5), bound=st.integers(1, 6))
-def test_bounded_spike_log_is_a_prefix_and_stats_still_count_everything(data: st.DataObject, program: Program, timesteps: int, bound: int) -> None:
+def test_bounded_spike_log_is_a_prefix_and_stats_still_count_everything(
+    data: st.DataObject, program: Program, timesteps: int, bound: int
+) -> None:
     """docs/isa.md: past the bound the hardware model stops recording; the counts are unaffected."""
     x = data.draw(inputs_for_program(program.n_inputs))
     ref = run_reference(program, x, timesteps)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support.reference_model import INT32_MAX, INT32_MIN, ReferenceResult, SpikeEvent, run_reference
 
-from spikeir.errors import ProgramError
 from spikeir.chip.isa import Acc, AccBias, Fire, FireMode, Halt, Instruction, Leak, OutputSpec, Program, ResetMode
 from spikeir.chip.target import SPIKECORE_V1
+from spikeir.errors import ProgramError
+from support.reference_model import INT32_MAX, INT32_MIN, ReferenceResult, SpikeEvent, run_reference
 
 TINY = SPIKECORE_V1.with_options(name="tiny", cores=4, neurons_per_core=8, bus_size=64)
 
@@ -189,7 +189,12 @@ def test_negative_graded_payload_is_a_spike_and_zero_is_not() -> None:
         params={0: [-4, 0, 9], 1: [1, 1, 1]},
     )
     result = run(program, [0, 0, 0, 0], timesteps=2)
-    assert result.spike_log == [SpikeEvent(0, 2, 0, -4), SpikeEvent(0, 2, 2, 9), SpikeEvent(1, 2, 0, -4), SpikeEvent(1, 2, 2, 9)]
+    assert result.spike_log == [
+        SpikeEvent(0, 2, 0, -4),
+        SpikeEvent(0, 2, 2, 9),
+        SpikeEvent(1, 2, 0, -4),
+        SpikeEvent(1, 2, 2, 9),
+    ]
     assert result.spike_counts.tolist() == [[0, 0, 4, 0]]
     s = result.stats
     assert (s.spikes, s.neuron_updates, s.active_updates, s.inactive_updates) == (4, 6, 4, 2)
@@ -252,7 +257,19 @@ def test_init_half_starts_at_theta_shift_one_once_per_run() -> None:
 
 def test_init_half_touches_only_its_range() -> None:
     program = make(
-        [Fire(core=1, base=2, count=2, dst=4, table=0, mode=FireMode.BINARY, reset=ResetMode.ZERO, hi=0, init_half=True)],
+        [
+            Fire(
+                core=1,
+                base=2,
+                count=2,
+                dst=4,
+                table=0,
+                mode=FireMode.BINARY,
+                reset=ResetMode.ZERO,
+                hi=0,
+                init_half=True,
+            )
+        ],
         params={0: [9, 1000]},
     )
     result = run(program, [0, 0, 0, 0])
@@ -279,7 +296,9 @@ def test_init_half_touches_only_its_range() -> None:
     ],
 )
 def test_leak_is_arithmetic_shift_toward_zero(v: int, shift: int, expected: int) -> None:
-    program = make([AccBias(core=3, base=7, count=1, table=0), Leak(core=3, base=7, count=1, shift=shift)], params={0: [v]})
+    program = make(
+        [AccBias(core=3, base=7, count=1, table=0), Leak(core=3, base=7, count=1, shift=shift)], params={0: [v]}
+    )
     result = run(program, [0, 0, 0, 0])
     assert v_of(result, 3, 7) == expected
     assert (result.stats.neuron_updates, result.stats.inactive_updates, result.stats.active_updates) == (1, 1, 0)

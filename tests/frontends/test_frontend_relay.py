@@ -11,11 +11,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from support.frontend_helpers import SEED_RELAY, normalise, seed_model, seed_params
 from spikeir.errors import FrontendError
 from spikeir.frontends import FRONTENDS, FrontendOptions
 from spikeir.frontends.relay_text import import_relay, load_params, meta_constant_key
 from spikeir.ir.interpreter import run_function
+from support.frontend_helpers import SEED_RELAY, normalise, seed_model, seed_params
 
 RNG = np.random.default_rng(0)
 W1 = RNG.standard_normal((5, 12)).astype(np.float32)
@@ -82,20 +82,66 @@ def test_load_params_refuses_pickles(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "params", "location", "message"),
     [
-        (DEF_MAIN.replace("units=5)", "units=5"), DEF_PARAMS, _at(DEF_MAIN.replace("units=5)", "units=5"), 4, ";"), "unexpected ';', expected"),
-        (DEF_MAIN.replace("nn.relu", "nn.sigmoid"), DEF_PARAMS, _at(DEF_MAIN, 6, "nn.relu"), "Relay op 'nn.sigmoid' is not supported"),
-        (DEF_MAIN.replace("nn.softmax", "nn.log_softmax"), DEF_PARAMS, _at(DEF_MAIN, 8, "nn.softmax"), "nn has no log_softmax"),
-        (DEF_MAIN, {k: v for k, v in DEF_PARAMS.items() if k != "fc1_bias"}, _at(DEF_MAIN, 5, "%fc1_bias"),
-         "variable %fc1_bias is not defined and the params file has no 'fc1_bias'"),
-        (DEF_MAIN, {k: v for k, v in DEF_PARAMS.items() if k != "fc1.weight"}, _at(DEF_MAIN, 4, "nn.dense"),
-         "nn.dense: the weight %fc1.weight has no value: the params file has no 'fc1.weight'"),
-        (DEF_MAIN, {k: v for k, v in DEF_PARAMS.items() if k != meta_constant_key(0)}, _at(DEF_MAIN, 7, "meta"),
-         "meta[relay.Constant][0] has no value: the params file has no 'meta_relay_constant_0'"),
-        (DEF_MAIN, {}, _at(DEF_MAIN, 4, "nn.dense"),
-         "nn.dense: the weight %fc1.weight has no value: no params were given (spike-opt --params FILE.npz"),
-        (DEF_MAIN, {**DEF_PARAMS, "fc1.weight": W2}, _at(DEF_MAIN, 2, "%fc1.weight"), "parameter %fc1.weight is declared [5, 12]"),
-        (DEF_MAIN, {**DEF_PARAMS, meta_constant_key(0): W2}, _at(DEF_MAIN, 7, "nn.dense") + ": nn.dense", "the input has 5 features but the weight [5, 3] expects 3"),
-        (DEF_MAIN.replace("[0, -1]", "[0, 5]"), DEF_PARAMS, _at(DEF_MAIN, 3, "reshape"), "reshape: cannot reshape 12 elements to [1, 5]"),
+        (
+            DEF_MAIN.replace("units=5)", "units=5"),
+            DEF_PARAMS,
+            _at(DEF_MAIN.replace("units=5)", "units=5"), 4, ";"),
+            "unexpected ';', expected",
+        ),
+        (
+            DEF_MAIN.replace("nn.relu", "nn.sigmoid"),
+            DEF_PARAMS,
+            _at(DEF_MAIN, 6, "nn.relu"),
+            "Relay op 'nn.sigmoid' is not supported",
+        ),
+        (
+            DEF_MAIN.replace("nn.softmax", "nn.log_softmax"),
+            DEF_PARAMS,
+            _at(DEF_MAIN, 8, "nn.softmax"),
+            "nn has no log_softmax",
+        ),
+        (
+            DEF_MAIN,
+            {k: v for k, v in DEF_PARAMS.items() if k != "fc1_bias"},
+            _at(DEF_MAIN, 5, "%fc1_bias"),
+            "variable %fc1_bias is not defined and the params file has no 'fc1_bias'",
+        ),
+        (
+            DEF_MAIN,
+            {k: v for k, v in DEF_PARAMS.items() if k != "fc1.weight"},
+            _at(DEF_MAIN, 4, "nn.dense"),
+            "nn.dense: the weight %fc1.weight has no value: the params file has no 'fc1.weight'",
+        ),
+        (
+            DEF_MAIN,
+            {k: v for k, v in DEF_PARAMS.items() if k != meta_constant_key(0)},
+            _at(DEF_MAIN, 7, "meta"),
+            "meta[relay.Constant][0] has no value: the params file has no 'meta_relay_constant_0'",
+        ),
+        (
+            DEF_MAIN,
+            {},
+            _at(DEF_MAIN, 4, "nn.dense"),
+            "nn.dense: the weight %fc1.weight has no value: no params were given (spike-opt --params FILE.npz",
+        ),
+        (
+            DEF_MAIN,
+            {**DEF_PARAMS, "fc1.weight": W2},
+            _at(DEF_MAIN, 2, "%fc1.weight"),
+            "parameter %fc1.weight is declared [5, 12]",
+        ),
+        (
+            DEF_MAIN,
+            {**DEF_PARAMS, meta_constant_key(0): W2},
+            _at(DEF_MAIN, 7, "nn.dense") + ": nn.dense",
+            "the input has 5 features but the weight [5, 3] expects 3",
+        ),
+        (
+            DEF_MAIN.replace("[0, -1]", "[0, 5]"),
+            DEF_PARAMS,
+            _at(DEF_MAIN, 3, "reshape"),
+            "reshape: cannot reshape 12 elements to [1, 5]",
+        ),
         (DEF_MAIN[:-3], DEF_PARAMS, "m.relay:8:24", "unexpected end of input"),
     ],
 )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import inspect
+import io
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +15,13 @@ from xdsl.dialects.arith import ConstantOp
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.dialects.func import FuncOp
 
-from support.frontend_helpers import normalise, seed_model
 from spikeir.dialects import nn as nn_dialect
 from spikeir.errors import FrontendError
 from spikeir.frontends import FRONTENDS, FrontendOptions
 from spikeir.frontends.torch_export import import_pt2, import_torch
 from spikeir.ir.arrays import to_numpy
 from spikeir.ir.interpreter import run_function
+from support.frontend_helpers import normalise, seed_model
 
 X = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(1))
 
@@ -45,7 +45,14 @@ def seed_module() -> ModuleOp:
 
 def test_seed_mlp_structure(seed_module: ModuleOp) -> None:
     assert _ops(seed_module) == ["arith.constant"] * 4 + [
-        "nn.batch_flatten", "nn.dense", "nn.bias_add", "nn.relu", "nn.dense", "nn.bias_add", "func.return"]
+        "nn.batch_flatten",
+        "nn.dense",
+        "nn.bias_add",
+        "nn.relu",
+        "nn.dense",
+        "nn.bias_add",
+        "func.return",
+    ]
     main = seed_module.ops.first
     assert isinstance(main, FuncOp)
     # Batch 1 in the types even though the example batch is 3.
@@ -108,7 +115,9 @@ def test_decomposed_export_addmm_and_permute() -> None:
 
 
 def test_dropout_and_nested_sequential() -> None:
-    model = nn.Sequential(nn.Flatten(), nn.Sequential(nn.Linear(12, 5), nn.Dropout(0.5), nn.ReLU()), nn.Linear(5, 3)).eval()
+    model = nn.Sequential(
+        nn.Flatten(), nn.Sequential(nn.Linear(12, 5), nn.Dropout(0.5), nn.ReLU()), nn.Linear(5, 3)
+    ).eval()
     module = import_torch(model, torch.randn(1, 3, 4))
     main = module.ops.first
     assert isinstance(main, FuncOp)

@@ -10,9 +10,9 @@ import pytest
 import torch
 from xdsl.dialects.builtin import ModuleOp
 
-from support.frontend_helpers import SEED_RELAY, normalise, onnx_bytes, seed_model, seed_params
 from spikeir.frontends.relay_text import import_relay
 from spikeir.frontends.torch_export import import_torch
+from support.frontend_helpers import SEED_RELAY, normalise, onnx_bytes, seed_model, seed_params
 
 tvm = pytest.importorskip("tvm")
 onnx = pytest.importorskip("onnx")

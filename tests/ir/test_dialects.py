@@ -9,16 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from xdsl.context import Context
-from xdsl.dialects.builtin import Builtin, ModuleOp, TensorType, f32
 from xdsl.dialects import test as xdsl_test
+from xdsl.dialects.builtin import ModuleOp, TensorType, f32
 from xdsl.ir import Block, Region
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
+from spikeir.chip.target import get_target
 from spikeir.dialects import nn, quant, spikecore, spikeir_context
 from spikeir.ir.arrays import dense_attr
-from spikeir.chip.target import get_target
 
 
 def _values(*types: TensorType) -> list[xdsl_test.TestOp]:

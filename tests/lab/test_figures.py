@@ -17,8 +17,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from spikeir.lab import figures  # noqa: E402
 from spikeir.chip.target import get_target  # noqa: E402
+from spikeir.lab import figures  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

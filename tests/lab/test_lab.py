@@ -16,9 +16,22 @@ SPIKEIR = Path(sys.executable).parent / "spikeir"
 def test_lab_runs_end_to_end_and_agrees_with_pytorch(tmp_path: Path) -> None:
     out = tmp_path / "out"
     done = subprocess.run(
-        [str(SPIKEIR), "lab", "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--epochs", "4",
-         "--timesteps", "1,8,32", "--no-progress"],
-        capture_output=True, text=True, timeout=900,
+        [
+            str(SPIKEIR),
+            "lab",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--epochs",
+            "4",
+            "--timesteps",
+            "1,8,32",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr
     assert "SpikeCore Lab summary" in done.stdout
@@ -32,10 +45,20 @@ def test_lab_runs_end_to_end_and_agrees_with_pytorch(tmp_path: Path) -> None:
     assert rate[1] < rate[8] <= rate[32] + 0.02 and rate[32] >= 0.95
     # The TVM heterogeneous path computes the same outputs as the standalone path, bit for bit.
     assert report["tvm"]["regions"] == 1 and report["tvm"]["bit_exact_with_standalone"] is True
-    for name in ("program.s", "program.bin", "program_rate.s", "relax_partitioned.py", "report.md",
-                 "ir/00-input.mlir", "figures/spike_raster.png", "figures/compilation_graph.png",
-                 "figures/weights_layer0.png", "figures/comparison.png", "figures/accuracy_vs_timesteps.png",
-                 "figures/core_utilisation.png"):
+    for name in (
+        "program.s",
+        "program.bin",
+        "program_rate.s",
+        "relax_partitioned.py",
+        "report.md",
+        "ir/00-input.mlir",
+        "figures/spike_raster.png",
+        "figures/compilation_graph.png",
+        "figures/weights_layer0.png",
+        "figures/comparison.png",
+        "figures/accuracy_vs_timesteps.png",
+        "figures/core_utilisation.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert 'Codegen": "spikecore"' in (out / "relax_partitioned.py").read_text()
     assert (out / "figures/spike_raster.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -46,11 +69,14 @@ def test_lab_rejects_bad_options(tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
     done = subprocess.run(
         [str(SPIKEIR), "lab", "--data-dir", str(tmp_path / "missing"), "--out", str(tmp_path / "o"), "--no-tvm"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 1 and "error:" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "o").exists()
-    done = subprocess.run([str(SPIKEIR), "lab", "--target", "nope", "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    done = subprocess.run(
+        [str(SPIKEIR), "lab", "--target", "nope", "--out", str(tmp_path / "o")], capture_output=True, text=True
+    )
     assert done.returncode == 1 and done.stderr.endswith(
         "spikeir lab: error: unknown target 'nope'; known targets: spikecore-v1, spikecore-v1-seed\n"
     )

@@ -32,9 +32,7 @@ def mnist() -> MNISTSplit:
 @pytest.fixture(scope="module")
 def small(mnist: MNISTSplit) -> MNISTSplit:
     """500 training digits: enough to learn something, fast enough to train in every test."""
-    return dataclasses.replace(
-        mnist, x_train=mnist.x_train[:500], y_train=mnist.y_train[:500], source="small"
-    )
+    return dataclasses.replace(mnist, x_train=mnist.x_train[:500], y_train=mnist.y_train[:500], source="small")
 
 
 def test_mnistnet_matches_seed_layout() -> None:
@@ -164,9 +162,7 @@ class Exploit:
         return (os.system, ("touch pwned",))
 
 
-def test_cache_load_is_weights_only(
-    small: MNISTSplit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cache_load_is_weights_only(small: MNISTSplit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     _, info = train_or_load((16,), small, epochs=1, cache_dir=tmp_path)
     torch.save({"key": info.key, "state_dict": Exploit()}, info.path)

@@ -18,15 +18,15 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import PassFailedException
 
-from support.spikecore_ir import QLayer, parse, quant_module, random_layers, reference
-from spikeir.dialects import nn, quant, spikecore
-from spikeir.ir.emit import program_from_module
 from spikeir.chip.hardware_model import SpikeCoreCPU
+from spikeir.dialects import nn, quant, spikecore
 from spikeir.ir.arrays import to_numpy
+from spikeir.ir.emit import program_from_module
 from spikeir.passes.convert_to_snn import ConvertToSnnPass, thresholds
 from spikeir.passes.lower_quant_to_spikecore import LowerQuantToSpikeCorePass
 from spikeir.passes.partition_for_spikecore import PartitionForSpikeCorePass, annotate_host_ops
 from spikeir.passes.place import PlacePass
+from support.spikecore_ir import QLayer, parse, quant_module, random_layers, reference
 
 CTX = Context()
 
@@ -269,7 +269,14 @@ def test_run_pipeline_records_stages_and_runs(mode: str) -> None:
     text, (w0, b0, w1, b1) = _mlp_text(rng)
     x = rng.uniform(-1, 1, (200, 1, 3, 4)).astype(np.float32)
     result = run_pipeline(parse(text), x, mode=mode, neurons_per_core=8, record=True)
-    expected_stages = ["input", "nn-fold-reshapes", "fuse-dense", "partition-for-spikecore", "quantize", "lower-quant-to-spikecore"]
+    expected_stages = [
+        "input",
+        "nn-fold-reshapes",
+        "fuse-dense",
+        "partition-for-spikecore",
+        "quantize",
+        "lower-quant-to-spikecore",
+    ]
     expected_stages += ["convert-to-snn", "place"] if mode == "rate" else ["place"]
     assert list(result.stages) == expected_stages
     assert "nn.fused_dense" in result.stages["partition-for-spikecore"]

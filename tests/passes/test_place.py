@@ -9,15 +9,15 @@ from hypothesis import strategies as st
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 
-from support.spikecore_ir import quant_module, random_layers, reference
-from spikeir.dialects import spikecore
-from spikeir.ir.emit import program_from_module
-from spikeir.errors import PlacementError, TargetError
 from spikeir.chip.hardware_model import SpikeCoreCPU
 from spikeir.chip.isa import Acc
+from spikeir.chip.target import SPIKECORE_V1
+from spikeir.dialects import spikecore
+from spikeir.errors import PlacementError, TargetError
+from spikeir.ir.emit import program_from_module
 from spikeir.passes.lower_quant_to_spikecore import LowerQuantToSpikeCorePass
 from spikeir.passes.place import LayerDemand, PlacePass, balanced_split, placement_report
-from spikeir.chip.target import SPIKECORE_V1
+from support.spikecore_ir import quant_module, random_layers, reference
 
 CTX = Context()
 
@@ -113,7 +113,6 @@ def test_synapse_memory_limits_and_fan_in() -> None:
     assert placements(module)["layers.0"] == [(0, 0, 2), (1, 0, 2)]
 
 
-
 def test_a_fan_in_over_max_fan_in_is_read_by_several_accs() -> None:
     # 40 inputs on a chip whose ACC reads at most 16: three ACCs per slice over column blocks.
     wide = lowered([40, 2], seed=1)
@@ -127,7 +126,10 @@ def test_a_fan_in_over_max_fan_in_is_read_by_several_accs() -> None:
 
 def test_too_many_layers_for_the_cores() -> None:
     module = lowered([4, 3, 3, 2])
-    with pytest.raises(PlacementError, match=r"needs 3 cores .* has 2; to fit, use a target with >= 3 cores \(cores=3\) or fewer layers"):
+    with pytest.raises(
+        PlacementError,
+        match=r"needs 3 cores .* has 2; to fit, use a target with >= 3 cores \(cores=3\) or fewer layers",
+    ):
         PlacePass(cores=2).apply(CTX, module)
 
 

@@ -15,11 +15,9 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.arg_spec import parse_pipeline
 
-from support.nn_models import parse, partitioned_mlp, random_mlp
 from spikeir.dialects import quant
 from spikeir.errors import DataError, QuantizationError
 from spikeir.ir.interpreter import run_function, trace_function
-from spikeir.passes.quantize import QuantizePass, quantize_module
 from spikeir.numerics.quantization import (
     manual_quantize_activations,
     manual_quantize_weights,
@@ -28,6 +26,8 @@ from spikeir.numerics.quantization import (
     requantize,
     requantize_multiplier,
 )
+from spikeir.passes.quantize import QuantizePass, quantize_module
+from support.nn_models import parse, partitioned_mlp, random_mlp
 
 finite = st.floats(-1e4, 1e4, allow_nan=False, width=32)
 
@@ -150,7 +150,9 @@ def test_quantized_dense_is_exact_and_saturates() -> None:
     x = rng.integers(-128, 128, (7, 300)).astype(np.int8)
     w = rng.integers(-127, 128, (5, 300)).astype(np.int8)
     b = rng.integers(-(2**20), 2**20, 5).astype(np.int32)
-    exact = np.array([[sum(int(x[i, k]) * int(w[n, k]) for k in range(300)) + int(b[n]) for n in range(5)] for i in range(7)])
+    exact = np.array(
+        [[sum(int(x[i, k]) * int(w[n, k]) for k in range(300)) + int(b[n]) for n in range(5)] for i in range(7)]
+    )
     np.testing.assert_array_equal(quantized_dense(x, w, b), exact)
     big = quantized_dense(np.full((1, 1), 127, np.int8), np.full((1, 1), 127, np.int8), np.array([2**31 - 1], np.int32))
     assert big[0, 0] == 2**31 - 1
@@ -173,7 +175,11 @@ def test_rewrites_region_per_pipeline_contract() -> None:
     assert ops == [
         "quant.quantize",
         *["quant.constant", "quant.constant", "quant.dense", "quant.requantize", "quant.relu"] * 2,
-        "quant.constant", "quant.constant", "quant.dense", "quant.dequantize", "func.return",
+        "quant.constant",
+        "quant.constant",
+        "quant.dense",
+        "quant.dequantize",
+        "func.return",
     ]
     assert _ops(module, "main") == ["func.call", "nn.softmax", "func.return"]
     dense = [op for op in module.walk() if isinstance(op, quant.DenseOp)]
@@ -185,6 +191,7 @@ def _reference_integer_path(
     layers: list[tuple[np.ndarray, np.ndarray | None, str]], calib: np.ndarray, x: np.ndarray
 ) -> np.ndarray:
     """The quantized network written out with plain numpy and Python ints, independent of spikeir.numerics.quantization."""
+
     def scale(r: float) -> float:
         return (r if r > 0 else 1.0) / 127
 
@@ -294,7 +301,9 @@ def test_two_regions_and_repeated_calls_are_calibrated_on_all_their_inputs() -> 
     records = quantize_module(module, calib)
     module.verify()
     assert [(r.function, r.layer) for r in records] == [
-        ("spikecore_0", "r0.a"), ("spikecore_0", "r0.b"), ("spikecore_1", "r1")
+        ("spikecore_0", "r0.a"),
+        ("spikecore_0", "r0.b"),
+        ("spikecore_1", "r1"),
     ]
     # Both calls feed @spikecore_1: relu(z) and z, so its range is max|z| over the raw output.
     assert records[2].input_range == pytest.approx(float(np.abs(region0_out).max()))

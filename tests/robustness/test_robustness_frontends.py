@@ -30,7 +30,9 @@ from spikeir.frontends.onnx import import_onnx
 from spikeir.frontends.torch_export import import_pt2
 from spikeir.tools.spike_opt import main as spike_opt
 
-FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 
 
 def _pt2_bytes(model: torch.nn.Module, example: torch.Tensor) -> bytes:
@@ -39,7 +41,11 @@ def _pt2_bytes(model: torch.nn.Module, example: torch.Tensor) -> bytes:
     return buffer.getvalue()
 
 
-def _onnx_bytes(nodes: list[tuple[str, list[str], list[str]]], weight_shape: tuple[int, ...], shapes: tuple[list[str | int], list[str | int]]) -> bytes:
+def _onnx_bytes(
+    nodes: list[tuple[str, list[str], list[str]]],
+    weight_shape: tuple[int, ...],
+    shapes: tuple[list[str | int], list[str | int]],
+) -> bytes:
     from onnx import TensorProto, helper, numpy_helper
 
     weight = numpy_helper.from_array(np.ones(weight_shape, np.float32), "w")
@@ -130,7 +136,12 @@ def test_mutated_pt2_bytes(tmp_path: Path, changes: list[tuple[int, str, int]]) 
 
 
 @FUZZ
-@given(st.sampled_from(ENTRIES), st.sampled_from(["junk", "truncate", "flip", "drop"]), st.binary(max_size=64), st.integers(0, 10**4))
+@given(
+    st.sampled_from(ENTRIES),
+    st.sampled_from(["junk", "truncate", "flip", "drop"]),
+    st.binary(max_size=64),
+    st.integers(0, 10**4),
+)
 def test_corrupted_pt2_entries(tmp_path: Path, entry: str, how: str, junk: bytes, at: int) -> None:
     """One zip entry replaced by junk, cut short, bit-flipped or missing: the zip stays readable,
     so the damage reaches torch's deserializer (JSON, schema, tensor payloads)."""
@@ -293,13 +304,19 @@ def test_onnx_external_data_outside_the_model_is_refused(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("nodes", "message"),
     [
-        ([("MatMug", ["x", "w"], ["h"]), ("Relu", ["h"], ["y"])],
-         "not a valid ONNX model: No Op registered for MatMug with domain_version of 17 ==> Context: Bad node spec"),
-        ([("Relu", ["h"], ["y"]), ("MatMul", ["x", "w"], ["h"])],
-         "not a valid ONNX model: Nodes in a graph must be topologically sorted, however input 'h' of node: name:"),
+        (
+            [("MatMug", ["x", "w"], ["h"]), ("Relu", ["h"], ["y"])],
+            "not a valid ONNX model: No Op registered for MatMug with domain_version of 17 ==> Context: Bad node spec",
+        ),
+        (
+            [("Relu", ["h"], ["y"]), ("MatMul", ["x", "w"], ["h"])],
+            "not a valid ONNX model: Nodes in a graph must be topologically sorted, however input 'h' of node: name:",
+        ),
     ],
 )
-def test_onnx_checker_errors_are_one_line(tmp_path: Path, nodes: list[tuple[str, list[str], list[str]]], message: str) -> None:
+def test_onnx_checker_errors_are_one_line(
+    tmp_path: Path, nodes: list[tuple[str, list[str], list[str]]], message: str
+) -> None:
     """Found by fuzzing: onnx's checker (and TVM) report on several lines; spike-opt printed them all."""
     path = tmp_path / "m.onnx"
     path.write_bytes(_onnx_bytes(nodes, (4, 3), (["N", 4], ["N", 3])))
@@ -311,4 +328,8 @@ def test_tvm_importer_errors_are_one_line(tmp_path: Path) -> None:
     path = tmp_path / "m.onnx"
     path.write_bytes(_onnx_bytes([("MatMul", ["x", "w"], ["h"]), ("Relu", ["h"], ["y"])], (5, 3), (["N", 4], ["N", 3])))
     status, err = run_spike_opt(path)
-    assert status == 1 and err.startswith(f"{path}: error: TVM's ONNX importer failed: Matmul requires") and err.count("\n") == 1, err
+    assert (
+        status == 1
+        and err.startswith(f"{path}: error: TVM's ONNX importer failed: Matmul requires")
+        and err.count("\n") == 1
+    ), err

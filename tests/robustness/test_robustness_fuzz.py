@@ -19,16 +19,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.frontend_helpers import SEED_RELAY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.programs import SMALL, small_program
 
 from spikeir.chip.assembly import assemble
 from spikeir.chip.image import HEADER_SIZE, decode, encode
 from spikeir.errors import AssemblyError, FrontendError, ImageError
 from spikeir.frontends.relay_text import import_relay, meta_constant_key
 from spikeir.tools.spike_opt import main as spike_opt
+from support.frontend_helpers import SEED_RELAY
+from support.programs import SMALL, small_program
 
 LIT = Path(__file__).parent.parent / "lit"
 QUICK = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -188,7 +188,11 @@ def test_mutated_relay_imports_or_is_a_located_error(seed: str, changes: list[tu
         ("axes=[1, 0]", "axes=[]", "transpose: axes must be a permutation of 0..1"),
         ("axes=[1, 0]", "axes=[0, 0]", "transpose: axes must be a permutation of 0..1"),
         ("%fc1.weight: Tensor[(5, 12), float32]", "%fc1.weight: Tensor[(), float32]", "is declared [] but"),
-        ("%3 = nn.relu(%2);", "%3 = nn.relu(%2);\n  %9 = reshape(%fc1_bias, newshape=[7]);", "reshape: cannot reshape a constant of shape [5] to [7]"),
+        (
+            "%3 = nn.relu(%2);",
+            "%3 = nn.relu(%2);\n  %9 = reshape(%fc1_bias, newshape=[7]);",
+            "reshape: cannot reshape a constant of shape [5] to [7]",
+        ),
         ("add(%1, %fc1_bias)", "add(%1, %fc1_bias, axis=x)", "add: axis must be an integer"),
     ],
 )
@@ -200,8 +204,10 @@ def test_relay_attribute_errors_found_by_fuzzing(old: str, new: str, message: st
 
 
 def test_bias_add_on_a_scalar_is_a_located_error() -> None:
-    text = 'fn (%x: Tensor[(), float32]) { nn.bias_add(%x, %b) }'
-    with pytest.raises(FrontendError, match=r"^m\.relay:1:\d+: nn\.bias_add: axis=1 is out of range for a tensor of rank 0"):
+    text = "fn (%x: Tensor[(), float32]) { nn.bias_add(%x, %b) }"
+    with pytest.raises(
+        FrontendError, match=r"^m\.relay:1:\d+: nn\.bias_add: axis=1 is out of range for a tensor of rank 0"
+    ):
         import_relay(text, {"b": np.ones(1, np.float32)}, "m.relay")
 
 
@@ -250,8 +256,17 @@ def assert_located_or_ok(path: Path, args: list[str]) -> None:
         assert errors[0].startswith((f"{path}:", "@")), err
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(st.integers(0, len(SEEDS) - 1), st.lists(st.tuples(st.integers(0, 10**5), st.sampled_from(["flip", "delete", "copy"]), st.integers(1, 255)), min_size=1, max_size=3))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.integers(0, len(SEEDS) - 1),
+    st.lists(
+        st.tuples(st.integers(0, 10**5), st.sampled_from(["flip", "delete", "copy"]), st.integers(1, 255)),
+        min_size=1,
+        max_size=3,
+    ),
+)
 def test_mutated_ir_never_crashes_spike_opt(tmp_path: Path, seed: int, changes: list[tuple[int, str, int]]) -> None:
     text, args = SEEDS[seed]
     data = bytearray(text.encode())
@@ -285,6 +300,6 @@ def test_unterminated_string_fails_fast(tmp_path: Path) -> None:
 def test_non_utf8_ir_is_a_located_error(tmp_path: Path) -> None:
     """Found by fuzzing: a byte that is not UTF-8 ended spike-opt in a UnicodeDecodeError traceback."""
     path = tmp_path / "m.mlir"
-    path.write_bytes(b"func.func @f() {\n  \"x\xff\"() : () -> ()\n}\n")
+    path.write_bytes(b'func.func @f() {\n  "x\xff"() : () -> ()\n}\n')
     status, err = run_spike_opt(path, [])
     assert status == 1 and err == f"{path}:2:5: error: the input is not UTF-8 text (byte 0xff)\n", err

@@ -23,15 +23,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.programs import SMALL, small_program
 
 from spikeir import fileio
-from spikeir.lab import pipeline as lab
 from spikeir.chip.image import encode, save_image
 from spikeir.compiler import build_mlp_module
 from spikeir.errors import DataError
+from spikeir.lab import pipeline as lab
 from spikeir.passes.quantize import load_calibration
 from spikeir.tools import cli, spike_opt, spike_run
+from support.programs import SMALL, small_program
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -51,7 +51,23 @@ def run_main(main: Callable[[list[str]], int], *args: object) -> tuple[int, str,
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, Path]:
     """A program (text and image), inputs, and the kinds of bad file users pass by mistake."""
-    paths = {name: tmp_path / name for name in ("net.s", "net.spk", "x.npy", "empty.mlir", "empty.s", "garbage.bin", "adir", "model.txt", "obj.npy", "obj.npz", "net.mlir", "cal.npy")}
+    paths = {
+        name: tmp_path / name
+        for name in (
+            "net.s",
+            "net.spk",
+            "x.npy",
+            "empty.mlir",
+            "empty.s",
+            "garbage.bin",
+            "adir",
+            "model.txt",
+            "obj.npy",
+            "obj.npz",
+            "net.mlir",
+            "cal.npy",
+        )
+    }
     paths["net.s"].write_text(SMALL)
     paths["net.spk"].write_bytes(encode(small_program()))
     np.save(paths["x.npy"], np.array([1, 2, 3, 4], np.int8))
@@ -63,7 +79,9 @@ def files(tmp_path: Path) -> dict[str, Path]:
     np.save(paths["obj.npy"], np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
     np.savez(paths["obj.npz"], w=np.array([{"a": 1}], dtype=object))
     rng = np.random.default_rng(0)
-    paths["net.mlir"].write_text(str(build_mlp_module([rng.standard_normal((3, 4)), rng.standard_normal((2, 3))], [None, None], ["relu", None])))
+    paths["net.mlir"].write_text(
+        str(build_mlp_module([rng.standard_normal((3, 4)), rng.standard_normal((2, 3))], [None, None], ["relu", None]))
+    )
     np.save(paths["cal.npy"], rng.standard_normal((8, 4)).astype(np.float32))
     return paths
 
@@ -85,19 +103,25 @@ def _unsafe_loads(path: Path) -> list[str]:
         owner = node.func.value.id if isinstance(node.func.value, ast.Name) else ""
         keywords = {k.arg: k.value for k in node.keywords}
 
-        def is_const(name: str, value: bool) -> bool:
+        def is_const(name: str, value: bool, keywords: dict[str | None, ast.expr] = keywords) -> bool:
             return isinstance(keywords.get(name), ast.Constant) and keywords[name].value is value  # type: ignore[union-attr]
 
         name = f"{owner}.{node.func.attr}"
-        if (name == "np.load" and not is_const("allow_pickle", False)) or (
-            name == "torch.load" and not is_const("weights_only", True)
-        ) or name in ("pickle.load", "pickle.loads"):
+        if (
+            (name == "np.load" and not is_const("allow_pickle", False))
+            or (name == "torch.load" and not is_const("weights_only", True))
+            or name in ("pickle.load", "pickle.loads")
+        ):
             found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
     return found
 
 
 def test_no_loader_in_the_code_can_unpickle() -> None:
-    sources = [p for folder in ("spikeir", "passes", "tools", "dialects", "benchmarks", "scripts") for p in (ROOT / folder).rglob("*.py")]
+    sources = [
+        p
+        for folder in ("spikeir", "passes", "tools", "dialects", "benchmarks", "scripts")
+        for p in (ROOT / folder).rglob("*.py")
+    ]
     assert len(sources) > 20
     assert [hit for path in sources for hit in _unsafe_loads(path)] == []
 
@@ -105,22 +129,32 @@ def test_no_loader_in_the_code_can_unpickle() -> None:
 def test_spike_run_refuses_a_pickled_input(files: dict[str, Path]) -> None:
     status, out, err = run_main(spike_run.main, files["net.s"], "--input", files["obj.npy"])
     assert status == 1 and out == ""
-    assert err == f"{files['obj.npy']}: error: not a valid .npy array: Object arrays cannot be loaded when allow_pickle=False\n"
+    assert (
+        err
+        == f"{files['obj.npy']}: error: not a valid .npy array: Object arrays cannot be loaded when allow_pickle=False\n"
+    )
 
 
 def test_relay_params_loader_refuses_pickles(files: dict[str, Path], tmp_path: Path) -> None:
     relay = tmp_path / "m.relay"
     relay.write_text("fn (%x: Tensor[(1, 2), float32]) { nn.dense(%x, %w) }")
     status, _, err = run_main(spike_opt.main, relay, "--params", files["obj.npz"])
-    assert status == 1 and "cannot read the Relay params file: Object arrays cannot be loaded when allow_pickle=False" in err
+    assert (
+        status == 1
+        and "cannot read the Relay params file: Object arrays cannot be loaded when allow_pickle=False" in err
+    )
     assert err.startswith(str(files["obj.npz"])), err
 
 
 def test_calibration_file_refuses_pickles(files: dict[str, Path]) -> None:
     with pytest.raises(DataError, match="allow_pickle=False"):
         load_calibration(files["obj.npy"])
-    status, _, err = run_main(spike_opt.main, files["net.mlir"], "-p", f'spikecore-pipeline{{calibration="{files["obj.npy"]}"}}')
-    assert status == 1 and "cannot read calibration data" in err and "allow_pickle=False" in err and "Traceback" not in err
+    status, _, err = run_main(
+        spike_opt.main, files["net.mlir"], "-p", f'spikecore-pipeline{{calibration="{files["obj.npy"]}"}}'
+    )
+    assert (
+        status == 1 and "cannot read calibration data" in err and "allow_pickle=False" in err and "Traceback" not in err
+    )
 
 
 # -- writing atomically -----------------------------------------------------------------------------
@@ -194,7 +228,11 @@ def test_lab_outputs_are_written_atomically(tmp_path: Path) -> None:
 
 def spike_opt_cases(f: dict[str, Path]) -> list[tuple[list[object], int, str]]:
     return [
-        ([f["adir"] / "missing.mlir"], 1, f"{f['adir']}/missing.mlir: error: cannot read input file: No such file or directory"),
+        (
+            [f["adir"] / "missing.mlir"],
+            1,
+            f"{f['adir']}/missing.mlir: error: cannot read input file: No such file or directory",
+        ),
         ([f["adir"]], 1, f"{f['adir']}: error: cannot read input file: Is a directory"),
         ([f["empty.mlir"]], 1, f"{f['empty.mlir']}: error: the input is empty"),
         ([f["garbage.bin"], "-f", "mlir"], 1, ": error: the input is not UTF-8 text"),
@@ -207,14 +245,22 @@ def spike_opt_cases(f: dict[str, Path]) -> list[tuple[list[object], int, str]]:
 def spike_run_cases(f: dict[str, Path]) -> list[tuple[list[object], int, str]]:
     x = f["x.npy"]
     return [
-        ([f["adir"] / "missing.s", "--input", x], 1, f"{f['adir']}/missing.s: error: cannot read the program: No such file or directory"),
+        (
+            [f["adir"] / "missing.s", "--input", x],
+            1,
+            f"{f['adir']}/missing.s: error: cannot read the program: No such file or directory",
+        ),
         ([f["adir"], "--input", x], 1, f"{f['adir']}: error: cannot read the program: Is a directory"),
         ([f["empty.s"], "--input", x], 1, f"{f['empty.s']}:1:1: error: missing '.target' directive"),
         ([f["garbage.bin"], "--input", x], 1, f"{f['garbage.bin']}: error: neither a SpikeCore image"),
         ([f["model.txt"], "--input", x], 1, f"{f['model.txt']}:1:1: error: unexpected 'not'"),
         ([f["net.s"], "--input", f["garbage.bin"]], 1, f"{f['garbage.bin']}: error: not a .npy file"),
         ([f["net.s"], "--input", f["adir"]], 1, f"{f['adir']}: error: cannot read the input: Is a directory"),
-        ([f["net.s"], "--input", x, "--log-spikes", f["adir"]], 1, f"{f['adir']}: error: cannot write the spike log: Is a directory"),
+        (
+            [f["net.s"], "--input", x, "--log-spikes", f["adir"]],
+            1,
+            f"{f['adir']}: error: cannot write the spike log: Is a directory",
+        ),
         ([f["net.spk"], "--input", x, "--no-such-option"], 2, "usage: spike-run"),
         ([f["net.spk"], "--input", x, "--timesteps", "x"], 2, "usage: spike-run"),
     ]
@@ -235,7 +281,9 @@ def spikeir_cases(f: dict[str, Path]) -> list[tuple[list[object], int, str]]:
     ids=["spike-opt", "spike-run", "spikeir"],
 )
 def test_bad_input_and_usage(
-    files: dict[str, Path], main: Callable[[list[str]], int], cases: Callable[[dict[str, Path]], list[tuple[list[object], int, str]]]
+    files: dict[str, Path],
+    main: Callable[[list[str]], int],
+    cases: Callable[[dict[str, Path]], list[tuple[list[object], int, str]]],
 ) -> None:
     for args, expected_status, expected in cases(files):
         status, out, err = run_main(main, *args)
@@ -246,7 +294,9 @@ def test_bad_input_and_usage(
 
 
 def test_spikeir_lab_with_a_missing_data_folder(tmp_path: Path) -> None:
-    status, _, err = run_main(cli.main, "lab", "--data-dir", tmp_path / "missing", "--epochs", "1", "--no-tvm", "--out", tmp_path / "out")
+    status, _, err = run_main(
+        cli.main, "lab", "--data-dir", tmp_path / "missing", "--epochs", "1", "--no-tvm", "--out", tmp_path / "out"
+    )
     assert status == 1 and f"{tmp_path}/missing: error: not a directory" in err and "Traceback" not in err
     assert not (tmp_path / "out" / "report.json").exists()
 
@@ -259,7 +309,9 @@ def test_spikeir_lab_with_a_missing_data_folder(tmp_path: Path) -> None:
         ("spikeir", ["lab", "--no-such-option"], 2, "spikeir lab: error: unrecognized arguments"),
     ],
 )
-def test_console_scripts_exit_codes(files: dict[str, Path], tool: str, args: list[str], status: int, expected: str) -> None:
+def test_console_scripts_exit_codes(
+    files: dict[str, Path], tool: str, args: list[str], status: int, expected: str
+) -> None:
     garbage = str(files["garbage.bin"])
     done = subprocess.run(
         [str(BIN / tool), *(a.format(garbage=garbage) for a in args)], capture_output=True, text=True, timeout=120

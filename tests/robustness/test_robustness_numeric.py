@@ -14,14 +14,26 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.reference_model import run_reference
 
 import spikeir
+from spikeir.chip.hardware_model import SpikeCoreCPU
+from spikeir.chip.isa import (
+    INT32_MAX,
+    INT32_MIN,
+    Acc,
+    AccBias,
+    Fire,
+    FireMode,
+    Halt,
+    Leak,
+    OutputSpec,
+    Program,
+    ResetMode,
+)
+from spikeir.chip.target import SPIKECORE_V1
 from spikeir.compiler import build_mlp_module
 from spikeir.errors import ProgramError, QuantizationError
-from spikeir.chip.hardware_model import SpikeCoreCPU
-from spikeir.chip.isa import INT32_MAX, INT32_MIN, Acc, AccBias, Fire, FireMode, Halt, Leak, OutputSpec, Program, ResetMode
-from spikeir.chip.target import SPIKECORE_V1
+from support.reference_model import run_reference
 
 FAN_IN = 2048
 TARGET = SPIKECORE_V1.with_options(cores=4, neurons_per_core=8)
@@ -175,7 +187,9 @@ def test_nan_or_inf_calibration_is_refused(bad: float) -> None:
         compile_mlp(calibration=calibration)
 
 
-@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning", "ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.filterwarnings(
+    "ignore:overflow encountered:RuntimeWarning", "ignore:invalid value encountered:RuntimeWarning"
+)
 def test_calibration_that_overflows_float32_is_refused() -> None:
     with pytest.raises(QuantizationError, match="NaN or infinite"):
         compile_mlp(calibration=np.full((4, 4), 3e38, np.float32))

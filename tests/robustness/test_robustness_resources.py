@@ -12,22 +12,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.spikecore_ir import parse
-from support.programs import SMALL, small_program
 from xdsl.dialects.builtin import ModuleOp, TensorType, f32
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Block, Region
 
 import spikeir
 from spikeir.chip.assembly import assemble
+from spikeir.chip.hardware_model import SpikeCoreCPU
 from spikeir.chip.image import HEADER_SIZE, decode, encode
+from spikeir.chip.isa import Acc, AccBias, Fire, Halt, OutputSpec, Program
+from spikeir.chip.target import SPIKECORE_V1
 from spikeir.compiler import build_mlp_module
 from spikeir.errors import AssemblyError, ImageError, PlacementError, ProgramError, SpikeIRError
-from spikeir.chip.hardware_model import SpikeCoreCPU
-from spikeir.chip.isa import Acc, AccBias, Fire, Halt, OutputSpec, Program
 from spikeir.ir.interpreter import run_function
-from spikeir.chip.target import SPIKECORE_V1
 from spikeir.tools.spike_opt import main as spike_opt
+from support.programs import SMALL, small_program
+from support.spikecore_ir import parse
 
 RNG = np.random.default_rng(0)
 
@@ -126,7 +126,12 @@ def test_halt_in_the_middle_in_each_form() -> None:
 
 def test_core_id_out_of_range_in_each_form() -> None:
     target = SPIKECORE_V1.with_options(cores=2)
-    program = Program([Acc(2, 0, 1, src=0, src_len=1, table=0), Halt()], 1, synapse_tables={0: np.ones((1, 1), np.int8)}, target=target)
+    program = Program(
+        [Acc(2, 0, 1, src=0, src_len=1, table=0), Halt()],
+        1,
+        synapse_tables={0: np.ones((1, 1), np.int8)},
+        target=target,
+    )
     with pytest.raises(ProgramError, match="core 2 is out of range: target 'spikecore-v1' has cores 0-1") as caught:
         program.validate()
     assert caught.value.location == "instr 0"

@@ -58,7 +58,8 @@ def onnx_bytes(model: torch.nn.Module) -> bytes:
         helper.make_node("Gemm", ["r", "layers.2.weight", "layers.2.bias"], ["logits"], transB=1),
     ]
     graph = helper.make_graph(
-        nodes, "mnist_mlp",
+        nodes,
+        "mnist_mlp",
         [helper.make_tensor_value_info("input0", TensorProto.FLOAT, ["N", 1, 28, 28])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
         [numpy_helper.from_array(array, name) for name, array in state.items()],

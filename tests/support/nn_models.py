@@ -7,15 +7,13 @@ from math import prod
 
 import numpy as np
 from numpy.typing import NDArray
-from xdsl.context import Context
-from xdsl.dialects import arith, builtin, func
+from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType, f32
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.parser import Parser
 
 from spikeir.dialects import spikeir_context
-from spikeir.dialects.nn import NN, BatchFlattenOp, FusedDenseOp, SoftmaxOp
-from spikeir.dialects.quant import QUANT
+from spikeir.dialects.nn import BatchFlattenOp, FusedDenseOp, SoftmaxOp
 from spikeir.ir.arrays import dense_attr
 
 Layer = tuple[NDArray[np.floating], NDArray[np.floating] | None, str]
@@ -48,7 +46,9 @@ def region_function(name: str, layers: Sequence[Layer], names: Sequence[str] | N
         current = layer.result
     block.add_op(func.ReturnOp(current))
     out = layers[-1][0].shape[0]
-    fn = func.FuncOp(name, ([_tensor(1, layers[0][0].shape[1])], [_tensor(1, out)]), Region(block), visibility="private")
+    fn = func.FuncOp(
+        name, ([_tensor(1, layers[0][0].shape[1])], [_tensor(1, out)]), Region(block), visibility="private"
+    )
     fn.attributes["codegen"] = StringAttr("spikecore")
     return fn
 

@@ -229,7 +229,10 @@ def assert_same_program(actual: Program, expected: Program) -> None:
     assert actual.outputs == expected.outputs
     assert actual.target == expected.target
     assert actual.input_scale == expected.input_scale
-    for mine, theirs in ((actual.synapse_tables, expected.synapse_tables), (actual.param_tables, expected.param_tables)):
+    for mine, theirs in (
+        (actual.synapse_tables, expected.synapse_tables),
+        (actual.param_tables, expected.param_tables),
+    ):
         assert sorted(mine) == sorted(theirs)
         for tid, table in mine.items():
             assert table.dtype == theirs[tid].dtype and np.array_equal(table, theirs[tid]), f"table {tid} differs"

@@ -146,7 +146,9 @@ def run_reference(program: Program, x: np.ndarray, timesteps: int, log_lane: int
     if lanes.ndim == 1:
         lanes = lanes[None, :]
     if lanes.ndim != 2 or lanes.shape[1] != program.n_inputs:
-        raise ValueError(f"input must have shape (n_inputs,) or (B, n_inputs) with n_inputs={program.n_inputs}, got {np.asarray(x).shape}")
+        raise ValueError(
+            f"input must have shape (n_inputs,) or (B, n_inputs) with n_inputs={program.n_inputs}, got {np.asarray(x).shape}"
+        )
     if lanes.size and (lanes.min() < -128 or lanes.max() > 127):
         raise ValueError("input values must be int8")
     if timesteps < 1:
@@ -178,7 +180,9 @@ def run_reference(program: Program, x: np.ndarray, timesteps: int, log_lane: int
     )
 
 
-def _run_lane(program: Program, x: list[int], timesteps: int, log: list[SpikeEvent]) -> tuple[list[list[int]], ReferenceStats]:
+def _run_lane(
+    program: Program, x: list[int], timesteps: int, log: list[SpikeEvent]
+) -> tuple[list[list[int]], ReferenceStats]:
     """One lane: the loop of docs/isa.md section 3, accounting as it goes."""
     target = program.target
     stats = ReferenceStats(target.cores)
@@ -217,7 +221,9 @@ def _run_lane(program: Program, x: list[int], timesteps: int, log: list[SpikeEve
                 stats.core_synaptic_ops[core] += ops
                 step_cycles[core] += ops
                 for n in range(instr.count):
-                    dot = sum(int(weights[instr.row + n, instr.col + i]) * bus[instr.src + i] for i in range(instr.src_len))
+                    dot = sum(
+                        int(weights[instr.row + n, instr.col + i]) * bus[instr.src + i] for i in range(instr.src_len)
+                    )
                     v[core][instr.base + n] = sat32(v[core][instr.base + n] + dot)
             elif isinstance(instr, AccBias):
                 for n in range(instr.count):

@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.arith import Arith
-from xdsl.dialects.builtin import Builtin, ModuleOp, StringAttr, TensorType, f32
-from xdsl.dialects.func import Func
+from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType, f32
 from xdsl.ir import Block, Region, SSAValue
 from xdsl.parser import Parser
 
@@ -51,13 +48,19 @@ def quant_module(layers: list[QLayer], input_scale: float = 1 / 128, name: str =
         n, k = layer.weights.shape
         axis = 0 if len(layer.weight_scales) > 1 else -1
         acc_scales = [scale * s for s in layer.weight_scales]
-        w = quant.ConstantOp(dense_attr(layer.weights.astype(np.int8)), quant.uniform_tensor([n, k], 8, layer.weight_scales, axis))
+        w = quant.ConstantOp(
+            dense_attr(layer.weights.astype(np.int8)), quant.uniform_tensor([n, k], 8, layer.weight_scales, axis)
+        )
         b = quant.ConstantOp(dense_attr(layer.bias.astype(np.int32)), quant.uniform_tensor([n], 32, acc_scales, axis))
-        acc = quant.DenseOp(x, w, b, quant.uniform_tensor([1, n], 32, acc_scales, 1 if axis == 0 else -1), layer=f"layers.{2 * index}")
+        acc = quant.DenseOp(
+            x, w, b, quant.uniform_tensor([1, n], 32, acc_scales, 1 if axis == 0 else -1), layer=f"layers.{2 * index}"
+        )
         block.add_ops([w, b, acc])
         x = acc.result
         if index < len(layers) - 1:
-            req = quant.RequantizeOp(acc, layer.multipliers, layer.shift, quant.uniform_tensor([1, n], 8, [layer.out_scale]))
+            req = quant.RequantizeOp(
+                acc, layer.multipliers, layer.shift, quant.uniform_tensor([1, n], 8, [layer.out_scale])
+            )
             block.add_op(req)
             x = req.result
             if layer.relu:

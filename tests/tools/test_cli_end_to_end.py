@@ -11,17 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from support.frontend_helpers import SEED_RELAY, seed_model, seed_params
-from xdsl.context import Context
-from xdsl.dialects.arith import Arith
-from xdsl.dialects.builtin import Builtin
-from xdsl.dialects.func import Func
 from xdsl.parser import Parser
 
 import spikeir
 from spikeir.dialects import spikeir_context
-from spikeir.dialects.nn import NN
 from spikeir.tools.spike_opt import main as spike_opt
+from support.frontend_helpers import SEED_RELAY, seed_model, seed_params
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 SPIKE_RUN = Path(sys.executable).parent / "spike-run"
@@ -42,7 +37,9 @@ def test_tiny_mlp_compiles_and_runs_on_the_hardware_model(tmp_path: Path) -> Non
     x = np.load(EXAMPLES / "tiny_input.npy")
     done = subprocess.run(
         [str(SPIKE_RUN), str(program), "--input", str(EXAMPLES / "tiny_input.npy"), "--batch-from-file", "--json"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     logits = np.asarray(json.loads(done.stdout)["logits"])
@@ -70,7 +67,10 @@ def test_model_files_go_straight_to_the_same_assembly(seed_files: dict[str, Path
     when onnx is installed) print the same program, which the seed's one-neuron-per-core option
     spreads over cores 0-73."""
     pipeline = f'spikecore-pipeline{{calibration="{seed_files["calib.npy"]}" neurons-per-core=1}}'
-    inputs = [[str(seed_files["model.relay"]), "--params", str(seed_files["model.npz"])], [str(seed_files["model.pt2"])]]
+    inputs = [
+        [str(seed_files["model.relay"]), "--params", str(seed_files["model.npz"])],
+        [str(seed_files["model.pt2"])],
+    ]
     try:
         from support.frontend_helpers import onnx_bytes
     except pytest.skip.Exception:  # no tvm or onnx: the other two formats still agree
@@ -89,7 +89,9 @@ def test_model_files_go_straight_to_the_same_assembly(seed_files: dict[str, Path
     assert ".output c74" not in assembly[0]
 
 
-def test_pipeline_without_calibration_says_which_option_to_give(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pipeline_without_calibration_says_which_option_to_give(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert spike_opt([str(EXAMPLES / "tiny_mlp.mlir"), "-p", "spikecore-pipeline", "-t", "spikecore-asm"]) == 1
     assert capsys.readouterr().err.endswith(
         'spikecore-pipeline: error: no calibration inputs given: use spikecore-pipeline{calibration="inputs.npy"} '

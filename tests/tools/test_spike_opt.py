@@ -13,17 +13,14 @@ from typing import IO
 
 import numpy as np
 import pytest
-from xdsl.context import Context
-from xdsl.dialects.arith import Arith
-from xdsl.dialects.builtin import Builtin, ModuleOp
-from xdsl.dialects.func import Func
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 from xdsl.passes import PassPipeline
 
 from spikeir.chip.assembly import disassemble
 from spikeir.chip.image import decode
 from spikeir.dialects import spikeir_context
-from spikeir.dialects.nn import NN, FusedDenseOp
+from spikeir.dialects.nn import FusedDenseOp
 from spikeir.errors import PlacementError, SpikeIRError
 from spikeir.frontends import FRONTENDS, FrontendOptions
 from spikeir.passes import get_all_passes
@@ -58,7 +55,14 @@ def test_help_lists_spikeir_passes_dialects_and_targets(capsys: pytest.CaptureFi
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for name in ("fuse-dense", "nn-fold-reshapes", "nn, quant, spikecore", "spikecore-asm", "spikecore-bin", "--params"):
+    for name in (
+        "fuse-dense",
+        "nn-fold-reshapes",
+        "nn, quant, spikecore",
+        "spikecore-asm",
+        "spikecore-bin",
+        "--params",
+    ):
         assert name in out
 
 
@@ -98,7 +102,10 @@ def test_parse_error_names_file_line_and_column(tmp_path: Path, capsys: pytest.C
 
 
 def test_verify_error_names_the_failing_op(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = _write(tmp_path, LAYERS.replace("%b: tensor<3xf32>)", "%b: tensor<5xf32>)").replace("tensor<3xf32>) ->", "tensor<5xf32>) ->"))
+    path = _write(
+        tmp_path,
+        LAYERS.replace("%b: tensor<3xf32>)", "%b: tensor<5xf32>)").replace("tensor<3xf32>) ->", "tensor<5xf32>) ->"),
+    )
     assert main([str(path)]) == 1
     err = capsys.readouterr().err
     assert err == f"{path}:5:3: error: 'nn.bias_add' bias must have shape [3] to match the input's last axis, got [5]\n"
@@ -151,7 +158,9 @@ def test_frontend_gets_stream_name_and_params(
     assert "absent.npz: error: --params file not found" in capsys.readouterr().err
 
 
-def test_frontend_errors_are_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_frontend_errors_are_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def frontend(stream: IO[bytes], options: FrontendOptions) -> ModuleOp:
         raise SpikeIRError("unsupported op 'aten.conv2d'", "3:7")
 
@@ -179,8 +188,10 @@ def test_binary_target_refuses_a_terminal(
 
 def test_failed_binary_run_leaves_no_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     image = tmp_path / "net.img"
-    unplaced = (LIT_TOOLS / "targets.mlir").read_text().replace(
-        ' placed [#spikecore.slice<core = 2, base = 0, count = 2>]', ""
+    unplaced = (
+        (LIT_TOOLS / "targets.mlir")
+        .read_text()
+        .replace(" placed [#spikecore.slice<core = 2, base = 0, count = 2>]", "")
     )
     assert main([str(_write(tmp_path, unplaced)), "-t", "spikecore-bin", "-o", str(image)]) == 1
     assert "is not placed" in capsys.readouterr().err

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.programs import SMALL, small_program
 
-from spikeir.chip.image import save_image
 from spikeir.chip.hardware_model import SpikeCoreCPU
+from spikeir.chip.image import save_image
 from spikeir.chip.isa import Program
 from spikeir.tools.spike_run import main
+from support.programs import SMALL, small_program
 
 SPIKE_RUN = Path(sys.executable).parent / "spike-run"
 
@@ -67,7 +67,9 @@ def test_text_report(files: dict[str, Path]) -> None:
     assert "synaptic_ops" in done.stdout and "energy is an estimate" in done.stdout
 
 
-def test_float_input_is_quantized_with_the_input_scale(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_float_input_is_quantized_with_the_input_scale(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     floats = np.load(files["floats.npy"])
     payloads = np.clip(np.round(floats.astype(np.float64) / 0.0078125), -128, 127).astype(np.int8)
     assert main([str(files["net.s"]), "--input", str(files["floats.npy"]), "--json"]) == 0
@@ -83,7 +85,9 @@ def test_batch_from_file_flattens_samples(files: dict[str, Path], capsys: pytest
 
 
 @pytest.mark.parametrize("suffix", [".npy", ".csv"])
-def test_spike_log_of_a_lane(files: dict[str, Path], tmp_path: Path, suffix: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_spike_log_of_a_lane(
+    files: dict[str, Path], tmp_path: Path, suffix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     program = small_program()
     # pass layer 1's V straight through (shift 0) and lower the thresholds, so the binary FIRE spikes
     program.instructions[2] = dataclasses.replace(program.instructions[2], shift=0)
@@ -96,7 +100,17 @@ def test_spike_log_of_a_lane(files: dict[str, Path], tmp_path: Path, suffix: str
     expected = np.array(cpu.get_spike_log(), np.int64).reshape(-1, 4)
     assert len(expected) > 0
     log = tmp_path / f"spikes{suffix}"
-    argv = [str(files["net.spk"]), "--input", str(files["batch.npy"]), "-T", "3", "--lane", "2", "--log-spikes", str(log)]
+    argv = [
+        str(files["net.spk"]),
+        "--input",
+        str(files["batch.npy"]),
+        "-T",
+        "3",
+        "--lane",
+        "2",
+        "--log-spikes",
+        str(log),
+    ]
     assert main(argv) == 0
     assert f"spike log of sample 2: {len(expected)} events" in capsys.readouterr().out
     if suffix == ".npy":
@@ -163,7 +177,9 @@ def test_bad_input_arrays(
     assert err.startswith(f"{path}: error: ") and expected in err
 
 
-def test_float_input_without_scale_and_lane_outside_batch(files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_float_input_without_scale_and_lane_outside_batch(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     unscaled = tmp_path / "unscaled.s"
     unscaled.write_text(SMALL.replace(" scale=0.0078125", ""))
     assert main([str(unscaled), "--input", str(files["floats.npy"])]) == 1
@@ -179,7 +195,9 @@ def test_non_text_program(files: dict[str, Path], tmp_path: Path, capsys: pytest
     assert "neither a SpikeCore image" in capsys.readouterr().err
 
 
-def test_unknown_output_scale_prints_raw_values_only(files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_output_scale_prints_raw_values_only(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     unscaled = tmp_path / "unscaled.s"
     unscaled.write_text(SMALL.replace(" scale=0.000123", ""))
     assert main([str(unscaled), "--input", str(files["x.npy"]), "--json"]) == 0

@@ -64,7 +64,8 @@ def _checkout_folders() -> dict[str, Path]:
 
 
 if not any(isinstance(finder, _CheckoutFinder) for finder in sys.meta_path):
-    sys.meta_path.append(_CheckoutFinder(_checkout_folders()))
+    # first: an editable install's finder would map these names to the installed checkout, not this one
+    sys.meta_path.insert(0, _CheckoutFinder(_checkout_folders()))
 
 _EXPORTS: dict[str, str] = {
     # compiler

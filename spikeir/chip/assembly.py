@@ -18,7 +18,7 @@ from pathlib import Path
 import lark
 import numpy as np
 
-from spikeir.chip.image import RESOURCE_FIELDS, TARGET_NAME, resolve_target
+from spikeir.chip.image import RESOURCE_FIELDS, TARGET_NAME, target_from_fields
 from spikeir.chip.isa import (
     INT32_MAX,
     INT32_MIN,
@@ -280,7 +280,7 @@ class _Assembler:
                 f"target {str(name)!r} is not a known target, so .target must give {', '.join(missing)}", name
             )
         try:
-            resolve_target(str(name), fields)
+            target_from_fields(str(name), fields)
         except TargetError as err:
             raise self.error(err.message, name) from None
         self.target_fields = (str(name), fields)
@@ -470,7 +470,7 @@ class _Assembler:
             self.outputs,
             self.synapse_tables,
             self.param_tables,
-            target=resolve_target(name, fields),
+            target=target_from_fields(name, fields),
             input_scale=self.input_scale,
         )
         try:

@@ -11,6 +11,7 @@ import os
 import re
 import struct
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -63,10 +64,11 @@ _FIRE_INIT_HALF = 0x4
 _ACC_BIAS = 0x1
 
 
-def resolve_target(name: str, fields: dict[str, int]) -> TargetDescription:
-    """The target a stored program names: a known target with its stored resource fields, or a new
-    target of that name. Raises TargetError for invalid field values, including values that do not
-    fit the image's 32-bit fields (so every assembly listing also has an image)."""
+def target_from_fields(name: str, fields: dict[str, int]) -> TargetDescription:
+    """The target a stored program describes, from the name and resource fields of its image header
+    or ``.target`` directive: a known target with those fields, or a new target of that name. Raises
+    TargetError for invalid field values, including values that do not fit the image's 32-bit fields
+    (so every assembly listing also has an image)."""
     for key, value in fields.items():
         if value >= _U32:
             raise TargetError(f"{key} {value} does not fit 32 bits (the image's field width)")
@@ -174,9 +176,51 @@ class _Reader:
         return self.data[start : self.offset]
 
 
+@dataclass(frozen=True)
+class _Header:
+    """What the header says about the payload that follows it."""
+
+    target: TargetDescription
+    n_inputs: int
+    n_instructions: int
+    n_outputs: int
+    n_synapse_tables: int
+    n_param_tables: int
+
+
 def decode(data: bytes, filename: str | None = None) -> Program:
     """The program stored in an image; ImageError (with the byte offset) for anything malformed."""
     reader = _Reader(bytes(data), filename)
+    header = _read_header(reader)
+    input_scale = struct.unpack("<d", reader.take(8, "input scale"))[0]
+    outputs = _read_outputs(reader, header.n_outputs)
+    instr_start = reader.offset
+    instructions = _read_instructions(reader, header.n_instructions)
+    synapse_tables = _read_synapse_tables(reader, header.n_synapse_tables)
+    param_tables = _read_param_tables(reader, header.n_param_tables)
+    if reader.offset != len(reader.data):
+        raise reader.error(f"{len(reader.data) - reader.offset} unexpected bytes after the last table", reader.offset)
+
+    program = Program(
+        instructions,
+        header.n_inputs,
+        outputs,
+        synapse_tables,
+        param_tables,
+        target=header.target,
+        input_scale=input_scale,
+    )
+    try:
+        program.validate()
+    except ProgramError as err:
+        raise _program_error(reader, err, instr_start, outputs_start=HEADER_SIZE + 8) from None
+    return program
+
+
+def _read_header(reader: _Reader) -> _Header:
+    """The header, checked before any of the payload is read: its framing fields, the payload's
+    size and checksum (so what follows is what was written), then the target it names."""
+    data = reader.data
     if len(data) < HEADER_SIZE:
         raise reader.error(f"truncated image: {len(data)} bytes, the header alone is {HEADER_SIZE}", len(data))
     (magic, version, header_size, raw_name, cores, neurons, synapse_bytes, max_fan_in, bus_size, n_inputs,
@@ -189,7 +233,14 @@ def decode(data: bytes, filename: str | None = None) -> Program:
         raise reader.error(f"header size {header_size}, expected {HEADER_SIZE}", 6)
     if reserved != 0:
         raise reader.error(f"reserved header field is {reserved}, expected 0", _AT_RESERVED)
-    actual = len(data) - HEADER_SIZE
+    _check_payload(reader, payload_size, crc)
+    target = _header_target(reader, raw_name, (cores, neurons, synapse_bytes, max_fan_in, bus_size))
+    return _Header(target, n_inputs, n_instr, n_outputs, n_syn, n_par)
+
+
+def _check_payload(reader: _Reader, payload_size: int, crc: int) -> None:
+    """The payload must be exactly as long as the header declares and match its CRC-32."""
+    actual = len(reader.data) - HEADER_SIZE
     if payload_size != actual:
         kind = "truncated image" if actual < payload_size else "trailing bytes after the payload"
         raise reader.error(
@@ -200,41 +251,53 @@ def decode(data: bytes, filename: str | None = None) -> Program:
             f"payload CRC-32 mismatch: header says 0x{crc:08x}, payload is 0x{zlib.crc32(reader.data[HEADER_SIZE:]):08x}",
             _AT_CRC,
         )
+
+
+def _header_target(reader: _Reader, raw_name: bytes, values: tuple[int, ...]) -> TargetDescription:
+    """The target of the header's NUL-padded name and resource fields (``values``, in the order of
+    RESOURCE_FIELDS)."""
     name = raw_name.rstrip(b"\0")
     if not re.fullmatch(TARGET_NAME.encode(), name):
         raise reader.error(
             f"bad target name {raw_name!r}: expected 1 to {NAME_SIZE} characters of [A-Za-z0-9_.+-], NUL-padded",
             _AT_NAME,
         )
-    fields: dict[str, int] = dict(
-        zip(RESOURCE_FIELDS, (cores, neurons, synapse_bytes, max_fan_in, bus_size), strict=True)
-    )
+    fields: dict[str, int] = dict(zip(RESOURCE_FIELDS, values, strict=True))
     try:
-        target = resolve_target(name.decode("ascii"), fields)
+        return target_from_fields(name.decode("ascii"), fields)
     except TargetError as err:
         raise reader.error(err.message, _AT_FIELDS) from None
 
-    input_scale = struct.unpack("<d", reader.take(8, "input scale"))[0]
-    reader.need(n_outputs * _OUTPUT.size, f"{n_outputs} outputs")
+
+def _read_outputs(reader: _Reader, count: int) -> list[OutputSpec]:
+    """The output ranges; the whole section is checked to be present before any is read."""
+    reader.need(count * _OUTPUT.size, f"{count} outputs")
     outputs: list[OutputSpec] = []
-    for _ in range(n_outputs):
+    for _ in range(count):
         start = reader.offset
-        core, base, count, out_reserved, scale = _OUTPUT.unpack(reader.take(_OUTPUT.size, "output"))
+        core, base, n_neurons, out_reserved, scale = _OUTPUT.unpack(reader.take(_OUTPUT.size, "output"))
         if out_reserved:
             raise reader.error(f"reserved output field is {out_reserved}, expected 0", start + 6)
-        outputs.append(OutputSpec(core, base, count, scale))
-    instr_start = reader.offset
-    raw = np.frombuffer(reader.take(n_instr * _INSTR_DTYPE.itemsize, f"{n_instr} instructions"), dtype=_INSTR_DTYPE)
-    instructions = [
-        _decode_instruction(reader, instr_start + 32 * index, *row) for index, row in enumerate(raw.tolist())
-    ]
+        outputs.append(OutputSpec(core, base, n_neurons, scale))
+    return outputs
 
-    reader.need(n_syn * _TABLE_HEAD.size, f"{n_syn} synapse tables")
-    synapse_tables: dict[int, np.ndarray] = {}
-    for _ in range(n_syn):
+
+def _read_instructions(reader: _Reader, count: int) -> list[Instruction]:
+    """The 32-byte instructions, each decoded at its own offset (so errors point at it)."""
+    start = reader.offset
+    raw = np.frombuffer(reader.take(count * _INSTR_DTYPE.itemsize, f"{count} instructions"), dtype=_INSTR_DTYPE)
+    return [_decode_instruction(reader, start + 32 * index, *row) for index, row in enumerate(raw.tolist())]
+
+
+def _read_synapse_tables(reader: _Reader, count: int) -> dict[int, np.ndarray]:
+    """The int8 synapse tables, each padded to 4 bytes with zeros; their headers are checked to be
+    present before any table is allocated."""
+    reader.need(count * _TABLE_HEAD.size, f"{count} synapse tables")
+    tables: dict[int, np.ndarray] = {}
+    for _ in range(count):
         start = reader.offset
         tid, rows, cols = _TABLE_HEAD.unpack(reader.take(_TABLE_HEAD.size, "synapse table header"))
-        if tid in synapse_tables:
+        if tid in tables:
             raise reader.error(f"duplicate synapse table id {tid}", start)
         nbytes = rows * cols
         body = reader.take(nbytes, f"synapse table {tid} ({rows}x{cols})")
@@ -242,27 +305,22 @@ def decode(data: bytes, filename: str | None = None) -> Program:
         padding = reader.take(-nbytes % 4, f"synapse table {tid} padding")
         if padding.strip(b"\0"):
             raise reader.error(f"synapse table {tid}: nonzero padding", pad_at)
-        synapse_tables[tid] = np.frombuffer(body, dtype=np.int8).reshape(rows, cols).copy()
-    reader.need(n_par * _PARAM_HEAD.size, f"{n_par} param tables")
-    param_tables: dict[int, np.ndarray] = {}
-    for _ in range(n_par):
+        tables[tid] = np.frombuffer(body, dtype=np.int8).reshape(rows, cols).copy()
+    return tables
+
+
+def _read_param_tables(reader: _Reader, count: int) -> dict[int, np.ndarray]:
+    """The int32 parameter tables; their headers are checked to be present before any is allocated."""
+    reader.need(count * _PARAM_HEAD.size, f"{count} param tables")
+    tables: dict[int, np.ndarray] = {}
+    for _ in range(count):
         start = reader.offset
         tid, length = _PARAM_HEAD.unpack(reader.take(_PARAM_HEAD.size, "param table header"))
-        if tid in param_tables:
+        if tid in tables:
             raise reader.error(f"duplicate param table id {tid}", start)
         body = reader.take(4 * length, f"param table {tid} ({length} values)")
-        param_tables[tid] = np.frombuffer(body, dtype="<i4").astype(np.int32)
-    if reader.offset != len(data):
-        raise reader.error(f"{len(data) - reader.offset} unexpected bytes after the last table", reader.offset)
-
-    program = Program(
-        instructions, n_inputs, outputs, synapse_tables, param_tables, target=target, input_scale=input_scale
-    )
-    try:
-        program.validate()
-    except ProgramError as err:
-        raise _program_error(reader, err, instr_start, outputs_start=HEADER_SIZE + 8) from None
-    return program
+        tables[tid] = np.frombuffer(body, dtype="<i4").astype(np.int32)
+    return tables
 
 
 def _program_error(reader: _Reader, err: ProgramError, instr_start: int, outputs_start: int) -> ImageError:

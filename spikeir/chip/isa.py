@@ -219,17 +219,32 @@ def _check_range(target: TargetDescription, where: str, core: int, base: int, co
 
 
 def validate_program(program: Program, synapse_tables: dict[int, np.ndarray] | None = None) -> None:
-    """See :meth:`Program.validate`."""
-    target = program.target
+    """See :meth:`Program.validate`. The checks run in a fixed order (header, tables, instructions
+    in program order, outputs, synaptic memory): the first broken rule is the one reported."""
     tables = dict(program.synapse_tables)
     if synapse_tables:
         tables.update(synapse_tables)
+    _check_header(program)
+    _check_tables(program, tables)
+    _check_instructions(program, tables)
+    for out_index, out in enumerate(program.outputs):
+        _check_range(program.target, f"output {out_index}", out.core, out.base, out.count)
+    _check_synapse_memory(program)
+
+
+def _check_header(program: Program) -> None:
+    """The input port must fit the bus."""
+    target = program.target
     _check(program.n_inputs >= 0, "header", f"input count must be non-negative, got {program.n_inputs}")
     _check(
         program.n_inputs <= target.bus_size,
         "header",
         f"{program.n_inputs} inputs exceed the bus size {target.bus_size}",
     )
+
+
+def _check_tables(program: Program, tables: dict[int, np.ndarray]) -> None:
+    """Tables must have the shape and type the instructions index them with."""
     for tid, table in tables.items():
         _check(
             table.dtype == np.int8 and table.ndim == 2,
@@ -242,6 +257,11 @@ def validate_program(program: Program, synapse_tables: dict[int, np.ndarray] | N
             f"param table {tid}",
             f"must be a 1-D int32 vector, got {table.dtype} with shape {table.shape}",
         )
+
+
+def _check_instructions(program: Program, tables: dict[int, np.ndarray]) -> None:
+    """Every instruction in program order; HALT ends the program and nothing follows it."""
+    target = program.target
     if not program.instructions or not isinstance(program.instructions[-1], Halt):
         raise ProgramError("the program must end with HALT", f"instr {len(program.instructions)}")
     written: dict[int, int] = {}  # bus address -> instruction index of the FIRE that writes it
@@ -252,70 +272,87 @@ def validate_program(program: Program, synapse_tables: dict[int, np.ndarray] | N
             continue
         _check_range(target, where, instr.core, instr.base, instr.count)
         if isinstance(instr, Acc):
-            _check(
-                1 <= instr.src_len <= target.max_fan_in,
-                where,
-                f"source length {instr.src_len} is outside 1..{target.max_fan_in} (max_fan_in)",
-            )
-            _check(
-                instr.src >= 0 and instr.src + instr.src_len <= target.bus_size,
-                where,
-                f"source bus[{instr.src}:{instr.src + instr.src_len}] exceeds the bus size {target.bus_size}",
-            )
-            _check(instr.table in tables, where, f"synapse table {instr.table} is not loaded")
-            rows, cols = tables[instr.table].shape
-            _check(
-                instr.row >= 0
-                and instr.col >= 0
-                and instr.row + instr.count <= rows
-                and instr.col + instr.src_len <= cols,
-                where,
-                f"block [{instr.row}:{instr.row + instr.count}, {instr.col}:{instr.col + instr.src_len}] "
-                f"exceeds synapse table {instr.table} of shape {rows}x{cols}",
-            )
+            _check_acc(target, tables, where, instr)
         elif isinstance(instr, AccBias):
             _check_param_rows(program, where, instr.table, instr.row, instr.count)
         elif isinstance(instr, Fire):
-            _check_param_rows(program, where, instr.table, instr.row, instr.count)
-            _check(
-                instr.dst >= program.n_inputs and instr.dst + instr.count <= target.bus_size,
-                where,
-                f"destination bus[{instr.dst}:{instr.dst + instr.count}] must lie in [{program.n_inputs}, {target.bus_size}) (after the input port)",
-            )
-            for address in range(instr.dst, instr.dst + instr.count):
-                _check(
-                    address not in written,
-                    where,
-                    f"bus address {address} is already written by instr {written.get(address)}",
-                )
-                written[address] = index
-            if instr.mode == FireMode.GRADED:
-                _check(0 <= instr.shift <= 62, where, f"graded shift {instr.shift} is outside 0..62")
-                _check(
-                    -128 <= instr.lo <= instr.hi <= 127,
-                    where,
-                    f"graded clamp [{instr.lo}, {instr.hi}] must satisfy -128 <= lo <= hi <= 127",
-                )
-                _check(not instr.init_half, where, "init_half applies to binary mode only")
-                _check(instr.reset == ResetMode.ZERO, where, "graded FIRE always resets to zero")
-            else:
-                _check(
-                    instr.shift == 0 and instr.lo == 0 and instr.hi == 0,
-                    where,
-                    "binary FIRE takes no shift or clamp (they must be 0)",
-                )
-                thresholds = program.param_tables[instr.table][instr.row : instr.row + instr.count]
-                _check(
-                    bool(np.all(thresholds > 0)),
-                    where,
-                    f"binary FIRE thresholds in param table {instr.table} must be positive",
-                )
+            _check_fire(program, where, index, instr, written)
         elif isinstance(instr, Leak):
             _check(1 <= instr.shift <= 31, where, f"leak shift {instr.shift} is outside 1..31")
-    for out_index, out in enumerate(program.outputs):
-        _check_range(target, f"output {out_index}", out.core, out.base, out.count)
-    used = program.synapse_bytes_per_core()
-    for core, nbytes in sorted(used.items()):
+
+
+def _check_acc(target: TargetDescription, tables: dict[int, np.ndarray], where: str, instr: Acc) -> None:
+    """An ACC reads a bus range of at most max_fan_in addresses through a block of a loaded table."""
+    _check(
+        1 <= instr.src_len <= target.max_fan_in,
+        where,
+        f"source length {instr.src_len} is outside 1..{target.max_fan_in} (max_fan_in)",
+    )
+    _check(
+        instr.src >= 0 and instr.src + instr.src_len <= target.bus_size,
+        where,
+        f"source bus[{instr.src}:{instr.src + instr.src_len}] exceeds the bus size {target.bus_size}",
+    )
+    _check(instr.table in tables, where, f"synapse table {instr.table} is not loaded")
+    rows, cols = tables[instr.table].shape
+    _check(
+        instr.row >= 0 and instr.col >= 0 and instr.row + instr.count <= rows and instr.col + instr.src_len <= cols,
+        where,
+        f"block [{instr.row}:{instr.row + instr.count}, {instr.col}:{instr.col + instr.src_len}] "
+        f"exceeds synapse table {instr.table} of shape {rows}x{cols}",
+    )
+
+
+def _check_fire(program: Program, where: str, index: int, instr: Fire, written: dict[int, int]) -> None:
+    """A FIRE's parameters exist and its destination lies after the input port, written by no other
+    FIRE; ``written`` maps the addresses earlier FIREs write to their instruction index, and gains
+    this FIRE's."""
+    target = program.target
+    _check_param_rows(program, where, instr.table, instr.row, instr.count)
+    _check(
+        instr.dst >= program.n_inputs and instr.dst + instr.count <= target.bus_size,
+        where,
+        f"destination bus[{instr.dst}:{instr.dst + instr.count}] must lie in [{program.n_inputs}, {target.bus_size}) (after the input port)",
+    )
+    for address in range(instr.dst, instr.dst + instr.count):
+        _check(
+            address not in written,
+            where,
+            f"bus address {address} is already written by instr {written.get(address)}",
+        )
+        written[address] = index
+    _check_fire_mode(program, where, instr)
+
+
+def _check_fire_mode(program: Program, where: str, instr: Fire) -> None:
+    """A FIRE sets only the fields its mode uses, within their ranges; binary thresholds are positive."""
+    if instr.mode == FireMode.GRADED:
+        _check(0 <= instr.shift <= 62, where, f"graded shift {instr.shift} is outside 0..62")
+        _check(
+            -128 <= instr.lo <= instr.hi <= 127,
+            where,
+            f"graded clamp [{instr.lo}, {instr.hi}] must satisfy -128 <= lo <= hi <= 127",
+        )
+        _check(not instr.init_half, where, "init_half applies to binary mode only")
+        _check(instr.reset == ResetMode.ZERO, where, "graded FIRE always resets to zero")
+    else:
+        _check(
+            instr.shift == 0 and instr.lo == 0 and instr.hi == 0,
+            where,
+            "binary FIRE takes no shift or clamp (they must be 0)",
+        )
+        thresholds = program.param_tables[instr.table][instr.row : instr.row + instr.count]
+        _check(
+            bool(np.all(thresholds > 0)),
+            where,
+            f"binary FIRE thresholds in param table {instr.table} must be positive",
+        )
+
+
+def _check_synapse_memory(program: Program) -> None:
+    """Every core's ACC blocks must fit its synaptic memory."""
+    target = program.target
+    for core, nbytes in sorted(program.synapse_bytes_per_core().items()):
         _check(
             nbytes <= target.synapse_bytes,
             f"core {core}",
@@ -324,6 +361,7 @@ def validate_program(program: Program, synapse_tables: dict[int, np.ndarray] | N
 
 
 def _check_param_rows(program: Program, where: str, table: int, row: int, count: int) -> None:
+    """One int32 parameter per neuron: rows ``[row, row + count)`` of a defined param table."""
     _check(table in program.param_tables, where, f"param table {table} is not defined")
     length = program.param_tables[table].shape[0]
     _check(

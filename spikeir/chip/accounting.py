@@ -1,0 +1,162 @@
+"""Accounting of a run (docs/isa.md "Events and accounting"): the counters, cycles and energy
+estimate of :class:`RunStats`, and the spike log's :class:`SpikeEvent`.
+
+Why accounting in *blocks* of timesteps: with small batches a run's time is the number of numpy
+calls, not their size. So a timestep only records what it must (the events each ACC step read, per
+lane, and the logged lane's payloads) into buffers, and the counters, the busiest core's cycles and
+the spike log are derived from a whole block of timesteps at once (:meth:`Accounts.add_block`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from spikeir.chip.plan import Plan
+from spikeir.chip.target import SPIKECORE_V1, TargetDescription
+
+
+class SpikeEvent(NamedTuple):
+    """One FIRE event of the logged lane."""
+
+    timestep: int
+    core: int
+    neuron: int
+    payload: int
+
+
+@dataclass
+class RunStats:
+    """Accounting of one run (docs/isa.md "Events and accounting"); totals are summed over lanes.
+
+    Energy is an *estimate* from the target's energy table (Loihi pre-silicon figures).
+    """
+
+    timesteps: int = 0
+    batch: int = 0
+    input_events: int = 0
+    """Nonzero input payloads, counted once per timestep (inputs are events but not spikes)."""
+    synaptic_ops: int = 0
+    spikes: int = 0
+    neuron_updates: int = 0
+    active_updates: int = 0
+    intra_core_deliveries: int = 0
+    inter_core_deliveries: int = 0
+    cycles: int = 0
+    energy_pj: float = 0.0
+    clock_mhz: float = SPIKECORE_V1.clock_mhz
+    core_synaptic_ops: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    core_spikes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    core_neuron_updates: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    core_cycles: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def inactive_updates(self) -> int:
+        return self.neuron_updates - self.active_updates
+
+    @property
+    def time_us(self) -> float:
+        """Estimated chip time for all lanes run one after another, at the target's clock."""
+        return self.cycles / self.clock_mhz
+
+    def per_sample(self) -> dict[str, float]:
+        """Means per lane (one input vector): what one inference costs."""
+        lanes = max(self.batch, 1)
+        totals = {
+            "input_events": self.input_events,
+            "synaptic_ops": self.synaptic_ops,
+            "spikes": self.spikes,
+            "neuron_updates": self.neuron_updates,
+            "active_updates": self.active_updates,
+            "inactive_updates": self.inactive_updates,
+            "intra_core_deliveries": self.intra_core_deliveries,
+            "inter_core_deliveries": self.inter_core_deliveries,
+            "cycles": self.cycles,
+            "energy_pj": self.energy_pj,
+            "time_us": self.time_us,
+        }
+        return {name: float(value) / lanes for name, value in totals.items()}
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form: plain ints, floats and lists."""
+        result: dict[str, object] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            result[f.name] = value.tolist() if isinstance(value, np.ndarray) else value
+        result["inactive_updates"] = self.inactive_updates
+        result["time_us"] = self.time_us
+        result["per_sample"] = self.per_sample()
+        return result
+
+
+@dataclass
+class Accounts:
+    """Counters of a run that are not derived from per-lane arrays at its end."""
+
+    synaptic_ops: int
+    intra: int
+    deliveries: int
+    cycles: int
+    core_synaptic_ops: np.ndarray
+    logged: int
+    """Events in the spike log so far."""
+
+    def add_block(self, plan: Plan, records: np.ndarray) -> None:
+        """Fold a block of event records, (timesteps, lanes, columns) as the ACC steps wrote them,
+        into the counters and the busiest core's cycles."""
+        totals = records.sum(axis=(0, 1)).astype(np.int64)
+        n_acc = len(plan.acc_steps)
+        counts = totals[:n_acc] @ plan.acc_counts
+        self.synaptic_ops += int(counts[0])
+        self.deliveries += int(counts[1])
+        self.core_synaptic_ops += counts[2:]
+        if plan.records > n_acc:
+            self.intra += int(totals[n_acc:].sum())
+            records = records[:, :, :n_acc]
+        # Cycle counts are integers far below 2^53: the float64 sums are exact.
+        busiest = (records @ plan.cycle_rows + plan.cycle_base).max(axis=2, initial=0)
+        self.cycles += int(busiest.sum()) + records.shape[0] * records.shape[1]
+
+
+def run_stats(
+    plan: Plan,
+    accounts: Accounts,
+    spikes: np.ndarray,
+    input_events: int,
+    timesteps: int,
+    batch: int,
+    chip: TargetDescription,
+) -> RunStats:
+    """The statistics of a finished run: the accounts, the per-lane spike counts ``spikes`` (batch,
+    cores) and the per-timestep constants of the plan, with energy from ``chip``'s table."""
+    core_spikes = spikes.sum(axis=0)
+    core_updates = plan.core_updates * (timesteps * batch)
+    total_spikes = int(core_spikes.sum())
+    updates = int(core_updates.sum())
+    energy = chip.energy
+    intra, inter = accounts.intra, accounts.deliveries - accounts.intra
+    return RunStats(
+        timesteps=timesteps,
+        batch=batch,
+        input_events=input_events,
+        synaptic_ops=accounts.synaptic_ops,
+        spikes=total_spikes,
+        neuron_updates=updates,
+        active_updates=total_spikes,
+        intra_core_deliveries=intra,
+        inter_core_deliveries=inter,
+        cycles=accounts.cycles,
+        energy_pj=energy.synaptic_op_pj * accounts.synaptic_ops
+        + energy.neuron_update_active_pj * total_spikes
+        + energy.neuron_update_inactive_pj * (updates - total_spikes)
+        + energy.spike_intra_core_pj * intra
+        + energy.spike_inter_core_pj * inter,
+        clock_mhz=chip.clock_mhz,
+        core_synaptic_ops=accounts.core_synaptic_ops,
+        core_spikes=core_spikes,
+        core_neuron_updates=core_updates,
+        core_cycles=accounts.core_synaptic_ops + plan.core_const_cycles * (timesteps * batch),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from spikeir.tools.diagnostics import quiet_broken_pipe, report_exception
+from spikeir.tools.diagnostics import quiet_broken_pipe, run_guarded
 
 USAGE = """usage: spikeir <command> [options]
 
@@ -14,6 +14,20 @@ commands:
   bench   measure compile-time scaling and hardware-model throughput (prints ratios, writes JSON)
 
 `spikeir <command> --help` lists a command's options."""
+
+
+COMMANDS = ("lab", "bench")
+
+
+def _run(command: str, rest: list[str]) -> int:
+    if command == "lab":
+        from spikeir.lab.pipeline import options_from_args, run_lab
+
+        run_lab(options_from_args(rest))
+        return 0
+    from spikeir.benchmarks.__main__ import main as bench_main
+
+    return bench_main(rest)
 
 
 @quiet_broken_pipe
@@ -26,25 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(USAGE)
         return 0
     command, rest = args[0], args[1:]
-    try:
-        if command == "lab":
-            from spikeir.lab.pipeline import options_from_args, run_lab
-
-            run_lab(options_from_args(rest))
-            return 0
-        if command == "bench":
-            from spikeir.benchmarks.__main__ import main as bench_main
-
-            return bench_main(rest)
-    except BrokenPipeError:
-        raise  # quiet_broken_pipe ends the command without a message
-    except KeyboardInterrupt:
-        print("spikeir: interrupted", file=sys.stderr)
-        return 130
-    except Exception as error:  # noqa: BLE001 - the CLI turns every failure into one line
-        return report_exception(error, "spikeir " + command)
-    print(f"spikeir: error: unknown command '{command}'\n{USAGE}", file=sys.stderr)
-    return 2
+    if command not in COMMANDS:
+        print(f"spikeir: error: unknown command '{command}'\n{USAGE}", file=sys.stderr)
+        return 2
+    return run_guarded("spikeir " + command, lambda: _run(command, rest))
 
 
 if __name__ == "__main__":

@@ -181,15 +181,17 @@ def report(
     return 1
 
 
-def report_exception(error: BaseException, prog: str, filename: str | None = None) -> int:
+def report_exception(
+    error: BaseException, prog: str, filename: str | None = None, *, module: Operation | None = None
+) -> int:
     """Report any exception that ends a CLI as one line on stderr; return exit status 1.
 
-    User errors read as with :func:`report`; OS errors name the file; anything else is a bug in
-    spikeir, said so, with the traceback only when ``SPIKEIR_TRACEBACK=1`` (users need one line,
-    the developer who fixes it needs the rest).
+    User errors read as with :func:`report` (``module`` places them at an op); OS errors name the
+    file; anything else is a bug in spikeir, said so, with the traceback only when
+    ``SPIKEIR_TRACEBACK=1`` (users need one line, the developer who fixes it needs the rest).
     """
     if isinstance(error, USER_ERRORS):
-        return report(error, filename, prog=prog)
+        return report(error, filename, module=module, prog=prog)
     if isinstance(error, OSError) and error.strerror:
         place = error.filename if error.filename is not None else prog
         print(format_error(str(place), error.strerror), file=sys.stderr)
@@ -204,6 +206,29 @@ def report_exception(error: BaseException, prog: str, filename: str | None = Non
     if os.environ.get("SPIKEIR_TRACEBACK") == "1":
         traceback.print_exception(error)
     return 1
+
+
+def run_guarded(
+    prog: str,
+    body: Callable[[], int],
+    where: Callable[[], tuple[str | None, Operation | None]] = lambda: (None, None),
+) -> int:
+    """Run a CLI's work under the one failure policy of every spikeir command and return its
+    exit status: a user error or an OS error is one line and status 1 (:func:`report_exception`),
+    any other exception is one ``internal error ... a bug in spikeir`` line and status 1 (no
+    traceback unless ``SPIKEIR_TRACEBACK=1``), Ctrl-C is ``prog: interrupted`` and status 130, and
+    a closed pipe is left to :func:`quiet_broken_pipe`. ``where()`` says, once it failed, which
+    file and which IR the error belongs to."""
+    try:
+        return body()
+    except BrokenPipeError:
+        raise  # quiet_broken_pipe ends the command without a message
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - a CLI turns every failure into one line
+        filename, module = where()
+        return report_exception(error, prog, filename, module=module)
 
 
 def quiet_broken_pipe(main: Callable[P, int]) -> Callable[P, int]:

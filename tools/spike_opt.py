@@ -5,10 +5,12 @@ Every `xdsl-opt` flag works unchanged (pipelines with options, --split-input-fil
 
 - input formats beyond MLIR text, through `spikeir.frontends.FRONTENDS` (`.pt2`, `.relay` with
   `--params FILE.npz`, `.onnx`), so any pass or target applies to a model file directly;
-- the `spikecore-bin` target, which writes a binary program image (never to a terminal, and
-  atomically to -o so a failed run never leaves half an image behind);
+- the `spikecore-bin` target, which writes a binary program image (never to a terminal);
+- `-o FILE` written only once the whole run has succeeded, through `spikeir.fileio.atomic_write`:
+  a regular file is replaced atomically (keeping its mode), a symlink's target is replaced, a
+  FIFO, a character device and `-` (standard output) are written through;
 - errors a user can act on: `file:line:col: error: message` on stderr and exit status 1 instead
-  of a Python traceback (see tools/diagnostics.py).
+  of a Python traceback, and a bug as one `internal error` line (tools/diagnostics.py, `run_guarded`).
 
 spikeir's dialects, passes and the `spikecore-asm` target reach both tools through the
 `xdsl.universe` entry point (spikeir/universe.py); registering them here again would clash.
@@ -35,7 +37,7 @@ from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from spikeir.errors import SpikeIRError, TargetError
-from spikeir.tools.diagnostics import USER_ERRORS, parse_module, quiet_broken_pipe, report
+from spikeir.tools.diagnostics import parse_module, quiet_broken_pipe, run_guarded
 
 if TYPE_CHECKING:
     from spikeir.chip.isa import Program
@@ -140,7 +142,9 @@ class SpikeOptMain(xDSLOptMain):
 
         def wrap(ext: str):
             def read(stream: IO[bytes]) -> ModuleOp:
-                options = FrontendOptions(filename=self.get_input_name(), params=self.args.params)
+                input_file: str | None = self.args.input_file
+                folder = None if input_file is None else Path(input_file).absolute().parent
+                options = FrontendOptions(filename=self.get_input_name(), params=self.args.params, folder=folder)
                 return FRONTENDS[ext](stream, options)
 
             return read
@@ -255,7 +259,7 @@ class SpikeOptMain(xDSLOptMain):
     def _run_binary(self) -> None:
         """Like `run`, for the one target whose output is bytes."""
         output_file: str | None = self.args.output_file
-        if output_file is None and sys.stdout.isatty():
+        if output_file in (None, "-") and sys.stdout.isatty():
             raise TargetError("refusing to write a binary image to a terminal: use -o FILE or redirect stdout", PROG)
         if self.args.split_input_file:
             raise TargetError("spikecore-bin writes one image: it cannot be used with --split-input-file", PROG)
@@ -275,14 +279,20 @@ class SpikeOptMain(xDSLOptMain):
 
 @quiet_broken_pipe
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point: exit status 0, 1 for a user error, 2 for bad usage (argparse)."""
-    try:
-        tool = SpikeOptMain(args=argv)
-    except SpikeIRError as error:
-        return report(error, prog=PROG)
-    try:
-        tool.run()
-    except USER_ERRORS as error:
-        failed: Operation | None = tool.failed_module
-        return report(error, tool.get_input_name(), module=failed, prog=PROG)
-    return 0
+    """Console entry point: exit status 0, 1 for a user error, 2 for bad usage (argparse), 1 with
+    one ``internal error`` line for a bug (the policy of every spikeir command, `run_guarded`)."""
+    tools: list[SpikeOptMain] = []
+
+    def body() -> int:
+        tools.append(SpikeOptMain(args=argv))
+        tools[0].run()
+        return 0
+
+    def where() -> tuple[str | None, Operation | None]:
+        return (tools[0].get_input_name(), tools[0].failed_module) if tools else (None, None)
+
+    return run_guarded(PROG, body, where)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,8 +6,9 @@ extension (or ``-f EXT``), just as it parses ``.mlir`` text, so every pass and t
 every input format.
 
 A frontend is called as ``frontend(stream, options)``: ``stream`` is the file opened in binary
-mode, ``options`` (:class:`FrontendOptions`) carries the input's name (for error locations) and
-``--params FILE.npz`` (weights stored apart from the graph, as Relay text keeps them). It returns
+mode, ``options`` (:class:`FrontendOptions`) carries the input's name (for error locations), the
+folder the input file is in (``None`` for standard input; ONNX external data is read only from
+there) and ``--params FILE.npz`` (weights stored apart from the graph, as Relay text keeps them). It returns
 a ``builtin.module`` holding ``func.func @main`` and raises `spikeir.errors.FrontendError` for a
 model it cannot import. Import heavy libraries (torch, tvm, onnx) inside the function, not at
 module level: this registry is read on every `spike-opt` start, `--help` included.
@@ -33,6 +34,10 @@ class FrontendOptions:
     """The input's name as the user gave it (``stdin`` for standard input), for error locations."""
     params: Path | None = None
     """``--params``: a ``.npz`` of named parameter arrays, for formats that keep weights apart."""
+    folder: Path | None = None
+    """The folder of the input file, the only place a model's side files (ONNX external data) are
+    read from; ``None`` when the model comes from standard input or memory: it has no folder, and a
+    model that names side files is refused."""
 
 
 Frontend = Callable[[IO[bytes], FrontendOptions], ModuleOp]
@@ -63,9 +68,10 @@ def _relay(stream: IO[bytes], options: FrontendOptions) -> ModuleOp:
 
 
 def _onnx(stream: IO[bytes], options: FrontendOptions) -> ModuleOp:
+    """An ONNX model; external data only from ``options.folder`` (see spikeir.frontends.onnx)."""
     from spikeir.frontends.onnx import import_onnx
 
-    return import_onnx(stream.read(), options.filename)
+    return import_onnx(stream.read(), options.filename, options.folder)
 
 
 FRONTENDS: dict[str, Frontend] = {"pt2": _pt2, "relay": _relay, "onnx": _onnx}

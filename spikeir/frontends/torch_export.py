@@ -79,7 +79,8 @@ def import_pt2(source: str | os.PathLike[str] | IO[bytes]) -> ModuleOp:
     `torch.export.load` is not safe on untrusted files (its docstring says so): it unpickles
     sample inputs with ``weights_only=False`` when the safe load fails, unpickles weights marked
     ``use_pickle`` and opaque constants, loads AOTInductor shared libraries, and evaluates symbolic
-    shapes with `sympy.sympify`, which runs Python. The archive is read once into memory and
+    shapes with `sympy.sympify`, which runs Python; its ``guards_code`` strings are Python that
+    the module from ``ExportedProgram.module()`` runs on every call. The archive is read once into memory and
     checked (`_check_archive`) so that none of these paths can be reached; then torch loads the
     very same bytes.
     """
@@ -199,9 +200,31 @@ def _check_entry(entry: str, content: bytes, where: str | None) -> None:
                     f"archive entry '{entry}' names a pickled object, which spikeir does not load", where
                 )
         return
+    if _has_guard_code(document):
+        raise FrontendError(
+            f"archive entry '{entry}' carries guard code (`guards_code`: Python that the module from "
+            "ExportedProgram.module() runs on every call), which spikeir does not accept",
+            where,
+        )
     for text in _expr_strings(document):
         if not _safe_sym_expr(text):
             raise FrontendError(f"archive entry '{entry}': unsupported symbolic shape '{text[:60]}'", where)
+
+
+def _has_guard_code(document: Any) -> bool:
+    """Whether a serialized program has a non-empty ``guards_code`` anywhere (torch 2.13 writes it,
+    empty for the models spikeir imports, at the top level of ``models/*.json``)."""
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key == "guards_code" and value not in (None, [], "", {}):
+                    return True
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _expr_strings(document: Any) -> list[str]:

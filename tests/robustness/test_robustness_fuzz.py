@@ -26,6 +26,8 @@ from spikeir.chip.assembly import assemble
 from spikeir.chip.image import HEADER_SIZE, decode, encode
 from spikeir.errors import AssemblyError, FrontendError, ImageError
 from spikeir.frontends.relay_text import import_relay, meta_constant_key
+from spikeir.passes.fuse_dense import FuseDensePass
+from spikeir.passes.place import PlacePass
 from spikeir.tools.spike_opt import main as spike_opt
 from support.frontend_helpers import SEED_RELAY
 from support.programs import SMALL, small_program
@@ -221,12 +223,12 @@ def _lit_seeds() -> list[tuple[str, list[str]]]:
         ("dialects/nn.mlir", []),
         ("dialects/spikecore.mlir", []),
         ("dialects/quant.mlir", []),
-        ("passes/fuse-dense.mlir", ["--split-input-file", "-p", "fuse-dense"]),
+        ("passes/fuse-dense.mlir", ["--split-input-file", "-p", FuseDensePass.name]),
         ("passes/nn-fold-reshapes.mlir", ["--split-input-file", "-p", "nn-fold-reshapes"]),
         ("passes/partition.mlir", ["-p", "partition-for-spikecore"]),
         ("passes/lower.mlir", ["-p", "lower-quant-to-spikecore"]),
         ("passes/convert.mlir", ["-p", "convert-to-snn"]),
-        ("passes/place.mlir", ["-p", "place", "-t", "spikecore-asm"]),
+        ("passes/place.mlir", ["-p", PlacePass.name, "-t", "spikecore-asm"]),
     ]:
         seeds.append(((LIT / name).read_text(), args))
     return seeds

@@ -25,6 +25,7 @@ from spikeir.chip.target import SPIKECORE_V1
 from spikeir.compiler import build_mlp_module
 from spikeir.errors import AssemblyError, ImageError, PlacementError, ProgramError, SpikeIRError
 from spikeir.ir.interpreter import run_function
+from spikeir.passes.quantize import QuantizePass
 from spikeir.tools.spike_opt import main as spike_opt
 from support.programs import SMALL, small_program
 from support.spikecore_ir import parse
@@ -57,7 +58,7 @@ def test_fan_in_over_max_fan_in_compiles_and_stays_exact() -> None:
     compiled = spikeir.compile(mlp(4, inputs=20000), calibration=calibration, record=True)
     first_layer = [i for i in compiled.program if isinstance(i, Acc) and i.table == 0]
     assert [(i.src_len, i.col) for i in first_layer] == [(16384, 0), (3616, 16384)]
-    (expected,) = run_function(parse(compiled.stages["quantize"]), "main", calibration)
+    (expected,) = run_function(parse(compiled.stages[QuantizePass.name]), "main", calibration)
     np.testing.assert_array_equal(compiled.run(calibration), expected)
 
 

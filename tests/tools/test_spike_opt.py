@@ -31,6 +31,8 @@ from spikeir.tools.diagnostics import report, report_exception
 from spikeir.tools.spike_opt import main
 
 LIT_TOOLS = Path(__file__).parent.parent / "lit" / "tools"
+FUSE = FuseDensePass.name
+"""The pass names come from the passes, so renaming a pass (to avoid clashes in xdsl.universe) keeps these tests."""
 
 LAYERS = """\
 func.func @main(%x: tensor<1x1x2x2xf32>, %w: tensor<3x4xf32>, %b: tensor<3xf32>) -> tensor<1x3xf32> {
@@ -56,7 +58,7 @@ def test_help_lists_spikeir_passes_dialects_and_targets(capsys: pytest.CaptureFi
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     for name in (
-        "fuse-dense",
+        FUSE,
         "nn-fold-reshapes",
         "nn, quant, spikecore",
         "spikecore-asm",
@@ -68,7 +70,7 @@ def test_help_lists_spikeir_passes_dialects_and_targets(capsys: pytest.CaptureFi
 
 def test_pipeline_with_two_passes(tmp_path: Path) -> None:
     out = tmp_path / "out.mlir"
-    assert main([str(_write(tmp_path, LAYERS)), "-p", "nn-fold-reshapes,fuse-dense", "-o", str(out)]) == 0
+    assert main([str(_write(tmp_path, LAYERS)), "-p", f"nn-fold-reshapes,{FUSE}", "-o", str(out)]) == 0
     text = out.read_text()
     assert '%1 = nn.fused_dense %0, %w, %b activation "relu" layer "fc"' in text
     assert "nn.dense" not in text and "nn.reshape" not in text and "nn.bias_add" not in text
@@ -78,9 +80,9 @@ def test_pipeline_with_two_passes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["-p", "fuse-dens"], "spike-opt: error: unknown pass 'fuse-dens' in -p; did you mean 'fuse-dense'?"),
-        (["-p", "fuse-dense{"], "spike-opt: error: invalid pass pipeline -p 'fuse-dense{' at column 12"),
-        (["-p", "fuse-dense{factor=2}"], "spike-opt: error: invalid pass pipeline -p 'fuse-dense{factor=2}'"),
+        (["-p", FUSE[:-1]], f"spike-opt: error: unknown pass '{FUSE[:-1]}' in -p; did you mean '{FUSE}'?"),
+        (["-p", FUSE + "{"], f"spike-opt: error: invalid pass pipeline -p '{FUSE}{{' at column {len(FUSE) + 2}"),
+        (["-p", FUSE + "{factor=2}"], f"spike-opt: error: invalid pass pipeline -p '{FUSE}{{factor=2}}'"),
     ],
 )
 def test_bad_pipeline_is_one_line_and_exit_1(
@@ -151,8 +153,8 @@ def test_frontend_gets_stream_name_and_params(
     params = tmp_path / "p.npz"
     np.savez(params, w=np.zeros(2))
     model = _write(tmp_path, LAYERS, "net.fake")
-    assert main([str(model), "--params", str(params), "-p", "fuse-dense"]) == 0
-    assert seen == [FrontendOptions(filename=str(model), params=params)]
+    assert main([str(model), "--params", str(params), "-p", FUSE]) == 0
+    assert seen == [FrontendOptions(filename=str(model), params=params, folder=tmp_path)]
     assert "nn.fused_dense" in capsys.readouterr().out
     assert main([str(model), "--params", str(tmp_path / "absent.npz")]) == 1
     assert "absent.npz: error: --params file not found" in capsys.readouterr().err
@@ -239,10 +241,80 @@ def test_passes_through_the_python_api() -> None:
 
 def test_pass_pipeline_from_python_with_options() -> None:
     """The registry works with xDSL's PassPipeline and pipeline syntax, options included."""
-    pipeline = PassPipeline.parse_spec(get_all_passes(), "nn-fold-reshapes,fuse-dense,quantize{per-channel=true}")
+    spec = f"nn-fold-reshapes,{FUSE},{QuantizePass.name}{{per-channel=true}}"
+    pipeline = PassPipeline.parse_spec(get_all_passes(), spec)
     assert [type(p) for p in pipeline.passes] == [NnFoldReshapesPass, FuseDensePass, QuantizePass]
     assert pipeline.passes[2] == QuantizePass(per_channel=True)
     module = Parser(spikeir_context(), LAYERS).parse_module()
     PassPipeline(pipeline.passes[:2]).apply(spikeir_context(), module)
     module.verify()
     assert [type(op) for op in module.walk() if isinstance(op, FusedDenseOp)] == [FusedDenseOp]
+
+
+# -- the internal-error policy of every spikeir command (tools/diagnostics.run_guarded) ----------
+
+
+def test_a_bug_is_one_internal_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An exception that is not the user's fault (here a pass that divides by zero) is one line
+    naming it as a bug, exit 1, no traceback; SPIKEIR_TRACEBACK=1 adds the traceback."""
+
+    def broken(self: FuseDensePass, ctx: object, op: ModuleOp) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(FuseDensePass, "apply", broken)
+    source = _write(tmp_path, LAYERS)
+    monkeypatch.delenv("SPIKEIR_TRACEBACK", raising=False)
+    assert main([str(source), "-p", FUSE]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "spike-opt: error: internal error: ZeroDivisionError: division by zero "
+        "(a bug in spikeir; set SPIKEIR_TRACEBACK=1 to see where)\n"
+    )
+    monkeypatch.setenv("SPIKEIR_TRACEBACK", "1")
+    assert main([str(source), "-p", FUSE]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: ZeroDivisionError" in err and "Traceback (most recent call last)" in err
+
+
+def test_interrupt_and_user_errors_keep_their_form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from spikeir.tools.spike_opt import SpikeOptMain
+
+    bad = _write(tmp_path, "func.func @f( {\n", "bad.mlir")
+    assert main([str(bad)]) == 1  # a user error is still placed, not "internal"
+    err = capsys.readouterr().err
+    assert err.startswith(f"{bad}:1:") and "internal error" not in err, err
+    source = _write(tmp_path, LAYERS)
+
+    def interrupted(self: SpikeOptMain) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SpikeOptMain, "run", interrupted)
+    assert main([str(source)]) == 130
+    assert capsys.readouterr().err == "spike-opt: interrupted\n"
+
+
+def test_spikeir_cli_uses_the_same_policy(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from spikeir.tools import cli
+
+    def broken(command: str, rest: list[str]) -> int:
+        raise KeyError("x")
+
+    monkeypatch.setattr(cli, "_run", broken)
+    assert cli.main(["bench"]) == 1
+    assert capsys.readouterr().err.startswith("spikeir bench: error: internal error: KeyError: 'x' (a bug in spikeir")
+
+
+def test_runs_as_a_module_and_the_package_says_what_it_holds() -> None:
+    import spikeir.tools
+
+    done = subprocess.run(
+        [sys.executable, "-m", "spikeir.tools.spike_opt", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and done.stdout.startswith("usage: spike-opt"), done.stderr
+    doc = spikeir.tools.__doc__ or ""
+    assert all(name in doc for name in ("spike-opt", "spike-run", "spikeir lab", "run_guarded"))

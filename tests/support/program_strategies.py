@@ -172,7 +172,7 @@ def programs(
                 instructions.append(Fire(core, base, count, dst=dst, table=table, row=row, shift=shift, lo=lo, hi=hi))
             else:
                 needs.thresholds.append((table, row, count))
-                reset = draw(st.sampled_from(ResetMode))
+                reset = draw(st.sampled_from([ResetMode.ZERO, ResetMode.SUBTRACT]))
                 init_half = draw(st.booleans())
                 instructions.append(
                     Fire(core, base, count, dst=dst, table=table, row=row, mode=FireMode.BINARY,

@@ -1,114 +1,89 @@
 """spikecore-pipeline: the whole lowering from the float `nn` graph to placed SpikeCore programs.
 
-One pass (for spike-opt) and one function (for Python, with an in-memory calibration array and the
-IR after every stage for reports) run the same stages in the order of docs/pipeline.md:
-nn-fold-reshapes, fuse-dense, partition-for-spikecore, quantize, lower-quant-to-spikecore,
-convert-to-snn (rate mode only) and place. Stages are looked up by name in the pass registry, so
-this file only decides order and options.
+`lowering_passes` lists the stages as pass instances, in the order of docs/pipeline.md (fold reshapes,
+fuse dense layers, partition, quantize, lower to spikecore, convert to rate coding in rate mode only,
+place), each configured from one `PipelineOptions`. The pass runs them for spike-opt (calibration
+from a .npy file); `run_pipeline` runs the same list for Python, with an in-memory calibration array,
+and keeps the IR and the time of every stage.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from numpy.typing import ArrayLike
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.passes import ModulePass
-from xdsl.utils.exceptions import PassFailedException
+from xdsl.passes import ModulePass, PassPipeline
 
 from spikeir.chip.isa import Program
 from spikeir.errors import QuantizationError
-from spikeir.passes import get_all_passes
-from spikeir.passes.partition_for_spikecore import is_codegen_func
+from spikeir.options import PipelineOptions
+from spikeir.passes.convert_to_snn import ConvertToSnnPass
+from spikeir.passes.fuse_dense import FuseDensePass
+from spikeir.passes.lower_quant_to_spikecore import LowerQuantToSpikeCorePass
+from spikeir.passes.nn_fold_reshapes import NnFoldReshapesPass
+from spikeir.passes.partition_for_spikecore import PartitionForSpikeCorePass, is_codegen_func
+from spikeir.passes.place import PlacePass
+from spikeir.passes.quantize import LayerQuantization, QuantizePass, load_calibration, quantize_module
 
-MODES = ("graded", "rate")
+
+@dataclass(frozen=True, eq=False)
+class CalibratedQuantize(ModulePass):
+    """The pipeline's quantize stage: the quantize pass with the pipeline's options, calibrated on a
+    .npy file (spike-opt) or an array (Python), keeping what it chose for the caller's report."""
+
+    name = QuantizePass.name
+
+    calibration: str | ArrayLike | None
+    options: PipelineOptions
+    chosen: list[LayerQuantization] = field(default_factory=list)
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if not any(is_codegen_func(f) for f in op.ops):
+            return
+        if self.calibration is None:
+            raise QuantizationError(
+                'no calibration inputs given: use spikecore-pipeline{calibration="inputs.npy"} (a .npy of @main inputs)',
+                SpikeCorePipelinePass.name,
+            )
+        data = load_calibration(self.calibration) if isinstance(self.calibration, str) else self.calibration
+        options = self.options
+        self.chosen[:] = quantize_module(op, data, options.per_channel, options.method, float(options.percentile))
 
 
-def _make(name: str, **options: Any) -> ModulePass:
-    return get_all_passes()[name]()(**options)
-
-
-def _stages(
-    mode: str,
-    target: str,
-    placement: dict[str, int],
-    leak_shift: int,
-    quantize: Callable[[ModuleOp], None],
-) -> list[tuple[str, Callable[[ModuleOp], None]]]:
-    """(stage name, action) in pipeline order; ``quantize`` is the calibration step and
-    ``placement`` the `place` options (neurons_per_core, cores, synapse_bytes; 0 = the target's)."""
-    if mode not in MODES:
-        raise PassFailedException(f"spikecore-pipeline: mode must be {' or '.join(MODES)}, got '{mode}'")
-    ctx = Context()
-
-    def run(name: str, **options: Any) -> tuple[str, Callable[[ModuleOp], None]]:
-        return name, lambda module: _make(name, **options).apply(ctx, module)
-
-    stages = [
-        run("nn-fold-reshapes"),
-        run("fuse-dense"),
-        run("partition-for-spikecore"),
-        ("quantize", quantize),
-        run("lower-quant-to-spikecore", target=target),
-    ]
-    if mode == "rate":
-        stages.append(run("convert-to-snn", leak_shift=leak_shift))
-    stages.append(run("place", **placement))
-    return stages
+def lowering_passes(options: PipelineOptions, quantize: ModulePass) -> tuple[ModulePass, ...]:
+    """The pipeline's stages in order, configured from ``options``; ``quantize`` is the calibration stage."""
+    rate = ConvertToSnnPass(leak_shift=options.leak_shift, init_half=options.init_half, reset=options.reset)
+    place = PlacePass(
+        neurons_per_core=options.neurons_per_core, cores=options.cores, synapse_bytes=options.synapse_bytes
+    )
+    return (
+        NnFoldReshapesPass(),
+        FuseDensePass(),
+        PartitionForSpikeCorePass(),
+        quantize,
+        LowerQuantToSpikeCorePass(target=options.target),
+        *((rate,) if options.mode == "rate" else ()),
+        place,
+    )
 
 
 @dataclass(frozen=True)
-class SpikeCorePipelinePass(ModulePass):
-    """``spikecore-pipeline{mode=graded|rate target=... calibration="x.npy" per-channel=false
-    method=max|percentile percentile=99.99 neurons-per-core=0 cores=0 synapse-bytes=0 leak-shift=0}``."""
+class SpikeCorePipelinePass(PipelineOptions, ModulePass):
+    """``spikecore-pipeline{mode=rate calibration="x.npy" per-channel=true ...}``: the options are
+    ``calibration`` and the fields of `PipelineOptions` (dashes for underscores)."""
 
     name = "spikecore-pipeline"
 
-    mode: str = "graded"
-    """graded: int8 payloads, exact at T = 1; rate: binary spikes (convert-to-snn)."""
-    target: str = "spikecore-v1"
     calibration: str | None = None
-    """A .npy file of @main inputs for calibration (see the quantize pass)."""
-    per_channel: bool = False
-    method: str = "max"
-    percentile: int | float = 99.99
-    neurons_per_core: int = 0
-    """0: the target's value; 1 reproduces the seed's one-neuron-per-core mapping."""
-    cores: int = 0
-    """0: the target's value; more cores let a larger network fit (what place's errors suggest)."""
-    synapse_bytes: int = 0
-    """0: the target's synaptic memory per core."""
-    leak_shift: int = 0
-    """Rate mode only: 0 for no leak, k for ``V -= V >> k`` each step."""
+    """A .npy file of @main inputs for calibration (quote the path)."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        quantize = _make(
-            "quantize",
-            calibration=self.calibration,
-            per_channel=self.per_channel,
-            method=self.method,
-            percentile=self.percentile,
-        )
-
-        def calibrate(module: ModuleOp) -> None:
-            if self.calibration is None and any(is_codegen_func(f) for f in module.ops):
-                raise QuantizationError(
-                    'no calibration inputs given: use spikecore-pipeline{calibration="inputs.npy"} (a .npy of @main inputs)',
-                    self.name,
-                )
-            quantize.apply(ctx, module)
-
-        placement = {
-            "neurons_per_core": self.neurons_per_core,
-            "cores": self.cores,
-            "synapse_bytes": self.synapse_bytes,
-        }
-        for _, action in _stages(self.mode, self.target, placement, self.leak_shift, calibrate):
-            action(op)
+        PassPipeline(lowering_passes(self, CalibratedQuantize(self.calibration, self))).apply(ctx, op)
 
 
 @dataclass
@@ -118,8 +93,8 @@ class PipelineResult:
     module: ModuleOp
     stages: dict[str, str] = field(default_factory=dict)
     """Stage name -> printed IR after it ("input" is the IR before the first stage)."""
-    quantization: list[Any] = field(default_factory=list)
-    """spikeir.passes.quantize.LayerQuantization per layer, in order."""
+    quantization: list[LayerQuantization] = field(default_factory=list)
+    """What quantization chose per layer, in order."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Stage name -> wall time of the stage, in order, then "verify": the total of the checks after each stage."""
 
@@ -130,42 +105,47 @@ class PipelineResult:
         return program_from_module(self.module, name)
 
 
+@dataclass
+class _StageRecorder:
+    """The pipeline's callback between stages: times each stage, verifies its output (timed apart) and
+    keeps the printed IR when asked."""
+
+    result: PipelineResult
+    record: bool
+    verify_seconds: float = 0.0
+    start: float = field(default_factory=time.perf_counter)
+
+    def __call__(self, done: ModulePass | None, module: ModuleOp, _next: ModulePass | None) -> None:
+        if done is None:
+            if self.record:
+                self.result.stages["input"] = str(module)
+        else:
+            checked = time.perf_counter()
+            self.result.seconds[done.name] = checked - self.start
+            module.verify()
+            self.verify_seconds += time.perf_counter() - checked
+            if self.record:
+                self.result.stages[done.name] = str(module)
+        self.start = time.perf_counter()
+
+
 def run_pipeline(
     module: ModuleOp,
     calibration: ArrayLike,
-    mode: str = "graded",
-    target: str = "spikecore-v1",
-    per_channel: bool = False,
-    method: str = "max",
-    percentile: float = 99.99,
-    neurons_per_core: int = 0,
-    leak_shift: int = 0,
+    options: PipelineOptions | None = None,
+    *,
     record: bool = False,
-    cores: int = 0,
-    synapse_bytes: int = 0,
+    **overrides: Any,
 ) -> PipelineResult:
-    """Compile ``module`` (rewritten in place) with calibration inputs of @main given as an array."""
-    from spikeir.passes.quantize import quantize_module
+    """Compile ``module`` (rewritten in place) with calibration inputs of @main given as an array.
 
+    ``overrides`` replace fields of ``options`` (default: `PipelineOptions()`) by name.
+    """
+    options = PipelineOptions.of(options, **overrides)
+    quantize = CalibratedQuantize(np.asarray(calibration), options)
     result = PipelineResult(module)
-
-    def quantize(m: ModuleOp) -> None:
-        result.quantization = list(
-            quantize_module(m, calibration, per_channel=per_channel, method=method, percentile=percentile)
-        )
-
-    if record:
-        result.stages["input"] = str(module)
-    verify_seconds = 0.0
-    placement = {"neurons_per_core": neurons_per_core, "cores": cores, "synapse_bytes": synapse_bytes}
-    for name, action in _stages(mode, target, placement, leak_shift, quantize):
-        start = time.perf_counter()
-        action(module)
-        checked = time.perf_counter()
-        module.verify()
-        result.seconds[name] = checked - start
-        verify_seconds += time.perf_counter() - checked
-        if record:
-            result.stages[name] = str(module)
-    result.seconds["verify"] = verify_seconds
+    recorder = _StageRecorder(result, record)
+    PassPipeline(lowering_passes(options, quantize), recorder).apply(Context(), module)
+    result.seconds["verify"] = recorder.verify_seconds
+    result.quantization = list(quantize.chosen)
     return result

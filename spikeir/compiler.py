@@ -20,12 +20,10 @@ from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Block, Region, SSAValue
 
 from spikeir.chip.isa import Halt, Opcode, Program
-from spikeir.chip.target import get_target
 from spikeir.dialects import nn
 from spikeir.errors import QuantizationError, SpikeIRError
 from spikeir.ir.arrays import dense_attr
-
-MODES = ("graded", "rate")
+from spikeir.options import CompileOptions, Mode
 
 
 @dataclass
@@ -38,8 +36,8 @@ class CompiledModel:
 
     program: Program
     module: ModuleOp
-    mode: str
-    timesteps: int
+    options: CompileOptions
+    """What it was compiled with."""
     stages: dict[str, str] = field(default_factory=dict)
     """Printed IR after each pipeline stage, in order (when compiled with ``record=True``)."""
     compile_seconds: dict[str, float] = field(default_factory=dict)
@@ -50,6 +48,15 @@ class CompiledModel:
     last_spike_log: list[Any] = field(default_factory=list)
     """Spike log (lane 0) of the most recent `run`."""
     _executor: Any = field(default=None, repr=False)
+
+    @property
+    def mode(self) -> Mode:
+        return self.options.mode
+
+    @property
+    def timesteps(self) -> int:
+        """Timesteps of a `run` that names none."""
+        return self.options.run_timesteps
 
     @property
     def assembly(self) -> str:
@@ -129,34 +136,24 @@ def compile(
     model: Any,
     example_input: Any = None,
     calibration: np.ndarray | None = None,
-    target: str = "spikecore-v1",
-    mode: str = "graded",
-    timesteps: int | None = None,
-    per_channel: bool = False,
-    method: str = "max",
-    percentile: float = 99.99,
-    neurons_per_core: int = 0,
-    leak_shift: int = 0,
+    *,
+    options: CompileOptions | None = None,
     record: bool = False,
-    cores: int = 0,
-    synapse_bytes: int = 0,
+    **overrides: Any,
 ) -> CompiledModel:
     """Compile ``model`` for SpikeCore.
 
     ``calibration`` is a batch of real inputs used to choose activation scales (default: the
-    example input, with a warning). ``mode="graded"`` reproduces the int8 network exactly in one
-    timestep; ``mode="rate"`` converts it to integrate-and-fire neurons whose accuracy grows with
-    ``timesteps`` (default 1 for graded, 32 for rate). ``neurons_per_core``, ``cores`` and
-    ``synapse_bytes`` override the target's resources (0 keeps the target's value).
+    example input, with a warning). ``options`` says how (default: `CompileOptions()`), and keyword
+    arguments named like its fields (``mode="rate"``, ``timesteps=16``, ``neurons_per_core=1``,
+    ``leak_shift=4``, ``reset="zero"``, ...) replace those fields. ``mode="graded"`` reproduces the
+    int8 network exactly in one timestep; ``mode="rate"`` converts it to integrate-and-fire neurons
+    whose accuracy grows with the timesteps. ``record=True`` keeps the IR after every stage.
     """
     from spikeir.ir.emit import program_from_module, programs_in
     from spikeir.passes.spikecore_pipeline import run_pipeline
 
-    if mode not in MODES:
-        raise SpikeIRError(f"mode must be one of {', '.join(MODES)}, got '{mode}'", "compile")
-    if timesteps is not None and timesteps < 1:
-        raise SpikeIRError(f"timesteps must be at least 1, got {timesteps}", "compile")
-    get_target(target)  # an unknown name fails here, before any work
+    options = CompileOptions.of(options, **overrides)  # a bad option fails here, before any work
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     module = _as_nn_module(model, example_input)
@@ -170,20 +167,7 @@ def compile(
             stacklevel=2,
         )
         calibration = np.asarray(example_input, dtype=np.float32)
-    result = run_pipeline(
-        module,
-        np.asarray(calibration, dtype=np.float32),
-        mode=mode,
-        target=target,
-        per_channel=per_channel,
-        method=method,
-        percentile=percentile,
-        neurons_per_core=neurons_per_core,
-        leak_shift=leak_shift,
-        record=record,
-        cores=cores,
-        synapse_bytes=synapse_bytes,
-    )
+    result = run_pipeline(module, np.asarray(calibration, dtype=np.float32), options, record=record)
     seconds.update(result.seconds)
     if not programs_in(result.module):
         raise SpikeIRError(
@@ -194,8 +178,7 @@ def compile(
     start = time.perf_counter()
     program = program_from_module(result.module)
     seconds["emit"] = time.perf_counter() - start
-    steps = timesteps if timesteps is not None else (1 if mode == "graded" else 32)
-    return CompiledModel(program, result.module, mode, steps, dict(result.stages), seconds, list(result.quantization))
+    return CompiledModel(program, result.module, options, dict(result.stages), seconds, list(result.quantization))
 
 
 def build_mlp_module(
@@ -243,11 +226,14 @@ def compile_nn_to_spikecore(
     biases: Sequence[np.ndarray | None],
     activations: Sequence[str | None],
     calibration: np.ndarray | None = None,
-    target: str = "spikecore-v1",
-    mode: str = "graded",
-    per_channel: bool = False,
+    *,
+    options: CompileOptions | None = None,
+    **overrides: Any,
 ) -> tuple[Program, list[tuple[np.ndarray, float]], list[tuple[np.ndarray, float]]]:
     """The seed notebook's entry point: float weight/bias arrays -> ``(program, q_weights, q_biases)``.
+
+    ``options`` and ``overrides`` are those of `compile` (the seed passes ``target``, ``mode`` and
+    ``per_channel``).
 
     ``q_weights[i] = (int8 weights of layer i, weight scale)`` and ``q_biases[i] = (int32 bias,
     bias scale)``, taken from the compiled program itself (synapse table i is layer i). Without
@@ -264,7 +250,7 @@ def compile_nn_to_spikecore(
         calibration = (
             np.random.default_rng(0).standard_normal((256, np.asarray(weights[0]).shape[1])).astype(np.float32)
         )
-    compiled = compile(module, calibration=calibration, target=target, mode=mode, per_channel=per_channel)
+    compiled = compile(module, calibration=calibration, options=options, **overrides)
     program = compiled.program
 
     def scale(values: tuple[float, ...]) -> Any:

@@ -1,1 +1,1 @@
-"""SpikeCore as a TVM Relax BYOC target: the pattern table and the `relax.ext.spikecore` codegen."""
+"""SpikeCore as a TVM Relax BYOC target: the pattern table, region calibration and the `relax.ext.spikecore` codegen."""

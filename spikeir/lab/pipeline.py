@@ -13,13 +13,14 @@ import json
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
 from spikeir.fileio import atomic_write
+from spikeir.options import CompileOptions, Method
 
 DEFAULT_TIMESTEPS = (1, 2, 4, 8, 16, 32, 64)
 
@@ -31,12 +32,9 @@ class LabOptions:
     epochs: int = 12
     """Same as spikeir.lab.training.DEFAULT_EPOCHS, so the lab, the notebook and train_or_load() share one cached model."""
     seed: int = 0
-    target: str = "spikecore-v1"
-    neurons_per_core: int = 0
-    per_channel: bool = False
+    compiler: CompileOptions = field(default_factory=CompileOptions)
+    """How both models are compiled (each with its own mode)."""
     calibration_samples: int = 500
-    method: str = "max"
-    percentile: float = 99.99
     modes: tuple[str, ...] = ("graded", "rate")
     timesteps: tuple[int, ...] = DEFAULT_TIMESTEPS
     tvm: bool = True
@@ -90,11 +88,9 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
     import torch
 
     import spikeir
-    from spikeir.chip.target import get_target
     from spikeir.lab.data import load_mnist
     from spikeir.lab.training import train_or_load
 
-    get_target(options.target)  # an unknown name fails here, before the training
     out = Path(options.out)
     report = LabReport(options={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()})
     stage = _Stopwatch(report.seconds, say)
@@ -136,16 +132,7 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
 
     def compile_for(mode: str, record: bool = False) -> Any:
         return spikeir.compile(
-            model,
-            example,
-            calibration=calibration,
-            target=options.target,
-            mode=mode,
-            per_channel=options.per_channel,
-            method=options.method,
-            percentile=options.percentile,
-            neurons_per_core=options.neurons_per_core,
-            record=record,
+            model, example, calibration=calibration, options=options.compiler, mode=mode, record=record
         )
 
     compiled = {}
@@ -302,15 +289,7 @@ def _tvm_path(
 
     from spikeir.byoc.codegen import build_heterogeneous, partition_for_spikecore, register_spikecore_target
 
-    register_spikecore_target(
-        calibration=calibration,
-        mode="graded",
-        target=options.target,
-        per_channel=options.per_channel,
-        method=options.method,
-        percentile=options.percentile,
-        neurons_per_core=options.neurons_per_core,
-    )
+    register_spikecore_target()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.export's own deprecation notices
         exported = torch.export.export(model, (torch.from_numpy(x_test[:1]),))
@@ -322,7 +301,7 @@ def _tvm_path(
         for gv, f in partitioned.functions_items()
         if f.attrs is not None and f.attrs.get("Codegen") == "spikecore"
     ]
-    vm = build_heterogeneous(relax_module)
+    vm = build_heterogeneous(relax_module, calibration=calibration, options=replace(options.compiler, mode="graded"))
     outputs = np.concatenate([vm["main"](tvm.runtime.tensor(x_test[i : i + 1]))[0].numpy() for i in range(len(x_test))])
     summary: dict[str, Any] = {"regions": len(regions), "samples": int(len(x_test))}
     if graded is not None:
@@ -401,7 +380,7 @@ def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
         "--epochs", type=int, default=defaults.epochs, help=f"training epochs (default {defaults.epochs})"
     )
     parser.add_argument("--seed", type=int, default=defaults.seed, help=f"training seed (default {defaults.seed})")
-    parser.add_argument("--target", default=defaults.target, help="spikecore-v1 or spikecore-v1-seed")
+    parser.add_argument("--target", default=defaults.compiler.target, help="spikecore-v1 or spikecore-v1-seed")
     parser.add_argument(
         "--neurons-per-core",
         type=int,
@@ -416,13 +395,13 @@ def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
         help=f"training digits used to calibrate activation scales (default {defaults.calibration_samples})",
     )
     parser.add_argument(
-        "--method", choices=("max", "percentile"), default=defaults.method, help="activation range (default max)"
+        "--method", choices=get_args(Method), default=defaults.compiler.method, help="activation range (default max)"
     )
     parser.add_argument(
         "--percentile",
         type=float,
-        default=defaults.percentile,
-        help=f"for --method percentile (default {defaults.percentile})",
+        default=defaults.compiler.percentile,
+        help=f"for --method percentile (default {defaults.compiler.percentile})",
     )
     parser.add_argument("--mode", choices=("graded", "rate", "both"), default="both", help="default both")
     parser.add_argument(
@@ -441,12 +420,14 @@ def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
         hidden=args.hidden,
         epochs=args.epochs,
         seed=args.seed,
-        target=args.target,
-        neurons_per_core=args.neurons_per_core,
-        per_channel=args.per_channel,
+        compiler=CompileOptions(
+            target=args.target,
+            neurons_per_core=args.neurons_per_core,
+            per_channel=args.per_channel,
+            method=args.method,
+            percentile=args.percentile,
+        ),
         calibration_samples=args.calibration_samples,
-        method=args.method,
-        percentile=args.percentile,
         modes=("graded", "rate") if args.mode == "both" else (args.mode,),
         timesteps=args.timesteps if isinstance(args.timesteps, tuple) else parse_int_list(args.timesteps),
         tvm=not args.no_tvm,

@@ -13,6 +13,8 @@ from spikeir.compiler import build_mlp_module
 from spikeir.errors import PlacementError, SpikeIRError
 from spikeir.ir.interpreter import run_function
 from spikeir.lab.training import MLP
+from spikeir.passes.place import PlacePass
+from spikeir.passes.quantize import QuantizePass
 from support.spikecore_ir import parse
 
 
@@ -38,8 +40,8 @@ def test_compiled_model_runs_on_the_hardware_model(model_and_data: tuple[torch.n
     assert decode(compiled.to_bytes()) == compiled.program
     stats = compiled.stats
     assert stats["instructions"] == len(compiled.program) and stats["acc"] == compiled.program.count(Opcode.ACC)
-    assert stats["weights"] == 784 * 32 + 32 * 10 and "quantize" in stats["compile_seconds"]
-    assert list(compiled.stages)[0] == "input" and "place" in compiled.stages
+    assert stats["weights"] == 784 * 32 + 32 * 10 and QuantizePass.name in stats["compile_seconds"]
+    assert list(compiled.stages)[0] == "input" and PlacePass.name in compiled.stages
 
 
 def test_graded_outputs_equal_the_integer_network_exactly(model_and_data: tuple[torch.nn.Module, np.ndarray]) -> None:
@@ -47,7 +49,7 @@ def test_graded_outputs_equal_the_integer_network_exactly(model_and_data: tuple[
     # on the hardware model must give the same floats.
     model, x = model_and_data
     compiled = spikeir.compile(model, x[:1], calibration=x, record=True)
-    (integer_logits,) = run_function(parse(compiled.stages["quantize"]), "main", x)
+    (integer_logits,) = run_function(parse(compiled.stages[QuantizePass.name]), "main", x)
     np.testing.assert_array_equal(compiled.run(x), integer_logits)
 
 
@@ -73,7 +75,7 @@ def test_resource_options_reach_placement(model_and_data: tuple[torch.nn.Module,
 
 def test_compile_rejects_bad_arguments(model_and_data: tuple[torch.nn.Module, np.ndarray]) -> None:
     model, x = model_and_data
-    with pytest.raises(SpikeIRError, match="mode must be one of graded, rate"):
+    with pytest.raises(SpikeIRError, match="mode must be graded or rate, got 'spiking'"):
         spikeir.compile(model, x[:1], calibration=x, mode="spiking")
     with pytest.raises(SpikeIRError, match="timesteps must be at least 1"):
         spikeir.compile(model, x[:1], calibration=x, timesteps=0)

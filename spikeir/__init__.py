@@ -72,6 +72,7 @@ _EXPORTS: dict[str, str] = {
     "compile": "spikeir.compiler",
     "CompiledModel": "spikeir.compiler",
     "compile_nn_to_spikecore": "spikeir.compiler",
+    "CompileOptions": "spikeir.options",
     # machine
     "SpikeCoreCPU": "spikeir.chip.hardware_model",
     "assemble": "spikeir.chip.assembly",
@@ -121,6 +122,7 @@ if TYPE_CHECKING:
         plot_weight_distribution,
     )
     from spikeir.numerics.quantization import manual_quantize_activations, manual_quantize_weights
+    from spikeir.options import CompileOptions
 
 
 def __getattr__(name: str) -> Any:

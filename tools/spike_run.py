@@ -1,12 +1,20 @@
-"""``spike-run``: run a SpikeCore program on the hardware model and print its outputs and statistics.
+"""``spike-run``: run a SpikeCore program, or IR at any level, and print its outputs and statistics.
 
     spike-run net.s --input x.npy [--timesteps T] [--batch-from-file] [--lane N] [--json] [--log-spikes FILE]
+    spike-run net.mlir --input x.npy [--symbol NAME] [same options]
 
 The program is assembly text or a binary image (told apart by the image's magic bytes). The input
 is a ``.npy`` array: int8 arrays are the payloads themselves; float arrays are quantized with the
 program's input scale, ``clip(round(x / scale), -128, 127)``. A 1-D array is one sample and a 2-D
 array a batch, one sample per row; ``--batch-from-file`` takes any array whose first axis indexes
 the samples and flattens the rest (e.g. MNIST images of shape (N, 28, 28)).
+
+A ``.mlir`` file is IR at any level of the pipeline. ``--symbol`` (default ``main``, or the module's
+only `spikecore.program` when it has no ``@main``) names what to run: a ``func.func`` is evaluated by
+the IR interpreter (spikeir.ir.host.HostExecutor: nn and quant ops in numpy, each `spikecore.launch`
+on the hardware model for ``--timesteps``), with the input shaped as its argument type says (a
+first axis typed 1 takes any batch; one sample may leave the batch axis out); a placed
+`spikecore.program` runs on the hardware model exactly as its assembly would.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +36,13 @@ from spikeir.chip.isa import Program
 from spikeir.errors import AssemblyError, DataError
 from spikeir.fileio import atomic_write
 from spikeir.tools.diagnostics import USER_ERRORS, quiet_broken_pipe, report
+
+if TYPE_CHECKING:
+    from xdsl.dialects.builtin import ModuleOp
+    from xdsl.dialects.func import FuncOp
+
+    from spikeir.dialects.spikecore import ProgramOp
+    from spikeir.ir.host import HostExecutor
 
 PROG = "spike-run"
 
@@ -46,8 +62,8 @@ def load_program(path: str) -> Program:
     return assemble(text, filename=path)
 
 
-def load_input(path: str, program: Program, batch_from_file: bool) -> np.ndarray:
-    """The int8 payloads to run: shape (n_inputs,) for one sample, (B, n_inputs) for a batch."""
+def read_array(path: str) -> np.ndarray:
+    """A ``.npy`` array, loaded without pickle."""
     try:
         data = Path(path).read_bytes()
     except OSError as err:
@@ -55,9 +71,14 @@ def load_input(path: str, program: Program, batch_from_file: bool) -> np.ndarray
     if not data.startswith(b"\x93NUMPY"):
         raise DataError("not a .npy file (it does not start with the NumPy magic bytes)", path)
     try:
-        x = np.load(io.BytesIO(data), allow_pickle=False)
+        return np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, EOFError) as err:
         raise DataError(f"not a valid .npy array: {err}", path) from None
+
+
+def load_input(path: str, program: Program, batch_from_file: bool) -> np.ndarray:
+    """The int8 payloads to run: shape (n_inputs,) for one sample, (B, n_inputs) for a batch."""
+    x = read_array(path)
     n = program.n_inputs
     if batch_from_file:
         if x.ndim < 2 or x.shape[0] == 0 or int(np.prod(x.shape[1:])) != n:
@@ -132,7 +153,10 @@ def _non_negative(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("program", help="assembly text (.s) or binary image, detected by its magic bytes")
+    parser.add_argument(
+        "program",
+        help="assembly text (.s) or binary image (detected by its magic bytes), or IR at any level (.mlir)",
+    )
     parser.add_argument("--input", "-i", required=True, metavar="X.npy", help="input array: int8 payloads or floats")
     parser.add_argument("--timesteps", "-T", type=_positive, default=1, help="timesteps to run (default 1)")
     parser.add_argument(
@@ -145,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.add_argument("--log-spikes", metavar="FILE", help="write the lane's spike log (.npy, else CSV)")
+    parser.add_argument(
+        "--symbol",
+        metavar="NAME",
+        help="in a .mlir file: the func.func or spikecore.program to run (default: @main, else the only program)",
+    )
     return parser
 
 
@@ -158,7 +187,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    program = load_program(args.program)
+    if args.program.endswith(".mlir"):
+        return _run_mlir(args)
+    if args.symbol is not None:
+        raise DataError("--symbol names a function or program of a .mlir file", args.program)
+    return _run_program(args, load_program(args.program))
+
+
+def _run_program(args: argparse.Namespace, program: Program) -> int:
     x = load_input(args.input, program, args.batch_from_file)
     batch = x.shape[0] if x.ndim == 2 else 1
     if args.lane >= batch:
@@ -225,15 +261,206 @@ def _print_text(
                 print(f"  logits {logits[lane]}  (V * scale / T)")
     if logits is None and values.shape[1]:
         print("(no float logits: the program does not declare every output's scale)")
-    print(
-        f"statistics (sums over {batch} sample{'s' * (batch != 1)}; energy is an estimate from the target's energy table):"
-    )
-    for key, value in stats.items():
-        if not isinstance(value, (list, dict)) and key not in ("batch", "timesteps"):
-            print(f"  {key:<22} {value:.6g}" if isinstance(value, float) else f"  {key:<22} {value}")
+    _print_stats("statistics", batch, stats)
     if args.log_spikes:
         note = " (truncated: the log reached its bound)" if truncated else ""
         print(f"spike log of sample {args.lane}: {logged} events written to {args.log_spikes}{note}")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
+def _print_stats(title: str, batch: int, stats: dict[str, object]) -> None:
+    print(f"{title} (sums over {_plural(batch, 'sample')}; energy is an estimate from the target's energy table):")
+    for key, value in stats.items():
+        if not isinstance(value, (list, dict)) and key not in ("batch", "timesteps"):
+            print(f"  {key:<22} {value:.6g}" if isinstance(value, float) else f"  {key:<22} {value}")
+
+
+# --- .mlir files: IR at any level -------------------------------------------------------------------
+
+
+def load_module(path: str) -> ModuleOp:
+    """The module of a ``.mlir`` file, parsed with each op's ``file:line:col`` (not yet verified)."""
+    from spikeir.dialects import spikeir_context
+    from spikeir.tools.diagnostics import parse_module
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise DataError(f"cannot read the program: {err.strerror or err}", path) from None
+    if not data.strip():
+        raise DataError("the file is empty: expected MLIR text", path)
+    return parse_module(spikeir_context(), data, path)
+
+
+def entry_point(module: ModuleOp, symbol: str | None, path: str) -> FuncOp | ProgramOp:
+    """What to run: the ``func.func`` or `spikecore.program` named ``symbol``; by default ``@main``,
+    else the module's only program."""
+    from xdsl.dialects.func import FuncOp
+    from xdsl.traits import SymbolTable
+
+    from spikeir.dialects.spikecore import ProgramOp
+
+    runnable = [op for op in module.ops if isinstance(op, FuncOp | ProgramOp)]
+    known = ", ".join(f"@{op.sym_name.data}" for op in runnable) or "none"
+    if symbol is None:
+        main = SymbolTable.lookup_symbol(module, "main")
+        programs = [op for op in runnable if isinstance(op, ProgramOp)]
+        if isinstance(main, FuncOp | ProgramOp):
+            return main
+        if main is None and len(programs) == 1:
+            return programs[0]
+        raise DataError(
+            f"the module has no @main and not one spikecore.program: name one with --symbol ({known})", path
+        )
+    found = SymbolTable.lookup_symbol(module, symbol.removeprefix("@"))
+    if not isinstance(found, FuncOp | ProgramOp):
+        raise DataError(f"no func.func or spikecore.program @{symbol.removeprefix('@')} (runnable: {known})", path)
+    return found
+
+
+def function_input(path: str, fn: FuncOp, batch_from_file: bool) -> np.ndarray:
+    """The input array for ``fn``'s one tensor argument: a batch along the first axis, or one sample
+    without it; ``batch_from_file`` reshapes each sample to the argument's shape."""
+    from math import prod
+
+    from xdsl.dialects.builtin import TensorType
+
+    from spikeir.ir.interpreter import check_input
+
+    types = fn.function_type.inputs.data
+    if len(types) != 1 or not isinstance(types[0], TensorType):
+        raise DataError(f"takes {len(types)} arguments; spike-run feeds one tensor (--input)", f"@{fn.sym_name.data}")
+    typ = types[0]
+    shape = typ.get_shape()
+    x = read_array(path)
+    if x.dtype == np.bool_ or not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
+        raise DataError(f"the input must be a numeric array, got dtype {x.dtype}", path)
+    if not np.all(np.isfinite(x)):
+        raise DataError("the input contains NaN or infinity", path)
+    if batch_from_file:
+        per_sample = prod(shape[1:])
+        if x.ndim < 1 or x.shape[0] == 0 or min(shape[1:], default=0) < 0 or prod(x.shape[1:]) != per_sample:
+            raise DataError(
+                f"--batch-from-file needs shape (samples, ...) with {per_sample} values per sample, got {x.shape}", path
+            )
+        x = x.reshape((x.shape[0], *shape[1:]))
+    elif shape and shape[0] in (1, -1) and x.ndim == len(shape) - 1:
+        x = x[np.newaxis]  # one sample, without the batch axis
+    if x.ndim and x.shape[0] == 0:
+        raise DataError("the input has no samples", path)
+    return check_input(x, typ, "the input", path)
+
+
+def _run_mlir(args: argparse.Namespace) -> int:
+    from spikeir.dialects.spikecore import ProgramOp
+    from spikeir.ir.emit import program_from_ir
+
+    module = load_module(args.program)
+    try:
+        module.verify()
+        entry = entry_point(module, args.symbol, args.program)
+        if isinstance(entry, ProgramOp):
+            return _run_program(args, program_from_ir(entry))
+        return _run_function(args, module, entry)
+    except USER_ERRORS as err:
+        return report(err, args.program, module=module, prog=PROG)
+
+
+def _run_function(args: argparse.Namespace, module: ModuleOp, fn: FuncOp) -> int:
+    from xdsl.interpreter import OpCounter
+
+    from spikeir.dialects.spikecore import LaunchOp
+    from spikeir.ir.host import HostExecutor
+
+    x = function_input(args.input, fn, args.batch_from_file)
+    batch = x.shape[0] if x.ndim else 1
+    if args.lane >= batch:
+        raise DataError(f"--lane {args.lane} is not a sample of the input ({_plural(batch, 'sample')})", args.input)
+    if args.log_spikes and not any(isinstance(op, LaunchOp) for op in module.walk()):
+        raise DataError("--log-spikes records a spikecore.launch, and the module has none", args.program)
+    executor = HostExecutor(module, args.timesteps, args.lane)
+    counter = OpCounter()
+    results = executor.run(fn.sym_name.data, x, listeners=(counter,))
+    first = results[0] if results else None
+    argmax = None
+    if first is not None and first.ndim == 2 and first.shape[0] == batch and first.shape[1]:
+        argmax = np.argmax(first, axis=1).tolist()
+    if args.log_spikes:
+        if not executor.launches:
+            raise DataError(f"--log-spikes: @{fn.sym_name.data} ran no spikecore.launch", args.program)
+        write_spike_log(args.log_spikes, executor.launches[0].spike_log)
+    if args.json:
+        _print_function_json(args, fn.sym_name.data, batch, results, argmax, dict(counter.ops), executor)
+    else:
+        _print_function_text(args, fn.sym_name.data, batch, results, argmax, dict(counter.ops), executor)
+    return 0
+
+
+def _print_function_json(
+    args: argparse.Namespace,
+    name: str,
+    batch: int,
+    results: tuple[np.ndarray, ...],
+    argmax: list[int] | None,
+    ops: dict[str, int],
+    executor: HostExecutor,
+) -> None:
+    launches = [
+        {
+            "program": record.program,
+            "target": record.target,
+            "stats": record.stats.as_dict(),
+            "spike_log": {"lane": args.lane, "events": len(record.spike_log), "truncated": record.spike_log_truncated},
+        }
+        for record in executor.launches
+    ]
+    result = {
+        "program": args.program,
+        "symbol": name,
+        "input": args.input,
+        "timesteps": args.timesteps,
+        "batch": batch,
+        "results": [r.tolist() for r in results],
+        "argmax": argmax,
+        "ops": ops,
+        "launches": launches,
+        "spike_log_file": args.log_spikes,
+    }
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+
+
+def _print_function_text(
+    args: argparse.Namespace,
+    name: str,
+    batch: int,
+    results: tuple[np.ndarray, ...],
+    argmax: list[int] | None,
+    ops: dict[str, int],
+    executor: HostExecutor,
+) -> None:
+    print(f"{args.program}: @{name}; {_plural(batch, 'sample')} x {_plural(args.timesteps, 'timestep')}")
+    print("evaluated: " + ", ".join(f"{op} x{count}" for op, count in ops.items()))
+    with np.printoptions(precision=6, suppress=True, linewidth=120):
+        for lane in range(batch):
+            print(f"sample {lane}" + (f": argmax {argmax[lane]}" if argmax is not None else ""))
+            for index, value in enumerate(results):
+                label = "result" if len(results) == 1 else f"result {index}"
+                print(f"  {label} {value[lane] if value.ndim and value.shape[0] == batch else value}")
+    for record in executor.launches:
+        _print_stats(
+            f"statistics of spikecore.launch @{record.program} on {record.target}", batch, record.stats.as_dict()
+        )
+    if args.log_spikes:
+        record = executor.launches[0]
+        note = " (truncated: the log reached its bound)" if record.spike_log_truncated else ""
+        print(
+            f"spike log of sample {args.lane} in @{record.program}: {len(record.spike_log)} events written to "
+            f"{args.log_spikes}{note}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """Heterogeneous execution of a compiled module: host ops in numpy, SpikeCore regions on the hardware model.
 
 After the pipeline, ``@main`` holds the host's ops (flatten, softmax, ...) and one
-`spikecore.launch` per SpikeCore region. :class:`HostExecutor` evaluates ``@main`` with the nn
-interpreter and runs each launch the way the chip's driver would: quantize the float input with the
-program's input scale, run the program on `SpikeCoreCPU` for T timesteps, and dequantize the
-declared outputs (``V * scale / T``). The TVM BYOC path calls the same code, so both agree bit for bit.
+`spikecore.launch` per SpikeCore region. :class:`HostExecutor` evaluates ``@main`` with the IR
+interpreter (:mod:`spikeir.ir.interpreter`, on xDSL's interpreter framework) plus
+:class:`SpikeCoreFunctions`, whose ``@impl`` of `spikecore.launch` runs the program the way the chip's
+driver would: quantize the float input with the program's input scale, run it on `SpikeCoreCPU` for T
+timesteps, and dequantize the declared outputs (``V * scale / T``). The TVM BYOC path calls the same
+code, so both agree bit for bit.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp, TensorType
-from xdsl.ir import Operation
+from xdsl.interpreter import Interpreter as XDSLInterpreter
+from xdsl.interpreter import InterpreterFunctions, PythonValues, impl, register_impls
 from xdsl.traits import SymbolTable
 
 from spikeir.chip.hardware_model import RunStats, SpikeCoreCPU, SpikeEvent
@@ -21,7 +24,7 @@ from spikeir.chip.isa import Program
 from spikeir.dialects import spikecore
 from spikeir.errors import ProgramError
 from spikeir.ir.emit import program_from_ir
-from spikeir.ir.interpreter import Array, Interpreter
+from spikeir.ir.interpreter import Interpreter, op_error
 from spikeir.numerics.quantization import quantize_to_int8
 
 
@@ -46,13 +49,14 @@ def dequantize_outputs(program: Program, v: np.ndarray, timesteps: int) -> np.nd
 
 
 def run_program(
-    program: Program, x: np.ndarray, timesteps: int, cpu: SpikeCoreCPU | None = None
+    program: Program, x: np.ndarray, timesteps: int, cpu: SpikeCoreCPU | None = None, lane_to_log: int = 0
 ) -> tuple[np.ndarray, SpikeCoreCPU]:
-    """Run float samples through one program on the hardware model; float outputs and the CPU used."""
+    """Run float samples through one program on the hardware model; float outputs and the CPU used
+    (its spike log holds sample ``lane_to_log``)."""
     if cpu is None:
         cpu = SpikeCoreCPU(target=program.target)
         cpu.load_program(program)
-    cpu.run(quantize_input(program, x), timesteps=timesteps)
+    cpu.run(quantize_input(program, x), timesteps=timesteps, lane_to_log=lane_to_log)
     return dequantize_outputs(program, cpu.outputs(), timesteps), cpu
 
 
@@ -63,40 +67,88 @@ class LaunchRecord:
     program: str
     stats: RunStats
     spike_log: list[SpikeEvent] = field(default_factory=list)
+    spike_log_truncated: bool = False
+    target: str = ""
 
 
-class HostExecutor(Interpreter):
-    """The nn interpreter, extended with `spikecore.launch` executed on the hardware model."""
+@register_impls
+@dataclass
+class SpikeCoreFunctions(InterpreterFunctions):
+    """`spikecore.launch` on the hardware model, as the chip's driver runs it: quantize the float input
+    with the program's input scale, run ``timesteps`` steps, dequantize the declared outputs.
 
-    def __init__(self, module: ModuleOp, timesteps: int = 1) -> None:
-        super().__init__(module)
-        if timesteps < 1:
-            raise ProgramError(f"timesteps must be at least 1, got {timesteps}", "run")
-        self.timesteps = timesteps
-        self._loaded: dict[str, tuple[Program, SpikeCoreCPU]] = {}
-        self.launches: list[LaunchRecord] = []
+    Each program is emitted and loaded once per interpreter; every launch appends a
+    :class:`LaunchRecord` (statistics and the spike log of sample ``lane_to_log``) to
+    :meth:`launches`. Both live in the interpreter's data, as xDSL keeps interpreter state.
+    """
 
-    def program(self, launch: spikecore.LaunchOp) -> tuple[Program, SpikeCoreCPU]:
+    timesteps: int = 1
+    lane_to_log: int = 0
+
+    @staticmethod
+    def launches(interpreter: XDSLInterpreter) -> list[LaunchRecord]:
+        """The launches recorded by ``interpreter`` so far."""
+        return interpreter.get_data(SpikeCoreFunctions, "launches", list)
+
+    @staticmethod
+    def program(interpreter: XDSLInterpreter, launch: spikecore.LaunchOp) -> tuple[Program, SpikeCoreCPU]:
+        """The launched program, emitted and loaded on a `SpikeCoreCPU` on first use."""
+        loaded: dict[str, tuple[Program, SpikeCoreCPU]] = interpreter.get_data(SpikeCoreFunctions, "loaded", dict)
         name = launch.program.root_reference.data
-        if name not in self._loaded:
+        if name not in loaded:
             program_op = SymbolTable.lookup_symbol(launch, launch.program)
             if not isinstance(program_op, spikecore.ProgramOp):
-                raise ProgramError(f"@{name} is not a spikecore.program", "spikecore.launch")
+                raise op_error(launch, f"@{name} is not a spikecore.program")
             program = program_from_ir(program_op)
             cpu = SpikeCoreCPU(target=program.target)
             cpu.load_program(program)
-            self._loaded[name] = (program, cpu)
-        return self._loaded[name]
+            loaded[name] = (program, cpu)
+        return loaded[name]
 
-    def _apply(self, op: Operation, operands: list[Array]) -> Array:
-        if not isinstance(op, spikecore.LaunchOp):
-            return super()._apply(op, operands)
-        program, cpu = self.program(op)
-        outputs, _ = run_program(program, operands[0], self.timesteps, cpu)
-        self.launches.append(LaunchRecord(op.program.root_reference.data, cpu.stats, cpu.get_spike_log()))
+    @impl(spikecore.LaunchOp)
+    def run_launch(self, interpreter: XDSLInterpreter, op: spikecore.LaunchOp, args: PythonValues) -> PythonValues:
+        program, cpu = self.program(interpreter, op)
+        outputs, _ = run_program(program, args[0], self.timesteps, cpu, lane_to_log=self.lane_to_log)
+        record = LaunchRecord(
+            op.program.root_reference.data, cpu.stats, cpu.get_spike_log(), cpu.spike_log_truncated, program.target.name
+        )
+        self.launches(interpreter).append(record)
         result_type = op.result.type
         assert isinstance(result_type, TensorType)
-        return outputs.reshape((len(outputs), *result_type.get_shape()[1:]))
+        return (outputs.reshape((len(outputs), *result_type.get_shape()[1:])),)
+
+
+class HostExecutor(Interpreter):
+    """The numpy interpreter with `spikecore.launch` executed on the hardware model (:class:`SpikeCoreFunctions`)."""
+
+    evaluates = Interpreter.evaluates.replace(" and func.return", ", func.return and spikecore.launch")
+
+    def __init__(self, module: ModuleOp, timesteps: int = 1, lane_to_log: int = 0) -> None:
+        if timesteps < 1:
+            raise ProgramError(f"timesteps must be at least 1, got {timesteps}", "run")
+        if lane_to_log < 0:
+            raise ProgramError(f"the logged lane must be a sample index, got {lane_to_log}", "run")
+        self.spikecore = SpikeCoreFunctions(timesteps, lane_to_log)
+        super().__init__(module)
+
+    def interpreter_functions(self) -> list[InterpreterFunctions]:
+        return [*super().interpreter_functions(), self.spikecore]
+
+    @property
+    def timesteps(self) -> int:
+        return self.spikecore.timesteps
+
+    @property
+    def launches(self) -> list[LaunchRecord]:
+        """What each `spikecore.launch` did, in order, since the last :meth:`run_main` (or ever, with :meth:`run`)."""
+        return SpikeCoreFunctions.launches(self.xdsl)
+
+    @launches.setter
+    def launches(self, records: list[LaunchRecord]) -> None:
+        self.xdsl.set_data(SpikeCoreFunctions, "launches", records)
+
+    def program(self, launch: spikecore.LaunchOp) -> tuple[Program, SpikeCoreCPU]:
+        return SpikeCoreFunctions.program(self.xdsl, launch)
 
     def run_main(self, x: np.ndarray) -> np.ndarray:
         self.launches = []

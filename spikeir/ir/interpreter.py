@@ -1,12 +1,27 @@
-"""A vectorised numpy interpreter for `nn` and `quant` IR, with any batch size.
+"""The IR interpreter, on xDSL's interpreter framework: numpy values, any batch size.
 
-It evaluates a `func.func` built from the nn dialect, the quant dialect (with the exact integer
-semantics of docs/quantization.md, so a quantized region computes bit for bit what SpikeCore does in
-graded mode), `arith.constant`, `func.call` and `func.return`. Types say batch 1; inputs may have any
-batch B in their first axis, and every op is evaluated once on the whole batch.
+Each dialect's semantics are an :class:`xdsl.interpreter.InterpreterFunctions` with one ``@impl`` per
+op, as xDSL's own interpreters are written (``xdsl/interpreters/arith.py``):
 
-:func:`run_function` returns a function's outputs; :func:`trace_function` also keeps every
-intermediate value (of the function and of the functions it calls), which is what calibration needs.
+- :class:`NnFunctions`: the nn dialect (dense, bias_add, relu, batch_flatten, reshape, softmax, fused_dense);
+- :class:`QuantFunctions`: the quant dialect, with the exact integer semantics of docs/quantization.md,
+  so a quantized region computes bit for bit what SpikeCore does in graded mode;
+- :class:`TensorConstantFunctions`: ``arith.constant`` of dense tensors as numpy arrays (read once per
+  interpreter and reused across runs), and tensor attributes as numpy values (``xdsl-run --args``);
+- xDSL's own :class:`xdsl.interpreters.func.FuncFunctions` for ``func.call`` / ``func.return``.
+
+`spikecore.launch` (a program on the hardware model) is in :mod:`spikeir.ir.host`.
+
+Values are numpy arrays whose first axis is the batch. Types say batch 1 (or ``?``); inputs may have
+any batch B there, and every op is evaluated once on the whole batch.
+
+:class:`Interpreter` is the entry point the rest of spikeir uses: it checks the inputs against the
+function's type, runs it with an ``xdsl.interpreter.Interpreter`` and turns failures into
+:class:`~spikeir.errors.InterpreterError` placed at the op (``file:line:col`` when the op was parsed
+with a location, else its name and layer). :func:`run_function` returns a function's outputs;
+:func:`trace_function` also keeps every intermediate value (of the function and of the functions it
+calls), which calibration needs. The trace is recorded by :class:`TraceListener`, an
+``Interpreter.Listener``.
 """
 
 from __future__ import annotations
@@ -18,34 +33,48 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, FloatAttr, IntegerAttr, ModuleOp, StringAttr, TensorType
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    DenseIntOrFPElementsAttr,
+    FileLineColLoc,
+    FloatAttr,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+)
+from xdsl.interpreter import Interpreter as XDSLInterpreter
+from xdsl.interpreter import InterpreterFunctions, PythonValues, impl, impl_attr, register_impls
+from xdsl.interpreters.func import FuncFunctions
 from xdsl.ir import Attribute, Operation, SSAValue
-from xdsl.traits import ConstantLike
+from xdsl.traits import SymbolTable
+from xdsl.utils.exceptions import InterpretationError
 
 from spikeir.dialects import nn, quant
-from spikeir.errors import InterpreterError
+from spikeir.errors import InterpreterError, SpikeIRError
 from spikeir.ir.arrays import numpy_dtype, to_numpy
 from spikeir.numerics.quantization import quantize_to_int8, quantized_dense, requantize
 
 Array = NDArray[Any]
 
 
-@dataclass
-class Trace:
-    """Every value one evaluation of ``function`` computed, and the traces of the calls it made."""
-
-    function: str
-    values: dict[SSAValue, Array] = field(default_factory=dict[SSAValue, Array])
-    calls: list[tuple[func.CallOp, Trace]] = field(default_factory=list[tuple[func.CallOp, "Trace"]])
-    outputs: tuple[Array, ...] = ()
+# --- places and types -------------------------------------------------------------------------------
 
 
-Handler = Callable[[Operation, list[Array]], Array]
-
-
-def _where(op: Operation) -> str:
+def describe_op(op: Operation) -> str:
+    """``nn.dense "fc1"``: the op's name, with its layer when it has one."""
     layer = op.properties.get("layer")
     return f'{op.name} "{layer.data}"' if isinstance(layer, StringAttr) else op.name
+
+
+def op_error(op: Operation, message: str) -> InterpreterError:
+    """An error at ``op``: at its ``file:line:col`` when it has one (naming the op in the message), else
+    at the op's name and layer."""
+    loc = op.location
+    if isinstance(loc, FileLineColLoc):
+        where = f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
+        return InterpreterError(message if op.name in message else f"{describe_op(op)}: {message}", where)
+    return InterpreterError(message, describe_op(op))
 
 
 def _tensor_type(value: SSAValue) -> TensorType[Attribute]:
@@ -55,23 +84,13 @@ def _tensor_type(value: SSAValue) -> TensorType[Attribute]:
     return typ
 
 
-def _float_dtype(value: SSAValue) -> np.dtype:
+def _dtype(value: SSAValue) -> np.dtype:
     return numpy_dtype(_tensor_type(value).element_type)
 
 
-def _reshape(op: Operation, x: Array) -> Array:
-    """Reshape to the result type, with the batch axis following the input's when the type keeps it."""
-    in_shape = _tensor_type(op.operands[0]).get_shape()
-    out_shape = _tensor_type(op.results[0]).get_shape()
-    if in_shape and out_shape and in_shape[0] == out_shape[0]:
-        return x.reshape((x.shape[0], *out_shape[1:]))
-    if x.shape == in_shape:
-        return x.reshape(out_shape)
-    raise InterpreterError(
-        f"cannot reshape {list(in_shape)} -> {list(out_shape)} for a batch of {x.shape[0]}: the result type drops "
-        "the batch axis; run this function with batch 1",
-        _where(op),
-    )
+def _free_batch(shape: Sequence[int]) -> bool:
+    """Whether the first axis is the batch axis that inputs may size freely (typed 1 or ``?``)."""
+    return bool(shape) and shape[0] in (1, DYNAMIC_INDEX)
 
 
 def _scales(qtype: quant.UniformQuantizedType, rank: int) -> NDArray[np.float64]:
@@ -84,85 +103,215 @@ def _scales(qtype: quant.UniformQuantizedType, rank: int) -> NDArray[np.float64]
     return scales.reshape(shape)
 
 
-def _fused_dense(op: Operation, args: list[Array]) -> Array:
-    assert isinstance(op, nn.FusedDenseOp)
-    y = args[0] @ args[1].T
-    if len(args) == 3:
-        y = y + args[2]
-    if op.activation.data == "relu":
-        y = np.maximum(y, 0)
-    return y.astype(_float_dtype(op.result), copy=False)
+def _cached(interpreter: XDSLInterpreter, op: Operation, make: Callable[[], Array]) -> Array:
+    """The value of a constant op, computed once per interpreter (weights are large)."""
+    constants: dict[Operation, Array] = interpreter.get_data(TensorConstantFunctions, "constants", dict)
+    value = constants.get(op)
+    if value is None:
+        value = constants[op] = make()
+    return value
 
 
-def _softmax(op: Operation, args: list[Array]) -> Array:
-    assert isinstance(op, nn.SoftmaxOp)
-    axis = op.axis.value.data
-    shifted = args[0] - args[0].max(axis=axis, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=axis, keepdims=True)
+# --- the dialects' semantics -------------------------------------------------------------------------
 
 
-def _constant(op: Operation, args: list[Array]) -> Array:
-    assert isinstance(op, arith.ConstantOp)
+@register_impls
+class TensorConstantFunctions(InterpreterFunctions):
+    """``arith.constant`` as a numpy array; tensor attributes (``xdsl-run --args``) as numpy arrays."""
+
+    @impl(arith.ConstantOp)
+    def run_constant(self, interpreter: XDSLInterpreter, op: arith.ConstantOp, args: PythonValues) -> PythonValues:
+        return (_cached(interpreter, op, lambda: _constant_value(op)),)
+
+    @impl_attr(TensorType)
+    def tensor_attr_value(self, interpreter: XDSLInterpreter, attr: Attribute, attr_type: TensorType) -> Array:
+        if not isinstance(attr, DenseIntOrFPElementsAttr):
+            raise InterpreterError(f"a tensor argument must be a dense<...> attribute, got {attr}", "arguments")
+        value = np.array(to_numpy(attr), dtype=numpy_dtype(attr_type.element_type))
+        shape = attr_type.get_shape()
+        if value.shape != shape and not (_free_batch(shape) and value.shape[1:] == shape[1:]):
+            raise InterpreterError(f"argument of shape {list(value.shape)} for type {attr_type}", "arguments")
+        return value
+
+
+def _constant_value(op: arith.ConstantOp) -> Array:
     value = op.value
     if isinstance(value, DenseIntOrFPElementsAttr):
         return to_numpy(value)
     if isinstance(value, IntegerAttr | FloatAttr):
         return np.asarray(value.value.data, dtype=numpy_dtype(value.type))
-    raise InterpreterError(f"unsupported constant value {value}", op.name)
+    raise op_error(op, f"unsupported constant value {value}")
 
 
-def _quantize(op: Operation, args: list[Array]) -> Array:
-    return quantize_to_int8(args[0], quant.quantized_element(op.results[0]).scale_values[0])
+@register_impls
+class NnFunctions(InterpreterFunctions):
+    """The nn dialect in float numpy, batched along the first axis."""
+
+    @impl(nn.DenseOp)
+    def run_dense(self, interpreter: XDSLInterpreter, op: nn.DenseOp, args: PythonValues) -> PythonValues:
+        x, w = args
+        return ((x @ w.T).astype(_dtype(op.result), copy=False),)
+
+    @impl(nn.BiasAddOp)
+    def run_bias_add(self, interpreter: XDSLInterpreter, op: nn.BiasAddOp, args: PythonValues) -> PythonValues:
+        x, b = args
+        return ((x + b).astype(_dtype(op.result), copy=False),)
+
+    @impl(nn.ReluOp)
+    def run_relu(self, interpreter: XDSLInterpreter, op: nn.ReluOp, args: PythonValues) -> PythonValues:
+        return (np.maximum(args[0], 0),)
+
+    @impl(nn.BatchFlattenOp)
+    def run_batch_flatten(
+        self, interpreter: XDSLInterpreter, op: nn.BatchFlattenOp, args: PythonValues
+    ) -> PythonValues:
+        (x,) = args
+        return (x.reshape((x.shape[0], -1)),)
+
+    @impl(nn.ReshapeOp)
+    def run_reshape(self, interpreter: XDSLInterpreter, op: nn.ReshapeOp, args: PythonValues) -> PythonValues:
+        """Reshape to the result type, the batch axis following the input's when the type keeps it."""
+        (x,) = args
+        in_shape = _tensor_type(op.input).get_shape()
+        out_shape = _tensor_type(op.result).get_shape()
+        if in_shape and out_shape and in_shape[0] == out_shape[0]:
+            return (x.reshape((x.shape[0], *out_shape[1:])),)
+        if x.shape == in_shape:
+            return (x.reshape(out_shape),)
+        raise op_error(
+            op,
+            f"cannot reshape {list(in_shape)} -> {list(out_shape)} for a batch of {x.shape[0]}: the result type "
+            "drops the batch axis; run this function with batch 1",
+        )
+
+    @impl(nn.SoftmaxOp)
+    def run_softmax(self, interpreter: XDSLInterpreter, op: nn.SoftmaxOp, args: PythonValues) -> PythonValues:
+        (x,) = args
+        axis = op.axis.value.data
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        return (e / e.sum(axis=axis, keepdims=True),)
+
+    @impl(nn.FusedDenseOp)
+    def run_fused_dense(self, interpreter: XDSLInterpreter, op: nn.FusedDenseOp, args: PythonValues) -> PythonValues:
+        y = args[0] @ args[1].T
+        if len(args) == 3:
+            y = y + args[2]
+        # `.data` is the activation's name, whether the property is a string or an enum attribute.
+        if op.activation.data == "relu":
+            y = np.maximum(y, 0)
+        return (y.astype(_dtype(op.result), copy=False),)
 
 
-def _dequantize(op: Operation, args: list[Array]) -> Array:
-    qtype = quant.quantized_element(op.operands[0])
-    real = args[0].astype(np.float64) * _scales(qtype, args[0].ndim)
-    return real.astype(_float_dtype(op.results[0]))
+@register_impls
+class QuantFunctions(InterpreterFunctions):
+    """The quant dialect: int8/int32 storage in numpy integers, the integer arithmetic of the chip."""
+
+    @impl(quant.QuantizeOp)
+    def run_quantize(self, interpreter: XDSLInterpreter, op: quant.QuantizeOp, args: PythonValues) -> PythonValues:
+        return (quantize_to_int8(args[0], quant.quantized_element(op.results[0]).scale_values[0]),)
+
+    @impl(quant.DequantizeOp)
+    def run_dequantize(self, interpreter: XDSLInterpreter, op: quant.DequantizeOp, args: PythonValues) -> PythonValues:
+        (x,) = args
+        real = x.astype(np.float64) * _scales(quant.quantized_element(op.operands[0]), x.ndim)
+        return (real.astype(_dtype(op.results[0])),)
+
+    @impl(quant.ConstantOp)
+    def run_constant(self, interpreter: XDSLInterpreter, op: quant.ConstantOp, args: PythonValues) -> PythonValues:
+        return (_cached(interpreter, op, lambda: to_numpy(op.dense)),)
+
+    @impl(quant.DenseOp)
+    def run_dense(self, interpreter: XDSLInterpreter, op: quant.DenseOp, args: PythonValues) -> PythonValues:
+        x, w, b = args
+        return (quantized_dense(x, w, b),)
+
+    @impl(quant.RequantizeOp)
+    def run_requantize(self, interpreter: XDSLInterpreter, op: quant.RequantizeOp, args: PythonValues) -> PythonValues:
+        return (requantize(args[0], np.asarray(op.multipliers, dtype=np.int64), op.shift.value.data),)
+
+    @impl(quant.ReluOp)
+    def run_relu(self, interpreter: XDSLInterpreter, op: quant.ReluOp, args: PythonValues) -> PythonValues:
+        (x,) = args
+        return (np.maximum(x, 0).astype(x.dtype),)
 
 
-def _quant_constant(op: Operation, args: list[Array]) -> Array:
-    assert isinstance(op, quant.ConstantOp)
-    return to_numpy(op.dense)
+def numpy_functions() -> list[InterpreterFunctions]:
+    """The implementations :class:`Interpreter` registers: func, arith.constant, nn and quant."""
+    return [FuncFunctions(), TensorConstantFunctions(), NnFunctions(), QuantFunctions()]
 
 
-def _quant_dense(op: Operation, args: list[Array]) -> Array:
-    return quantized_dense(args[0], args[1], args[2])
+# --- traces ---------------------------------------------------------------------------------------------
 
 
-def _requantize(op: Operation, args: list[Array]) -> Array:
-    assert isinstance(op, quant.RequantizeOp)
-    return requantize(args[0], np.asarray(op.multipliers, dtype=np.int64), op.shift.value.data)
+@dataclass
+class Trace:
+    """Every value one evaluation of ``function`` computed, and the traces of the calls it made."""
+
+    function: str
+    values: dict[SSAValue, Array] = field(default_factory=dict[SSAValue, Array])
+    calls: list[tuple[func.CallOp, Trace]] = field(default_factory=list[tuple[func.CallOp, "Trace"]])
+    outputs: tuple[Array, ...] = ()
 
 
-_HANDLERS: dict[type[Operation], Handler] = {
-    arith.ConstantOp: _constant,
-    nn.DenseOp: lambda op, a: (a[0] @ a[1].T).astype(_float_dtype(op.results[0]), copy=False),
-    nn.BiasAddOp: lambda op, a: (a[0] + a[1]).astype(_float_dtype(op.results[0]), copy=False),
-    nn.ReluOp: lambda op, a: np.maximum(a[0], 0),
-    nn.BatchFlattenOp: lambda op, a: a[0].reshape((a[0].shape[0], -1)),
-    nn.ReshapeOp: lambda op, a: _reshape(op, a[0]),
-    nn.SoftmaxOp: _softmax,
-    nn.FusedDenseOp: _fused_dense,
-    quant.QuantizeOp: _quantize,
-    quant.DequantizeOp: _dequantize,
-    quant.ConstantOp: _quant_constant,
-    quant.DenseOp: _quant_dense,
-    quant.RequantizeOp: _requantize,
-    quant.ReluOp: lambda op, a: np.maximum(a[0], 0).astype(a[0].dtype),
-}
+class TraceListener(XDSLInterpreter.Listener):
+    """Records a :class:`Trace` tree while the interpreter runs: each op's results into the trace of the
+    function evaluation it belongs to, a nested trace per ``func.call``."""
+
+    def __init__(self, root: Trace) -> None:
+        self.root = root
+        self._open: list[Trace] = [root]
+
+    def will_interpret_op(self, op: Operation, args: PythonValues) -> None:
+        if isinstance(op, func.CallOp):
+            trace = Trace(op.callee.root_reference.data)
+            callee = SymbolTable.lookup_symbol(op, op.callee)
+            if isinstance(callee, func.FuncOp) and callee.body.blocks:
+                trace.values.update(zip(callee.body.block.args, args))
+            self._open.append(trace)
+        elif isinstance(op, func.ReturnOp):
+            self._open[-1].outputs = tuple(args)
+
+    def did_interpret_op(self, op: Operation, results: PythonValues) -> None:
+        if isinstance(op, func.CallOp):
+            trace = self._open.pop()
+            self._open[-1].calls.append((op, trace))
+        self._open[-1].values.update(zip(op.results, results))
+
+
+class _Cursor(XDSLInterpreter.Listener):
+    """The op being interpreted, so that a failure can be placed at it."""
+
+    def __init__(self) -> None:
+        self.op: Operation | None = None
+
+    def will_interpret_op(self, op: Operation, args: PythonValues) -> None:
+        self.op = op
+
+
+# --- the entry point ------------------------------------------------------------------------------------
 
 
 class Interpreter:
-    """Evaluates the functions of one module; constants are read once and reused across runs."""
+    """Evaluates the functions of one module on numpy batches; constants are read once and reused.
+
+    ``xdsl`` is the underlying ``xdsl.interpreter.Interpreter`` with :meth:`interpreter_functions`
+    registered; subclasses add implementations by extending that list (see ``HostExecutor``).
+    """
+
+    evaluates = "the nn and quant dialects, arith.constant, func.call and func.return"
+    """What this interpreter evaluates, for the message about an op it cannot."""
 
     def __init__(self, module: ModuleOp) -> None:
         self.module = module
         self.functions: dict[str, func.FuncOp] = {
             op.sym_name.data: op for op in module.ops if isinstance(op, func.FuncOp)
         }
-        self._constants: dict[Operation, Array] = {}
+        self.xdsl = XDSLInterpreter(module)
+        for functions in self.interpreter_functions():
+            self.xdsl.register_implementations(functions)
+
+    def interpreter_functions(self) -> list[InterpreterFunctions]:
+        return numpy_functions()
 
     def function(self, name: str) -> func.FuncOp:
         if name not in self.functions:
@@ -170,15 +319,57 @@ class Interpreter:
             raise InterpreterError(f"no function @{name} in the module (functions: {known})", f"@{name}")
         return self.functions[name]
 
-    def run(self, name: str, *inputs: ArrayLike) -> tuple[Array, ...]:
-        """The outputs of ``@name`` on a batch of inputs."""
+    def run(
+        self, name: str, *inputs: ArrayLike, listeners: Sequence[XDSLInterpreter.Listener] = ()
+    ) -> tuple[Array, ...]:
+        """The outputs of ``@name`` on a batch of inputs; ``listeners`` observe each op interpreted
+        (e.g. xDSL's ``OpCounter``)."""
         fn = self.function(name)
-        return self._evaluate(fn, self._check_inputs(fn, inputs), record=False).outputs
+        return self._call(fn, self._check_inputs(fn, inputs), tuple(listeners))
 
     def trace(self, name: str, *inputs: ArrayLike) -> Trace:
         """Like :meth:`run`, keeping every intermediate value, nested calls included."""
         fn = self.function(name)
-        return self._evaluate(fn, self._check_inputs(fn, inputs), record=True)
+        args = self._check_inputs(fn, inputs)
+        trace = Trace(name, dict(zip(fn.body.block.args, args)))
+        trace.outputs = self._call(fn, args, (TraceListener(trace),))
+        return trace
+
+    def _call(
+        self, fn: func.FuncOp, args: list[Array], listeners: tuple[XDSLInterpreter.Listener, ...]
+    ) -> tuple[Array, ...]:
+        cursor = _Cursor()
+        self.xdsl.listeners = (cursor, *listeners)
+        try:
+            return tuple(self.xdsl.call_op(fn, tuple(args)))
+        except SpikeIRError as error:
+            # xDSL notes the whole module, printed, on an error raised by an op: users need the place only.
+            error.__notes__ = []
+            raise
+        except InterpretationError as error:
+            raise self._failure(cursor.op, fn, str(error)) from None
+        except (ValueError, FloatingPointError, ArithmeticError) as error:
+            if cursor.op is None:
+                raise
+            raise op_error(cursor.op, f"'{cursor.op.name}' failed: {error}") from None
+        finally:
+            self.xdsl.listeners = ()
+            self._unwind()
+
+    def _failure(self, op: Operation | None, fn: func.FuncOp, message: str) -> InterpreterError:
+        if op is None:
+            return InterpreterError(message, f"@{fn.sym_name.data}")
+        if message.startswith("Could not find interpretation function"):
+            return op_error(op, f"the interpreter cannot evaluate '{op.name}' (it evaluates {self.evaluates})")
+        return op_error(op, message)
+
+    def _unwind(self) -> None:
+        """Back to the root scope: xDSL leaves a failed call's scopes (and their arrays) on its stack."""
+        while True:
+            try:
+                self.xdsl.pop_scope()
+            except InterpretationError:
+                return
 
     def _check_inputs(self, fn: func.FuncOp, inputs: Sequence[ArrayLike]) -> list[Array]:
         name = fn.sym_name.data
@@ -188,67 +379,40 @@ class Interpreter:
         arrays: list[Array] = []
         batch: int | None = None
         for index, (value, typ) in enumerate(zip(inputs, arg_types)):
-            if not isinstance(typ, TensorType):
-                raise InterpreterError(f"argument {index} has non-tensor type {typ}", f"@{name}")
-            shape = typ.get_shape()
-            array = np.asarray(value)
-            if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
-                raise InterpreterError(
-                    f"input {index} must be a real numeric array, got dtype {array.dtype}", f"@{name}"
-                )
-            if (
-                array.ndim != len(shape)
-                or array.shape[1:] != shape[1:]
-                or (shape and shape[0] != 1 and array.shape[0] != shape[0])
-            ):
-                expected = (
-                    "x".join(["B", *map(str, shape[1:])]) if shape and shape[0] == 1 else "x".join(map(str, shape))
-                )
-                raise InterpreterError(
-                    f"input {index} has shape {list(array.shape)}, but the function expects {expected} (type {typ})",
-                    f"@{name}",
-                )
+            array = check_input(value, typ, f"input {index}", f"@{name}")
             if batch is not None and array.ndim and array.shape[0] != batch:
                 raise InterpreterError(f"inputs disagree on the batch size ({batch} vs {array.shape[0]})", f"@{name}")
             batch = array.shape[0] if array.ndim else batch
-            arrays.append(array.astype(numpy_dtype(typ.element_type), copy=False))
+            arrays.append(array)
         return arrays
 
-    def _evaluate(self, fn: func.FuncOp, args: list[Array], record: bool) -> Trace:
-        trace = Trace(fn.sym_name.data)
-        values = trace.values
-        values.update(zip(fn.body.block.args, args))
-        for op in fn.body.block.ops:
-            operands = [values[v] for v in op.operands]
-            if isinstance(op, func.ReturnOp):
-                trace.outputs = tuple(operands)
-                if not record:
-                    trace.values = {}
-                return trace
-            if isinstance(op, func.CallOp):
-                callee = op.callee.root_reference.data
-                result = self._evaluate(self.function(callee), operands, record)
-                if record:
-                    trace.calls.append((op, result))
-                values.update(zip(op.results, result.outputs))
-                continue
-            values[op.results[0]] = self._apply(op, operands)
-        raise InterpreterError(f"@{fn.sym_name.data} has no func.return", f"@{fn.sym_name.data}")
 
-    def _apply(self, op: Operation, operands: list[Array]) -> Array:
-        handler = _HANDLERS.get(type(op))
-        if handler is None:
-            supported = ", ".join(sorted(cls.name for cls in _HANDLERS)) + ", func.call, func.return"
-            raise InterpreterError(f"the interpreter cannot evaluate '{op.name}' (it supports {supported})", op.name)
-        if op.has_trait(ConstantLike) and not operands:
-            cached = self._constants.get(op)
-            if cached is None:
-                cached = self._constants[op] = handler(op, operands)
-            return cached
-        try:
-            return handler(op, operands)
-        except (ValueError, FloatingPointError) as error:
-            raise InterpreterError(f"'{op.name}' failed: {error}", _where(op)) from error
+def expected_shape(typ: TensorType[Attribute]) -> str:
+    """``Bx1x28x28`` for a type whose first axis is a free batch, else the type's shape."""
+    shape = typ.get_shape()
+    dims = ["?" if d == DYNAMIC_INDEX else str(d) for d in shape]
+    return "x".join(["B", *dims[1:]]) if _free_batch(shape) else "x".join(dims)
+
+
+def check_input(value: ArrayLike, typ: Attribute, what: str, location: str) -> Array:
+    """``value`` as an array of ``typ``'s element type, if its shape fits ``typ`` (any batch size where
+    the type's first axis is 1 or ``?``, any size on other ``?`` axes)."""
+    if not isinstance(typ, TensorType):
+        raise InterpreterError(f"{what} has non-tensor type {typ}", location)
+    shape = typ.get_shape()
+    array = np.asarray(value)
+    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise InterpreterError(f"{what} must be a real numeric array, got dtype {array.dtype}", location)
+    fits = array.ndim == len(shape) and all(
+        want in (DYNAMIC_INDEX, got) or (axis == 0 and _free_batch(shape))
+        for axis, (got, want) in enumerate(zip(array.shape, shape))
+    )
+    if not fits:
+        raise InterpreterError(
+            f"{what} has shape {list(array.shape)}, but the function expects {expected_shape(typ)} (type {typ})",
+            location,
+        )
+    return array.astype(numpy_dtype(typ.element_type), copy=False)
 
 
 def run_function(module: ModuleOp, name: str, *inputs: ArrayLike) -> tuple[Array, ...]:

@@ -1,13 +1,18 @@
-"""The numpy interpreter: every op against torch / hand arithmetic, batching, traces and errors."""
+"""The IR interpreter: every op against torch / hand arithmetic, batching, traces and errors, and its
+place in xDSL's interpreter framework (InterpreterFunctions, listeners)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from xdsl.interpreter import Interpreter as XDSLInterpreter
+from xdsl.interpreter import OpCounter
 
+from spikeir.dialects import spikeir_context
 from spikeir.errors import InterpreterError
-from spikeir.ir.interpreter import Interpreter, run_function, trace_function
+from spikeir.ir.interpreter import Interpreter, numpy_functions, run_function, trace_function
+from spikeir.tools.diagnostics import parse_module
 from support.nn_models import parse, partitioned_mlp, random_mlp
 
 _NN = """
@@ -129,3 +134,78 @@ def test_large_batch_is_fast() -> None:
     start = time.perf_counter()
     run_function(module, "main", x)
     assert time.perf_counter() - start < 2.0
+
+
+def test_the_dialects_are_xdsl_interpreter_functions() -> None:
+    """A plain xDSL Interpreter with spikeir's InterpreterFunctions runs nn and quant IR (numpy values)."""
+    x = np.random.default_rng(3).normal(size=(4, 1, 2, 2)).astype(np.float32)
+    module = parse(_NN)
+    plain = XDSLInterpreter(module)
+    for functions in numpy_functions():
+        plain.register_implementations(functions)
+    (out,) = plain.call_op("main", (x,))
+    np.testing.assert_array_equal(out, run_function(module, "main", x)[0])
+    quant = parse(_QUANT)
+    plain = XDSLInterpreter(quant)
+    for functions in numpy_functions():
+        plain.register_implementations(functions)
+    q = np.array([[0.25, -0.75, 100.0, 1.0]], np.float32)
+    np.testing.assert_array_equal(plain.call_op("main", (q,))[0], run_function(quant, "main", q)[0])
+
+
+def test_listeners_observe_every_op() -> None:
+    module = partitioned_mlp(random_mlp(np.random.default_rng(1), [4, 3, 2]), input_shape=(1, 2, 2), softmax=True)
+    counter = OpCounter()
+    interpreter = Interpreter(module)
+    x = np.zeros((2, 2, 2), np.float32)
+    interpreter.run("main", x, listeners=[counter])
+    assert counter.ops == {
+        "nn.batch_flatten": 1,
+        "func.call": 1,
+        "arith.constant": 4,
+        "nn.fused_dense": 2,
+        "func.return": 2,
+        "nn.softmax": 1,
+    }
+    assert interpreter.xdsl.listeners == ()  # listeners are per run
+
+
+def test_constants_are_read_once_per_interpreter() -> None:
+    module = parse(_NN)
+    interpreter = Interpreter(module)
+    x = np.zeros((1, 1, 2, 2), np.float32)
+    first, second = interpreter.trace("main", x), interpreter.trace("main", x)
+    weight = next(iter(module.ops)).body.block.ops.first
+    assert weight is not None and first.values[weight.results[0]] is second.values[weight.results[0]]
+
+
+_LOCATED = """func.func @main(%x: tensor<1x2xf32>) -> tensor<2xf32> {
+  %0 = nn.relu %x : tensor<1x2xf32>
+  %1 = nn.reshape %0 : tensor<1x2xf32> -> tensor<2xf32>
+  func.return %1 : tensor<2xf32>
+}
+"""
+
+
+def test_errors_are_placed_at_the_op_and_the_interpreter_recovers() -> None:
+    """IR parsed with locations gets errors at file:line:col, without xDSL's printed module attached;
+    a failed run leaves no scope behind, and the next run works."""
+    interpreter = Interpreter(parse_module(spikeir_context(), _LOCATED, "net.mlir"))
+    with pytest.raises(InterpreterError) as info:
+        interpreter.run("main", np.ones((3, 2)))
+    assert info.value.location == "net.mlir:3:3"
+    assert info.value.message.startswith("nn.reshape: cannot reshape [1, 2] -> [2] for a batch of 3")
+    assert not getattr(info.value, "__notes__", [])
+    assert list(interpreter.xdsl.scope_names()) == ["root"]
+    np.testing.assert_array_equal(interpreter.run("main", np.ones((1, 2)))[0], [1.0, 1.0])
+
+
+def test_dynamic_batch_dimension() -> None:
+    """``?`` axes take any size: a batch typed ``?`` works as one typed 1, at every op."""
+    dynamic = parse(_NN.replace("tensor<1x", "tensor<?x"))
+    x = np.random.default_rng(4).normal(size=(5, 1, 2, 2)).astype(np.float32)
+    np.testing.assert_array_equal(run_function(dynamic, "main", x)[0], run_function(parse(_NN), "main", x)[0])
+    with pytest.raises(
+        InterpreterError, match=r"shape \[5, 4\], but the function expects Bx1x2x2 \(type tensor<\?x1x2x2xf32>\)"
+    ):
+        run_function(dynamic, "main", x.reshape(5, 4))

@@ -35,7 +35,7 @@ from spikeir.chip.image import decode, is_image
 from spikeir.chip.isa import Program
 from spikeir.errors import AssemblyError, DataError
 from spikeir.fileio import atomic_write
-from spikeir.tools.diagnostics import USER_ERRORS, quiet_broken_pipe, report
+from spikeir.tools.diagnostics import USER_ERRORS, quiet_broken_pipe, report, run_guarded
 
 if TYPE_CHECKING:
     from xdsl.dialects.builtin import ModuleOp
@@ -180,10 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 @quiet_broken_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except USER_ERRORS as err:
-        return report(err, prog=PROG)
+    return run_guarded(PROG, lambda: _run(args))
 
 
 def _run(args: argparse.Namespace) -> int:

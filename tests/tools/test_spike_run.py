@@ -204,3 +204,17 @@ def test_unknown_output_scale_prints_raw_values_only(
     result = json.loads(capsys.readouterr().out)
     assert result["logits"] is None
     assert result["argmax"] == [int(np.argmax(result["outputs"][0]))]
+
+
+def test_a_bug_is_one_internal_error_line(
+    files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """spike-run shares the failure policy of spike-opt and spikeir (run_guarded): no traceback."""
+
+    def broken(self: SpikeCoreCPU, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(SpikeCoreCPU, "run", broken)
+    assert main([str(files["net.s"]), "--input", str(files["x.npy"])]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "internal error" in err and "simulated bug" in err

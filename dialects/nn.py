@@ -20,11 +20,13 @@ from xdsl.dialects.builtin import (
     TensorType,
     i64,
 )
-from xdsl.ir import Dialect, Operation, SSAValue
+from xdsl.dialects.utils import EnumAttribute
+from xdsl.ir import Dialect, Operation, SpacedOpaqueSyntaxAttribute, SSAValue
 from xdsl.irdl import (
     BaseAttr,
     IRDLOperation,
     VarConstraint,
+    irdl_attr_definition,
     irdl_op_definition,
     operand_def,
     opt_operand_def,
@@ -33,13 +35,50 @@ from xdsl.irdl import (
     result_def,
     traits_def,
 )
-from xdsl.traits import Pure
+from xdsl.pattern_rewriter import RewritePattern
+from xdsl.traits import HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.str_enum import StrEnum
 
 FloatTensor = TensorType[AnyFloat]
 _SameTensor = VarConstraint("T", BaseAttr(TensorType))
 
-ACTIVATIONS = ("none", "relu")
+
+class Activation(StrEnum):
+    """What a fused layer applies after its bias."""
+
+    NONE = "none"
+    RELU = "relu"
+
+
+ACTIVATIONS = tuple(a.value for a in Activation)
+
+
+@irdl_attr_definition
+class ActivationAttr(EnumAttribute[Activation], SpacedOpaqueSyntaxAttribute):
+    """``#nn<activation relu>``; in the custom syntax of `nn.fused_dense` just ``activation relu``."""
+
+    name = "nn.activation"
+
+
+class _ShapeChangeCanonicalization(HasCanonicalizationPatternsTrait):
+    """`canonicalize` folds chains of shape changes and shape changes to the same type."""
+
+    @classmethod
+    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
+        from spikeir.dialects.canonicalization import ComposeShapeChanges, RemoveIdentityShapeChange
+
+        return (ComposeShapeChanges(), RemoveIdentityShapeChange())
+
+
+class _ReluCanonicalization(HasCanonicalizationPatternsTrait):
+    """`canonicalize` folds a ReLU of a ReLU."""
+
+    @classmethod
+    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
+        from spikeir.dialects.canonicalization import FoldReluOfRelu
+
+        return (FoldReluOfRelu(),)
 
 
 def _shape(value: SSAValue | Operation) -> tuple[int, ...]:
@@ -133,7 +172,7 @@ class ReluOp(IRDLOperation):
     input = operand_def(T)
     result = result_def(T)
 
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), _ReluCanonicalization())
     assembly_format = "$input attr-dict `:` type($input)"
 
     def __init__(self, input: SSAValue | Operation) -> None:
@@ -146,7 +185,7 @@ class _ShapeChangeOp(IRDLOperation):
     input = operand_def(FloatTensor)
     result = result_def(FloatTensor)
 
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), _ShapeChangeCanonicalization())
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
     def __init__(self, input: SSAValue | Operation, result_type: TensorType) -> None:
@@ -214,7 +253,7 @@ class SoftmaxOp(IRDLOperation):
 class FusedDenseOp(IRDLOperation):
     """The BYOC composite: ``activation(input @ weight^T + bias)``, one SpikeCore layer.
 
-    `fuse-dense` forms it from nn.dense + nn.bias_add (+ nn.relu); the bias is optional.
+    `nn-fuse-dense` forms it from nn.dense + nn.bias_add (+ nn.relu); the bias is optional.
     """
 
     name = "nn.fused_dense"
@@ -222,7 +261,7 @@ class FusedDenseOp(IRDLOperation):
     input = operand_def(FloatTensor)
     weight = operand_def(FloatTensor)
     bias = opt_operand_def(FloatTensor)
-    activation = prop_def(StringAttr, default_value=StringAttr("none"))
+    activation = prop_def(ActivationAttr, default_value=ActivationAttr(Activation.NONE))
     layer = opt_prop_def(StringAttr)
     """The source layer's name (e.g. ``layers.0``), kept for diagnostics and reports."""
     result = result_def(FloatTensor)
@@ -241,10 +280,10 @@ class FusedDenseOp(IRDLOperation):
         weight: SSAValue | Operation,
         bias: SSAValue | Operation | None,
         result_type: TensorType,
-        activation: str = "none",
+        activation: Activation | str = Activation.NONE,
         layer: str | None = None,
     ) -> None:
-        properties: dict[str, StringAttr] = {"activation": StringAttr(activation)}
+        properties: dict[str, ActivationAttr | StringAttr] = {"activation": ActivationAttr(Activation(activation))}
         if layer is not None:
             properties["layer"] = StringAttr(layer)
         super().__init__(
@@ -254,15 +293,11 @@ class FusedDenseOp(IRDLOperation):
         )
 
     def verify_(self) -> None:
-        if self.activation.data not in ACTIVATIONS:
-            raise VerifyException(
-                f"'nn.fused_dense' activation must be one of {', '.join(ACTIVATIONS)}, got '{self.activation.data}'"
-            )
         _verify_dense_shapes(self, self.input, self.weight, self.bias, self.result)
 
 
 NN = Dialect(
     "nn",
     [DenseOp, BiasAddOp, ReluOp, BatchFlattenOp, ReshapeOp, SoftmaxOp, FusedDenseOp],
-    [],
+    [ActivationAttr],
 )

@@ -44,8 +44,9 @@ from xdsl.irdl import (
     traits_def,
 )
 from xdsl.parser import AttrParser
+from xdsl.pattern_rewriter import RewritePattern
 from xdsl.printer import Printer
-from xdsl.traits import ConstantLike, Pure
+from xdsl.traits import ConstantLike, HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
 
 
@@ -171,6 +172,16 @@ def _same_scales(a: Sequence[float], b: Sequence[float], rel: float = 1e-6) -> b
     return len(a) == len(b) and all(math.isclose(x, y, rel_tol=rel) for x, y in zip(a, b))
 
 
+class _QuantizeCanonicalization(HasCanonicalizationPatternsTrait):
+    """`canonicalize` folds a quantize of a dequantize back to the same int8 type."""
+
+    @classmethod
+    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
+        from spikeir.dialects.canonicalization import FoldDequantizeQuantize
+
+        return (FoldDequantizeQuantize(),)
+
+
 @irdl_op_definition
 class QuantizeOp(IRDLOperation):
     """Float to int8: ``clamp(round_half_even(x / scale), -128, 127)``. Runs on the host."""
@@ -180,7 +191,7 @@ class QuantizeOp(IRDLOperation):
     input = operand_def(TensorType[AnyFloat])
     result = result_def(QTensor)
 
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), _QuantizeCanonicalization())
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
     def __init__(self, input: SSAValue | Operation, result_type: TensorType) -> None:

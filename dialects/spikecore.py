@@ -2,7 +2,7 @@
 
 A `spikecore.program` holds the chip's data (`spikecore.synapses` int8 weight tables and
 `spikecore.params` int32 tables) and its dataflow: neuron groups (`spikecore.group`, one per layer,
-placed on cores by the `place` pass), the spike streams between them (`!spikecore.spikes<N>`), and
+placed on cores by the `spikecore-place` pass), the spike streams between them (`!spikecore.spikes<N>`), and
 the per-timestep operations ACC / FIRE / LEAK ending in `spikecore.halt`. The `spikecore-asm` and
 `spikecore-bin` targets expand each group over its placement into ISA instructions.
 
@@ -35,7 +35,17 @@ from xdsl.dialects.builtin import (
     f64,
     i64,
 )
-from xdsl.ir import Attribute, Dialect, Operation, ParametrizedAttribute, Region, SSAValue, TypeAttribute
+from xdsl.dialects.utils import EnumAttribute
+from xdsl.ir import (
+    Attribute,
+    Dialect,
+    Operation,
+    ParametrizedAttribute,
+    Region,
+    SpacedOpaqueSyntaxAttribute,
+    SSAValue,
+    TypeAttribute,
+)
 from xdsl.irdl import (
     IRDLOperation,
     irdl_attr_definition,
@@ -58,6 +68,7 @@ from xdsl.traits import (
     SymbolTable,
 )
 from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.str_enum import StrEnum
 
 from spikeir.chip.target import TargetDescription
 
@@ -284,7 +295,7 @@ class InputOp(IRDLOperation):
 
 @irdl_op_definition
 class GroupOp(IRDLOperation):
-    """A layer's neurons. ``placement`` (set by `place`) lists the core slices that hold them, in order."""
+    """A layer's neurons. ``placement`` (set by `spikecore-place`) lists the core slices that hold them, in order."""
 
     name = "spikecore.group"
 
@@ -395,8 +406,39 @@ def _verify_params_length(op: Operation, ref: SymbolRefAttr, size: int) -> Param
     return table
 
 
-FIRE_MODES = ("graded", "binary")
-RESET_MODES = ("zero", "subtract")
+class FireMode(StrEnum):
+    """How FIRE turns potentials into payloads (docs/isa.md)."""
+
+    GRADED = "graded"
+    """int8 payloads: requantized potentials, clamped; V resets to zero."""
+    BINARY = "binary"
+    """Spikes of payload 1 where V reaches the threshold."""
+
+
+class ResetMode(StrEnum):
+    """What a binary FIRE does to V after a spike."""
+
+    ZERO = "zero"
+    SUBTRACT = "subtract"
+    """V -= threshold: the residue above it is kept."""
+
+
+FIRE_MODES = tuple(m.value for m in FireMode)
+RESET_MODES = tuple(r.value for r in ResetMode)
+
+
+@irdl_attr_definition
+class FireModeAttr(EnumAttribute[FireMode], SpacedOpaqueSyntaxAttribute):
+    """``#spikecore<fire_mode graded>``; in the custom syntax of `spikecore.fire` just ``graded``."""
+
+    name = "spikecore.fire_mode"
+
+
+@irdl_attr_definition
+class ResetModeAttr(EnumAttribute[ResetMode], SpacedOpaqueSyntaxAttribute):
+    """``#spikecore<reset subtract>``; in the custom syntax of `spikecore.fire` ``reset subtract``."""
+
+    name = "spikecore.reset"
 
 
 @irdl_op_definition
@@ -411,12 +453,12 @@ class FireOp(IRDLOperation):
     name = "spikecore.fire"
 
     group = operand_def(GroupType)
-    mode = prop_def(StringAttr)
+    mode = prop_def(FireModeAttr)
     params = prop_def(SymbolRefAttr)
     shift = opt_prop_def(IntegerAttr[I64])
     lo = opt_prop_def(IntegerAttr[I64])
     hi = opt_prop_def(IntegerAttr[I64])
-    reset = opt_prop_def(StringAttr)
+    reset = opt_prop_def(ResetModeAttr)
     init_half = opt_prop_def(UnitAttr)
     unit = prop_def(FloatAttr[Float64Type])
     result = result_def(SpikesType)
@@ -435,7 +477,7 @@ class FireOp(IRDLOperation):
             operands=[SSAValue.get(group)],
             result_types=[SpikesType(_size(SSAValue.get(group)))],
             properties={
-                "mode": StringAttr("graded"),
+                "mode": FireModeAttr(FireMode.GRADED),
                 "params": SymbolRefAttr(params),
                 "shift": IntegerAttr(shift, i64),
                 "lo": IntegerAttr(lo, i64),
@@ -445,11 +487,13 @@ class FireOp(IRDLOperation):
         )
 
     @staticmethod
-    def binary(group: SSAValue | Operation, params: str, reset: str, init_half: bool, unit: float) -> FireOp:
+    def binary(
+        group: SSAValue | Operation, params: str, reset: ResetMode | str, init_half: bool, unit: float
+    ) -> FireOp:
         props: dict[str, Attribute] = {
-            "mode": StringAttr("binary"),
+            "mode": FireModeAttr(FireMode.BINARY),
             "params": SymbolRefAttr(params),
-            "reset": StringAttr(reset),
+            "reset": ResetModeAttr(ResetMode(reset)),
             "unit": FloatAttr(unit, f64),
         }
         if init_half:
@@ -464,8 +508,7 @@ class FireOp(IRDLOperation):
             raise VerifyException(f"'spikecore.fire' of a group of {size} must produce !spikecore.spikes<{size}>")
         _check_units(self, [self.unit.value.data], 1)
         table = _verify_params_length(self, self.params, size)
-        mode = self.mode.data
-        if mode == "graded":
+        if self.mode.data == FireMode.GRADED:
             if self.shift is None or self.lo is None or self.hi is None:
                 raise VerifyException("'spikecore.fire' graded needs shift and clamp [lo, hi]")
             if self.reset is not None or self.init_half is not None:
@@ -475,17 +518,15 @@ class FireOp(IRDLOperation):
                 raise VerifyException(f"'spikecore.fire' shift must be in 0..62, got {shift}")
             if not -128 <= lo <= hi <= 127:
                 raise VerifyException(f"'spikecore.fire' clamp [{lo}, {hi}] must satisfy -128 <= lo <= hi <= 127")
-        elif mode == "binary":
+        else:
             if self.shift is not None or self.lo is not None or self.hi is not None:
                 raise VerifyException("'spikecore.fire' binary takes no shift or clamp")
-            if self.reset is None or self.reset.data not in RESET_MODES:
+            if self.reset is None:
                 raise VerifyException(f"'spikecore.fire' binary needs reset {' or '.join(RESET_MODES)}")
             from spikeir.ir.arrays import to_numpy
 
             if (to_numpy(table.dense) <= 0).any():
                 raise VerifyException(f"'spikecore.fire' binary thresholds @{table.sym_name.data} must be positive")
-        else:
-            raise VerifyException(f"'spikecore.fire' mode must be graded or binary, got '{mode}'")
 
 
 @irdl_op_definition
@@ -606,5 +647,5 @@ class LaunchOp(IRDLOperation):
 SPIKECORE = Dialect(
     "spikecore",
     [ProgramOp, LaunchOp, SynapsesOp, ParamsOp, InputOp, GroupOp, AccOp, AccBiasOp, FireOp, LeakOp, OutputOp, HaltOp],
-    [TargetAttr, SliceAttr, SpikesType, GroupType],
+    [TargetAttr, SliceAttr, SpikesType, GroupType, FireModeAttr, ResetModeAttr],
 )

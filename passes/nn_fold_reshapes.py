@@ -2,9 +2,13 @@
 
 Frontends emit shape changes literally: torch.export traces `x.view(1, -1)` after a `flatten`,
 Relay text has `reshape` + `nn.batch_flatten` pairs, ONNX adds `Reshape`s to the same shape. Each
-is free on the host but breaks the "one op feeds the next" chains that fuse-dense and
+is free on the host but breaks the "one op feeds the next" chains that nn-fuse-dense and
 partition-for-spikecore look for, and a shape change to the same type hides that two layers are
 directly connected. Row-major shape changes compose, so any chain of them is one reshape.
+
+The two patterns are the nn shape-change ops' canonicalization patterns (spikeir.dialects.canonicalization):
+this pass applies only those, and removes only what they fold, where `canonicalize` would also erase
+every other unused op.
 """
 
 from __future__ import annotations
@@ -12,55 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
-from xdsl.pattern_rewriter import (
-    GreedyRewritePatternApplier,
-    PatternRewriter,
-    PatternRewriteWalker,
-    RewritePattern,
-    op_type_rewrite_pattern,
-)
+from xdsl.pattern_rewriter import GreedyRewritePatternApplier, PatternRewriteWalker
 
-from spikeir.dialects import nn
-
-_ShapeChange = nn.ReshapeOp | nn.BatchFlattenOp
-
-
-class RemoveIdentityShapeChange(RewritePattern):
-    """A reshape or batch_flatten whose result type equals its input type is its input."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: nn.ReshapeOp | nn.BatchFlattenOp, rewriter: PatternRewriter) -> None:
-        if op.input.type == op.result.type:
-            rewriter.replace(op, [], [op.input])
-
-
-class ComposeShapeChanges(RewritePattern):
-    """A shape change of a shape change is one shape change of the original value.
-
-    The result stays an `nn.batch_flatten` when the outer op is one and that is still a valid
-    batch_flatten of the original input (it says more than a reshape); otherwise it is a reshape.
-    The inner op is erased once nothing else uses it.
-    """
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: nn.ReshapeOp | nn.BatchFlattenOp, rewriter: PatternRewriter) -> None:
-        inner = op.input.owner
-        if not isinstance(inner, _ShapeChange):
-            return
-        source = inner.input
-        result_type = op.result.type
-        source_type = source.type
-        assert isinstance(result_type, TensorType) and isinstance(source_type, TensorType)
-        src_shape, out_shape = source_type.get_shape(), result_type.get_shape()
-        keeps_batch = len(src_shape) >= 1 and len(out_shape) == 2 and src_shape[0] == out_shape[0]
-        if isinstance(op, nn.BatchFlattenOp) and keeps_batch:
-            rewriter.replace(op, nn.BatchFlattenOp(source, result_type))
-        else:
-            rewriter.replace(op, nn.ReshapeOp(source, result_type))
-        if not inner.result.uses:
-            rewriter.erase(inner)
+from spikeir.dialects.canonicalization import ComposeShapeChanges, RemoveIdentityShapeChange
 
 
 @dataclass(frozen=True)

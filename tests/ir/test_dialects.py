@@ -55,7 +55,8 @@ def test_nn_layer_builds_verifies_and_round_trips() -> None:
     module = ModuleOp([x, w, b, dense, bias, relu, fused, flat, soft])
     module.verify()
     text = _round_trip(module)
-    assert 'nn.fused_dense %0, %1, %2 activation "relu" layer "fc"' in text
+    assert "nn.fused_dense %0, %1, %2 activation relu layer " in text
+    assert fused.activation == nn.ActivationAttr(nn.Activation.RELU) and fused.activation.data == "relu"
 
 
 @settings(max_examples=25, deadline=None)
@@ -74,8 +75,8 @@ def test_nn_verifier_messages() -> None:
     x, w, b = _values(_tensor(1, 4), _tensor(3, 4), _tensor(2))
     with pytest.raises(VerifyException, match=r"'nn.fused_dense' bias must have shape \[3\], got \[2\]"):
         nn.FusedDenseOp(x, w, b, _tensor(1, 3)).verify()
-    with pytest.raises(VerifyException, match="activation must be one of none, relu, got 'gelu'"):
-        nn.FusedDenseOp(x, w, None, _tensor(1, 3), activation="gelu").verify()
+    with pytest.raises(ValueError, match="'gelu' is not a valid Activation"):
+        nn.FusedDenseOp(x, w, None, _tensor(1, 3), activation="gelu")
     with pytest.raises(VerifyException, match="cannot change the element count"):
         nn.ReshapeOp(x, _tensor(5)).verify()
     with pytest.raises(VerifyException, match="axis 3 is out of range for a rank-2 input"):
@@ -134,7 +135,7 @@ def test_spikecore_program_builds_verifies_and_round_trips() -> None:
     module = ModuleOp([program])
     module.verify()
     text = _round_trip(module)
-    assert '"binary" @t reset "subtract" init_half' in text
+    assert "binary @t reset subtract init_half" in text
 
 
 def test_spikecore_verifier_messages() -> None:
@@ -144,3 +145,85 @@ def test_spikecore_verifier_messages() -> None:
         ModuleOp([_program([spikecore.SliceAttr(500, 0, 3)], [5, 6, 7])]).verify()
     with pytest.raises(VerifyException, match="binary thresholds @t must be positive"):
         ModuleOp([_program(None, [5, -1, 7])]).verify()
+
+
+def test_enum_attributes_print_as_keywords_and_parse_both_spellings() -> None:
+    """Activation, FIRE mode and reset are enum attributes: bare keywords in the custom form, the
+    opaque ``#dialect<name value>`` in the generic form; the quoted spelling of earlier IR still parses."""
+    assert str(nn.ActivationAttr(nn.Activation.RELU)) == "#nn<activation relu>"
+    assert str(spikecore.FireModeAttr(spikecore.FireMode.BINARY)) == "#spikecore<fire_mode binary>"
+    assert str(spikecore.ResetModeAttr(spikecore.ResetMode.SUBTRACT)) == "#spikecore<reset subtract>"
+    for text in ("#spikecore<reset zero>",):
+        assert Parser(_ctx(), text).parse_attribute() == spikecore.ResetModeAttr(spikecore.ResetMode.ZERO)
+    quoted = Parser(
+        _ctx(),
+        """func.func @f(%x: tensor<1x4xf32>, %w: tensor<3x4xf32>) -> tensor<1x3xf32> {
+      %0 = nn.fused_dense %x, %w activation "relu" : (tensor<1x4xf32>, tensor<3x4xf32>) -> tensor<1x3xf32>
+      func.return %0 : tensor<1x3xf32>
+    }""",
+    ).parse_module()
+    fused = next(op for op in quoted.walk() if isinstance(op, nn.FusedDenseOp))
+    assert fused.activation.data is nn.Activation.RELU
+    assert nn.ACTIVATIONS == ("none", "relu") and spikecore.FIRE_MODES == ("graded", "binary")
+    assert spikecore.RESET_MODES == ("zero", "subtract")
+
+
+def test_fire_builders_take_the_enum_or_its_name() -> None:
+    group = spikecore.GroupOp("fc", 3, [0.25])
+    by_name = spikecore.FireOp.binary(group, "t", "zero", False, 1.0)
+    by_enum = spikecore.FireOp.binary(group, "t", spikecore.ResetMode.ZERO, False, 1.0)
+    assert by_name.reset == by_enum.reset == spikecore.ResetModeAttr(spikecore.ResetMode.ZERO)
+    assert by_name.mode.data == spikecore.FireMode.BINARY == "binary"
+    graded = spikecore.FireOp.graded(group, "m", 8, 0, 127, 1.0)
+    assert graded.mode.data is spikecore.FireMode.GRADED and graded.reset is None
+    with pytest.raises(ValueError):
+        spikecore.FireOp.binary(group, "t", "hold", False, 1.0)
+
+
+def test_binary_fire_without_reset_is_rejected() -> None:
+    program = _program(None, [5, 6, 7])
+    fire = next(op for op in program.walk() if isinstance(op, spikecore.FireOp))
+    del fire.properties["reset"]
+    with pytest.raises(VerifyException, match="binary needs reset zero or subtract"):
+        ModuleOp([program]).verify()
+
+
+def test_nn_and_quant_ops_carry_their_canonicalization_patterns() -> None:
+    from xdsl.traits import HasCanonicalizationPatternsTrait
+
+    from spikeir.dialects.canonicalization import (
+        ComposeShapeChanges,
+        FoldDequantizeQuantize,
+        FoldReluOfRelu,
+        RemoveIdentityShapeChange,
+    )
+
+    def patterns(op: type) -> set[type]:
+        trait = op.get_trait(HasCanonicalizationPatternsTrait)
+        assert trait is not None, op
+        return {type(p) for p in trait.get_patterns(op)}
+
+    assert patterns(nn.ReshapeOp) == patterns(nn.BatchFlattenOp) == {ComposeShapeChanges, RemoveIdentityShapeChange}
+    assert patterns(nn.ReluOp) == {FoldReluOfRelu}
+    assert patterns(quant.QuantizeOp) == {FoldDequantizeQuantize}
+    assert nn.DenseOp.get_trait(HasCanonicalizationPatternsTrait) is None
+
+
+def test_canonicalize_folds_a_flatten_chain_and_a_quant_round_trip() -> None:
+    from xdsl.transforms.canonicalize import CanonicalizePass
+
+    module = Parser(
+        _ctx(),
+        """func.func @f(%x: tensor<1x2x2xf32>, %q: tensor<1x4x!quant.uniform<i8:f32, 0.5>>) -> (tensor<1x4xf32>, tensor<1x4x!quant.uniform<i8:f32, 0.5>>) {
+      %0 = nn.reshape %x : tensor<1x2x2xf32> -> tensor<1x4x1xf32>
+      %1 = nn.batch_flatten %0 : tensor<1x4x1xf32> -> tensor<1x4xf32>
+      %f = quant.dequantize %q : tensor<1x4x!quant.uniform<i8:f32, 0.5>> -> tensor<1x4xf32>
+      %r = quant.quantize %f : tensor<1x4xf32> -> tensor<1x4x!quant.uniform<i8:f32, 0.5>>
+      func.return %1, %r : tensor<1x4xf32>, tensor<1x4x!quant.uniform<i8:f32, 0.5>>
+    }""",
+    ).parse_module()
+    CanonicalizePass().apply(_ctx(), module)
+    module.verify()
+    names = [op.name for op in module.walk()]
+    assert names.count("nn.batch_flatten") == 1 and "nn.reshape" not in names
+    assert "quant.quantize" not in names and "quant.dequantize" not in names

@@ -138,3 +138,13 @@ func.func @main(%x: tensor<1x5xf32>) -> tensor<1x3xf32> {
   func.return %y : tensor<1x3xf32>
 }
 // CHECK: 'spikecore.launch' passes 5 features per sample but @p has 4 inputs
+
+// -----
+
+spikecore.program @p target <"spikecore-v1", cores = 2, neurons_per_core = 4, synapse_bytes = 1024, max_fan_in = 64, bus_size = 256> {
+  spikecore.params @t dense<1> : tensor<3xi32>
+  %g = spikecore.group "fc" unit [1.0 : f64] : !spikecore.group<3>
+  %s = spikecore.fire %g binary @t unit 1.0 : !spikecore.group<3> -> !spikecore.spikes<3>
+  spikecore.halt
+}
+// CHECK: 'spikecore.fire' binary needs reset zero or subtract

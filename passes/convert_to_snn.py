@@ -21,6 +21,7 @@ its float value is ``V * unit / T`` as docs/isa.md says. Equations: docs/quantiz
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from xdsl.context import Context
@@ -35,13 +36,15 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint
 from xdsl.traits import SymbolTable
-from xdsl.utils.exceptions import PassFailedException
 
 from spikeir.chip.isa import INT32_MAX, INT32_MIN
 from spikeir.dialects import spikecore
 from spikeir.ir.arrays import dense_attr, to_numpy
+from spikeir.passes.diagnostics import PassError
 
-RESETS = ("subtract", "zero")
+Reset = Literal["subtract", "zero"]
+"""The `reset` option: the binary FIRE's reset (spikecore.ResetMode), checked when the option is parsed."""
+RESETS: tuple[Reset, ...] = ("subtract", "zero")
 
 
 def thresholds(hi: int, unit_out: float, units_v: np.ndarray) -> np.ndarray:
@@ -59,7 +62,7 @@ class ConvertProgram(RewritePattern):
 
     leak_shift: int
     init_half: bool
-    reset: str
+    reset: spikecore.ResetMode
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: spikecore.ProgramOp, rewriter: PatternRewriter) -> None:
@@ -67,12 +70,12 @@ class ConvertProgram(RewritePattern):
         for inner in list(op.body.ops):
             if isinstance(inner, spikecore.GroupOp):
                 self._rescale_group(op, inner, gain, rewriter)
-            elif isinstance(inner, spikecore.FireOp) and inner.mode.data == "graded":
+            elif isinstance(inner, spikecore.FireOp) and inner.mode.data == spikecore.FireMode.GRADED:
                 self._convert_fire(op, inner, gain, rewriter)
 
     @staticmethod
-    def _fail(program: spikecore.ProgramOp, group: spikecore.GroupOp, message: str) -> PassFailedException:
-        return PassFailedException(f'@{program.sym_name.data}: layer "{group.layer.data}": {message}')
+    def _fail(program: spikecore.ProgramOp, group: spikecore.GroupOp, message: str) -> PassError:
+        return PassError(f'layer "{group.layer.data}": {message}', f"@{program.sym_name.data}")
 
     def _rescale_group(
         self,
@@ -115,12 +118,16 @@ class ConvertProgram(RewritePattern):
         group = fire.group.owner
         assert isinstance(group, spikecore.GroupOp) and fire.lo is not None and fire.hi is not None
         lo, hi = fire.lo.value.data, fire.hi.value.data
-        if lo != 0 or hi < 1:
+        if lo != 0:
             raise self._fail(
                 program,
                 group,
                 f"rate mode needs ReLU layers (graded clamp [0, hi]), got clamp [{lo}, {hi}]: binary spikes cannot "
                 "carry negative values; compile this network in graded mode",
+            )
+        if hi < 1:
+            raise self._fail(
+                program, group, f"rate mode needs a clamp top of at least 1 to set a threshold, got clamp [{lo}, {hi}]"
             )
         unit_out = fire.unit.value.data
         units_v = np.broadcast_to(np.asarray(group.units), (group.size,))
@@ -137,6 +144,8 @@ class ConvertProgram(RewritePattern):
         new_ops: list[Operation] = [binary]
         if self.leak_shift:
             new_ops.insert(0, spikecore.LeakOp(group, self.leak_shift))
+        for new_op in new_ops:
+            new_op.location = fire.location
         rewriter.replace(fire, new_ops, [binary.result])
         gain[binary] = lam / unit_out
         if not _referenced(program, multipliers.sym_name.data):
@@ -169,15 +178,14 @@ class ConvertToSnnPass(ModulePass):
     leak_shift: int = 0
     """0: no leak; k in 1..31: a LEAK ``V -= V >> k`` before each FIRE."""
     init_half: bool = True
-    reset: str = "subtract"
+    """Start V at ``theta >> 1`` (halves the rounding bias of rate coding)."""
+    reset: Reset = "subtract"
+    """After a spike: ``subtract`` keeps the residue above theta, ``zero`` drops it."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        if self.reset not in RESETS:
-            raise PassFailedException(f"convert-to-snn: reset must be {' or '.join(RESETS)}, got '{self.reset}'")
         if not 0 <= self.leak_shift <= 31:
-            raise PassFailedException(
-                f"convert-to-snn: leak-shift must be 0 (no leak) or in 1..31, got {self.leak_shift}"
-            )
-        PatternRewriteWalker(
-            ConvertProgram(self.leak_shift, self.init_half, self.reset), apply_recursively=False
-        ).rewrite_module(op)
+            raise PassError(f"leak-shift must be 0 (no leak) or in 1..31, got {self.leak_shift}", self.name)
+        if self.reset not in RESETS:  # only reachable from Python: the option parser checks it
+            raise PassError(f"reset must be {' or '.join(RESETS)}, got '{self.reset}'", self.name)
+        converter = ConvertProgram(self.leak_shift, self.init_half, spikecore.ResetMode(self.reset))
+        PatternRewriteWalker(converter, apply_recursively=False).rewrite_module(op)

@@ -1,9 +1,9 @@
-"""fuse-dense: form the `nn.fused_dense` composites that the SpikeCore lowering consumes.
+"""nn-fuse-dense: form the `nn.fused_dense` composites that the SpikeCore lowering consumes.
 
 SpikeCore executes a whole layer (ACC of the synapses, ACC of the bias, FIRE with an optional
 clamp at zero) as one unit, so the lowering wants a layer as one op rather than a dense, a bias_add
 and a relu that it would have to re-associate. This is the BYOC "composite" step: downstream
-passes (partition-for-spikecore, quantize) only ever look at `nn.fused_dense`.
+passes (partition-for-spikecore, spikecore-quantize) only ever look at `nn.fused_dense`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class FuseDensePattern(RewritePattern):
     def match_and_rewrite(self, op: nn.DenseOp, rewriter: PatternRewriter) -> None:
         chain: list[Operation] = [op]
         bias: SSAValue | None = None
-        activation = "none"
+        activation = nn.Activation.NONE
 
         user = _sole_user(op.result)
         if isinstance(user, nn.BiasAddOp) and user.input is op.result:
@@ -50,7 +50,7 @@ class FuseDensePattern(RewritePattern):
             chain.append(user)
             user = _sole_user(user.result)
         if isinstance(user, nn.ReluOp):
-            activation = "relu"
+            activation = nn.Activation.RELU
             chain.append(user)
 
         last = chain[-1]
@@ -58,6 +58,7 @@ class FuseDensePattern(RewritePattern):
         assert isinstance(result_type, TensorType)
         layer = None if op.layer is None else op.layer.data
         fused = nn.FusedDenseOp(op.input, op.weight, bias, result_type, activation=activation, layer=layer)
+        fused.location = op.location  # diagnostics about the layer point at the dense it came from
         # The bias may be defined between the dense and the bias_add: insert where the chain ends.
         rewriter.replace(last, fused)
         for dead in reversed(chain[:-1]):
@@ -68,7 +69,7 @@ class FuseDensePattern(RewritePattern):
 class FuseDensePass(ModulePass):
     """nn.dense (+ nn.bias_add) (+ nn.relu) -> nn.fused_dense; see docs/pipeline.md, section 2."""
 
-    name = "fuse-dense"
+    name = "nn-fuse-dense"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         PatternRewriteWalker(FuseDensePattern()).rewrite_module(op)

@@ -28,11 +28,11 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 from xdsl.traits import SymbolTable
-from xdsl.utils.exceptions import PassFailedException
 
 from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import quant, spikecore
 from spikeir.ir.arrays import dense_attr, to_numpy
+from spikeir.passes.diagnostics import PassError, pass_errors
 from spikeir.passes.partition_for_spikecore import describe_op, is_codegen_func
 
 
@@ -57,8 +57,8 @@ class _RegionLowering:
     """quant value -> spikecore value: spikes for int8 activations, a group for an accumulator."""
     layers: int = 0
 
-    def fail(self, op: Operation, message: str) -> PassFailedException:
-        return PassFailedException(f"@{self.function.sym_name.data}: {describe_op(op)}: {message}")
+    def fail(self, op: Operation, message: str) -> PassError:
+        return PassError(f"{describe_op(op)}: {message}", f"@{self.function.sym_name.data}")
 
     def lower(self) -> list[Operation]:
         for op in self.function.body.block.ops:
@@ -81,7 +81,7 @@ class _RegionLowering:
             elif isinstance(op, quant.ConstantOp | func.ReturnOp):
                 continue
             elif op.dialect_name() == "nn":
-                raise self.fail(op, "the region is not quantized: run the quantize pass first")
+                raise self.fail(op, "the region is not quantized: run spikecore-quantize first")
             else:
                 raise self.fail(
                     op,
@@ -96,6 +96,7 @@ class _RegionLowering:
         if any(isinstance(o.type, spikecore.SpikesType) for o in self.values.values()):
             raise self.fail(op, "a SpikeCore program has one input port")
         port = spikecore.InputOp(_features(op.input), _scales(op.result)[0])
+        port.location = op.location
         self.body.append(port)
         self.values[op.result] = port.result
 
@@ -117,7 +118,10 @@ class _RegionLowering:
         self.tables.append(spikecore.ParamsOp(f"b{k}", dense_attr(bias.astype(np.int32))))
         layer = op.layer.data if op.layer is not None else f"layer{k}"
         group = spikecore.GroupOp(layer, weights.shape[0], _scales(op.result))
-        self.body += [group, spikecore.AccOp(group, spikes, f"w{k}"), spikecore.AccBiasOp(group, f"b{k}")]
+        new_ops = [group, spikecore.AccOp(group, spikes, f"w{k}"), spikecore.AccBiasOp(group, f"b{k}")]
+        for new_op in new_ops:
+            new_op.location = op.location
+        self.body += new_ops
         self.values[op.result] = group.result
 
     def _requantize(self, op: quant.RequantizeOp) -> None:
@@ -134,6 +138,7 @@ class _RegionLowering:
         self.tables.append(spikecore.ParamsOp(f"m{k}", dense_attr(multipliers.astype(np.int32))))
         lo = 0 if relus else -128
         fire = spikecore.FireOp.graded(group, f"m{k}", op.shift.value.data, lo, 127, _scales(op.result)[0])
+        fire.location = op.location
         self.body.append(fire)
         self.values[op.result] = fire.result
         for relu in relus:
@@ -151,9 +156,10 @@ class LowerRegion(RewritePattern):
         if not is_codegen_func(op):
             return
         if len(op.body.block.args) != 1 or len(op.function_type.outputs.data) != 1:
-            raise PassFailedException(f"@{op.sym_name.data}: a SpikeCore region takes one input tensor and returns one")
+            raise PassError("a SpikeCore region takes one input tensor and returns one", f"@{op.sym_name.data}")
         body = _RegionLowering(op).lower()
         program = spikecore.ProgramOp(op.sym_name.data, self.target, Region(Block(body)))
+        program.location = op.location
         rewriter.replace(op, program, [])
 
 
@@ -167,6 +173,7 @@ class LowerCall(RewritePattern):
         result_type = op.res[0].type
         assert isinstance(result_type, TensorType)
         launch = spikecore.LaunchOp(op.callee.root_reference.data, op.arguments[0], result_type)
+        launch.location = op.location
         for name, attr in op.attributes.items():
             launch.attributes[name] = attr
         rewriter.replace(op, launch)
@@ -182,6 +189,7 @@ class LowerQuantToSpikeCorePass(ModulePass):
     """Name of the target description (spikeir.chip.target.TARGETS) the programs are built for."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        target = get_target(self.target)
+        with pass_errors(self.name):
+            target = get_target(self.target)
         PatternRewriteWalker(LowerRegion(target), apply_recursively=False).rewrite_module(op)
         PatternRewriteWalker(LowerCall(), apply_recursively=False).rewrite_module(op)

@@ -3,15 +3,15 @@
 SpikeCore computes fully connected layers and nothing else, so the offloadable unit is a maximal
 chain of `nn.fused_dense` ops (each consuming the previous one's only use). Each chain becomes a
 private function marked ``codegen = "spikecore"`` that later passes quantize and lower; the host
-calls it. Everything left on the host is labelled with ``host_reason`` and reported on stderr, so a
+calls it. Everything left on the host is labelled with ``host_reason`` and reported as a remark
+(spikeir.passes.diagnostics: shown where the application enables remarks, as spike-opt does), so a
 user sees why an op was not offloaded instead of guessing (docs/pipeline.md, section 3).
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from typing import TextIO, TypeGuard
+from typing import TypeGuard
 
 from xdsl.context import Context
 from xdsl.dialects import func
@@ -28,6 +28,7 @@ from xdsl.rewriter import InsertPoint
 from xdsl.traits import ConstantLike, SymbolTable
 
 from spikeir.dialects import nn
+from spikeir.passes.diagnostics import remark
 
 CODEGEN = "spikecore"
 """Value of the ``codegen`` attribute that marks a function for the SpikeCore lowering."""
@@ -36,8 +37,8 @@ _HOST_REASONS: dict[str, str] = {
     nn.SoftmaxOp.name: "needs exp and a division, which SpikeCore does not have",
     nn.ReshapeOp.name: "layout only (no arithmetic): done on the host",
     nn.BatchFlattenOp.name: "layout only (no arithmetic): done on the host",
-    nn.DenseOp.name: "not fused into nn.fused_dense (run fuse-dense first; an intermediate result with other uses prevents fusion)",
-    nn.BiasAddOp.name: "not fused into nn.fused_dense (run fuse-dense first; an intermediate result with other uses prevents fusion)",
+    nn.DenseOp.name: "not fused into nn.fused_dense (run nn-fuse-dense first; an intermediate result with other uses prevents fusion)",
+    nn.BiasAddOp.name: "not fused into nn.fused_dense (run nn-fuse-dense first; an intermediate result with other uses prevents fusion)",
     nn.ReluOp.name: "a ReLU outside a fused layer: SpikeCore applies ReLU only as part of a layer's FIRE",
 }
 _RELU_AFTER_REGION = "a region's output is its last layer's raw accumulator, so that layer's ReLU runs on the host"
@@ -120,16 +121,17 @@ class OutlineChain(RewritePattern):
                     mapping[param] = clone.results[0]
                     constants.append(producer)
         for index, layer in enumerate(chain):
-            last_relu = index == len(chain) - 1 and layer.activation.data == "relu"
+            last_relu = index == len(chain) - 1 and layer.activation.data == nn.Activation.RELU
             bias = mapping[layer.bias] if layer.bias is not None else None
             new = nn.FusedDenseOp(
                 mapping[layer.input],
                 mapping[layer.weight],
                 bias,
                 layer.result.type,  # pyright: ignore[reportArgumentType]
-                activation="none" if last_relu else layer.activation.data,
+                activation=nn.Activation.NONE if last_relu else layer.activation.data,
                 layer=None if layer.layer is None else layer.layer.data,
             )
+            new.location = layer.location
             block.add_op(new)
             mapping[layer.result] = new.result
         block.add_op(func.ReturnOp(mapping[last.result]))
@@ -137,14 +139,17 @@ class OutlineChain(RewritePattern):
         name = self._fresh_name()
         region_func = func.FuncOp(name, ([in_type], [out_type]), Region(block), visibility="private")
         region_func.attributes["codegen"] = StringAttr(CODEGEN)
+        region_func.location = op.location  # where the region's first layer was written
         assert isinstance(host_func, func.FuncOp)
         rewriter.insert(region_func, InsertPoint.before(host_func))
 
         call = func.CallOp(name, [op.input], [out_type])
+        call.location = op.location
         new_ops: list[Operation] = [call]
         result: SSAValue = call.res[0]
-        if last.activation.data == "relu":
+        if last.activation.data == nn.Activation.RELU:
             relu = nn.ReluOp(result)
+            relu.location = last.location
             relu.attributes["host_reason"] = StringAttr(_RELU_AFTER_REGION)
             new_ops.append(relu)
             result = relu.result
@@ -187,17 +192,18 @@ def describe_op(op: Operation) -> str:
 @dataclass(frozen=True)
 class PartitionForSpikeCorePass(ModulePass):
     """Outline maximal `nn.fused_dense` chains into ``codegen = "spikecore"`` functions; label and
-    report every op that stays on the host."""
+    report every op that stays on the host as a remark."""
 
     name = "partition-for-spikecore"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         PatternRewriteWalker(OutlineChain(op), apply_recursively=False).rewrite_module(op)
-        annotate_host_ops(op, sys.stderr)
+        annotate_host_ops(op)
 
 
-def annotate_host_ops(module: ModuleOp, remarks: TextIO | None) -> None:
-    """Set ``host_reason`` on every op of the host functions that needs one and print a remark."""
+def annotate_host_ops(module: ModuleOp, remarks: bool = True) -> None:
+    """Set ``host_reason`` on every op of the host functions that needs one and, unless ``remarks``
+    is false, emit a remark for it (spikeir.passes.diagnostics.remark)."""
     for function in module.ops:
         if not isinstance(function, func.FuncOp) or is_codegen_func(function):
             continue
@@ -209,5 +215,5 @@ def annotate_host_ops(module: ModuleOp, remarks: TextIO | None) -> None:
             if reason is None:
                 continue
             op.attributes["host_reason"] = StringAttr(reason)
-            if remarks is not None:
-                print(f"remark: {describe_op(op)} stays on the host: {reason}", file=remarks)
+            if remarks:
+                remark(f"{describe_op(op)} stays on the host: {reason}", op)

@@ -1,4 +1,4 @@
-"""place: map every neuron group onto core slices, deterministically, or say exactly why it cannot.
+"""spikecore-place: map every neuron group onto core slices, deterministically, or say exactly why it cannot.
 
 Each layer gets its own fresh cores in program order (a core never mixes layers, so its synaptic
 memory holds one layer's rows and its cycle count is one layer's work). A core holds at most
@@ -6,9 +6,10 @@ memory holds one layer's rows and its cycle count is one layer's work). A core h
 is the number of synapses per neuron (the lengths of every spike stream the group accumulates);
 a layer of ``n`` neurons is split as evenly as possible over ``ceil(n / capacity)`` cores.
 
-A network that does not fit raises :class:`spikeir.errors.PlacementError` naming the layer, what it
-needs, what the target offers and which option would make it fit: the "model does not fit" message
-users of neuromorphic toolchains ask for.
+A network that does not fit raises a :class:`spikeir.errors.PlacementError` (a
+:class:`~spikeir.passes.diagnostics.PlacementFailure`, so also a pass diagnostic) naming the layer,
+what it needs, what the target offers and which option would make it fit: the "model does not fit"
+message users of neuromorphic toolchains ask for.
 """
 
 from __future__ import annotations
@@ -19,19 +20,16 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects.builtin import ArrayAttr, ModuleOp
 from xdsl.passes import ModulePass
-from xdsl.utils.exceptions import PassFailedException
 
 from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import spikecore
 from spikeir.errors import PlacementError
+from spikeir.passes.diagnostics import PlacementFailure, pass_errors
+
+__all__ = ["LayerDemand", "PlacePass", "PlacementFailure", "check_fits", "place_program", "placement_report"]
 
 _MAX_FIELD = 0xFFFF
 """cores and neurons_per_core are 16-bit fields of the binary encoding."""
-
-
-class PlacementFailure(PlacementError, PassFailedException):
-    """A :class:`PlacementError` raised inside a pass: also a diagnostic, so `--verify-diagnostics`
-    and any xDSL driver report it as a failed pass."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +146,7 @@ class PlacePass(ModulePass):
     """Place every `spikecore.program`'s groups on cores; options override the target's limits
     (0 keeps the target's value) and are recorded in the program's target attribute."""
 
-    name = "place"
+    name = "spikecore-place"
 
     target: str | None = None
     """Target name (spikeir.chip.target.TARGETS); default: the program's own target."""
@@ -163,17 +161,18 @@ class PlacePass(ModulePass):
             ("synapse-bytes", self.synapse_bytes),
         ):
             if value < 0:
-                raise PlacementFailure(f"{name} must be positive (or 0 for the target's value), got {value}", "place")
-        for program in op.walk():
-            if isinstance(program, spikecore.ProgramOp):
-                target = resolve_target(
-                    program,
-                    self.target,
-                    neurons_per_core=self.neurons_per_core,
-                    cores=self.cores,
-                    synapse_bytes=self.synapse_bytes,
-                )
-                place_program(program, target)
+                raise PlacementFailure(f"{name} must be positive (or 0 for the target's value), got {value}", self.name)
+        with pass_errors(self.name):  # an unknown target name or an invalid override is a TargetError
+            for program in op.walk():
+                if isinstance(program, spikecore.ProgramOp):
+                    target = resolve_target(
+                        program,
+                        self.target,
+                        neurons_per_core=self.neurons_per_core,
+                        cores=self.cores,
+                        synapse_bytes=self.synapse_bytes,
+                    )
+                    place_program(program, target)
 
 
 def placement_report(module: ModuleOp) -> list[dict[str, object]]:
@@ -189,7 +188,7 @@ def placement_report(module: ModuleOp) -> list[dict[str, object]]:
                 continue
             if group.placement is None:
                 raise PlacementError(
-                    f'group "{group.layer.data}" is not placed: run the place pass first', f"@{program.sym_name.data}"
+                    f'group "{group.layer.data}" is not placed: run spikecore-place first', f"@{program.sym_name.data}"
                 )
             fan_in = group_demand(group).fan_in
             for s in group.slices:

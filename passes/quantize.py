@@ -1,4 +1,4 @@
-"""quantize: calibrate the SpikeCore regions on sample inputs and rewrite them into int8 `quant` IR.
+"""spikecore-quantize: calibrate the SpikeCore regions on sample inputs and rewrite them into int8 `quant` IR.
 
 Every function marked ``codegen = "spikecore"`` (a chain of `nn.fused_dense`, docs/pipeline.md
 section 3) becomes the integer graph of section 4. Calibration comes first: `@main` runs in float
@@ -10,7 +10,10 @@ scale. Then two small patterns rewrite each region:
   int32 bias constants, ``quant.dense``, ``quant.requantize`` (+ ``quant.relu``) and a
   ``quant.dequantize`` back to float (the last layer keeps its int32 accumulator, dequantized);
 - `FoldDequantizeQuantize`: ``quant.quantize(quant.dequantize(x))`` with the same int8 type is ``x``,
-  which joins consecutive layers into one integer chain.
+  which joins consecutive layers into one integer chain (quant.quantize's canonicalization pattern).
+
+A region already quantized (nothing but quant ops left) is left as it is, so running the pass again
+changes nothing.
 
 The numerics are in :mod:`spikeir.numerics.quantization`; docs/quantization.md explains the scheme and its error.
 From Python, :func:`quantize_module` does the same work with an in-memory calibration array.
@@ -21,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -38,6 +42,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from spikeir.dialects import nn, quant
+from spikeir.dialects.canonicalization import FoldDequantizeQuantize
 from spikeir.errors import DataError, InterpreterError, QuantizationError
 from spikeir.ir.arrays import dense_attr, to_numpy
 from spikeir.ir.interpreter import Interpreter, Trace
@@ -49,7 +54,13 @@ from spikeir.numerics.quantization import (
     requantize_multiplier,
     scale_from_range,
 )
+from spikeir.passes.diagnostics import pass_errors
 from spikeir.passes.partition_for_spikecore import is_codegen_func
+
+PASS_NAME = "spikecore-quantize"
+
+Method = Literal["max", "percentile"]
+"""The `method` option (spikeir.numerics.quantization.METHODS), checked when the option is parsed."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +129,7 @@ def _region_layers(fn: func.FuncOp) -> list[nn.FusedDenseOp]:
             f"a SpikeCore region takes one input, @{name} takes {len(fn.body.block.args)}", f"@{name}"
         )
     last = layers[-1]
-    if last.activation.data != "none":
+    if last.activation.data != nn.Activation.NONE:
         raise QuantizationError(
             "a region's last layer outputs its raw accumulator and cannot apply "
             f"'{last.activation.data}' (partition-for-spikecore moves that ReLU to the host)",
@@ -202,7 +213,7 @@ def _plan_region(
         plans[layer] = LayerQuantization(
             function=name,
             layer=where,
-            activation=layer.activation.data,
+            activation=layer.activation.data.value,
             input_range=in_range,
             input_scale=in_scale,
             weight_scales=tuple(float(s) for s in w_scales),
@@ -265,17 +276,9 @@ class QuantizeFusedDense(RewritePattern):
             new_op.results[0].name_hint = hint
         for new_op in new_ops[4:-1]:  # requantize, relu; the dequantize takes over the old name
             new_op.results[0].name_hint = "y_q"
+        for new_op in new_ops:
+            new_op.location = op.location
         rewriter.replace(op, new_ops)
-
-
-class FoldDequantizeQuantize(RewritePattern):
-    """``quant.quantize(quant.dequantize(x))`` with the same int8 type is ``x``: an exact identity."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: quant.QuantizeOp, rewriter: PatternRewriter) -> None:
-        producer = op.input.owner
-        if isinstance(producer, quant.DequantizeOp) and producer.input.type == op.result.type:
-            rewriter.replace(op, [], [producer.input])
 
 
 def quantize_module(
@@ -291,11 +294,11 @@ def quantize_module(
     """
     if method not in METHODS:
         raise QuantizationError(
-            f"unknown calibration method '{method}' (expected one of: {', '.join(METHODS)})", "quantize"
+            f"unknown calibration method '{method}' (expected one of: {', '.join(METHODS)})", PASS_NAME
         )
     if not 0.0 < percentile <= 100.0:
-        raise QuantizationError(f"percentile must be in (0, 100], got {percentile}", "quantize")
-    regions = [op for op in module.ops if is_codegen_func(op)]
+        raise QuantizationError(f"percentile must be in (0, 100], got {percentile}", PASS_NAME)
+    regions = pending_regions(module)
     if not regions:
         return []
     for fn in regions:
@@ -303,7 +306,7 @@ def quantize_module(
     interpreter = Interpreter(module)
     main = interpreter.function("main") if "main" in interpreter.functions else None
     if main is None:
-        raise QuantizationError("calibration runs @main, and the module has none", "quantize")
+        raise QuantizationError("calibration runs @main, and the module has none", PASS_NAME)
     data = prepare_calibration(main, calibration)
     try:
         trace = interpreter.trace("main", data)
@@ -327,26 +330,42 @@ def quantize_module(
     return list(plans.values())
 
 
+def _is_quantized(fn: func.FuncOp) -> bool:
+    """Whether a region holds nothing but quant ops (and its return): the output of this pass."""
+    ops = list(fn.body.block.ops)
+    return any(op.dialect_name() == "quant" for op in ops) and all(
+        op.dialect_name() == "quant" or isinstance(op, func.ReturnOp) for op in ops
+    )
+
+
+def pending_regions(module: ModuleOp) -> list[func.FuncOp]:
+    """The SpikeCore regions of ``module`` that are not quantized yet, in module order."""
+    return [op for op in module.ops if is_codegen_func(op) and not _is_quantized(op)]
+
+
 @dataclass(frozen=True)
 class QuantizePass(ModulePass):
-    """``quantize{calibration="inputs.npy" per-channel=true method=percentile percentile=99.9}``."""
+    """``spikecore-quantize{calibration="inputs.npy" per-channel=true method=percentile percentile=99.9}``."""
 
-    name = "quantize"
+    name = PASS_NAME
 
     calibration: str | None = None
     """A .npy file of @main inputs, shape (N, ...) (quote paths: ``calibration="data/x.npy"``)."""
     per_channel: bool = False
     """One weight scale per output channel (the last layer of a region stays per tensor)."""
-    method: str = "max"
+    method: Method = "max"
     """Activation range: ``max`` of ``|x|`` or ``percentile`` of ``|x|``."""
     percentile: int | float = 99.99
+    """With ``method=percentile``: the percentile of ``|x|`` taken as the range, in (0, 100]."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        if not any(is_codegen_func(f) for f in op.ops):
+        if not pending_regions(op):
             return
-        if self.calibration is None:
-            raise QuantizationError(
-                'no calibration inputs given: use quantize{calibration="inputs.npy"} (a .npy of @main inputs)',
-                "quantize",
-            )
-        quantize_module(op, load_calibration(self.calibration), self.per_channel, self.method, float(self.percentile))
+        with pass_errors(self.name):
+            if self.calibration is None:
+                raise QuantizationError(
+                    f'no calibration inputs given: use {self.name}{{calibration="inputs.npy"}} (a .npy of @main inputs)',
+                    self.name,
+                )
+            data = load_calibration(self.calibration)
+            quantize_module(op, data, self.per_channel, self.method, float(self.percentile))

@@ -8,6 +8,7 @@ against the quantized region as the numpy interpreter runs it.
 from __future__ import annotations
 
 import io
+import logging
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from spikeir.dialects import nn, quant, spikecore
 from spikeir.ir.arrays import to_numpy
 from spikeir.ir.emit import program_from_module
 from spikeir.passes.convert_to_snn import ConvertToSnnPass, thresholds
+from spikeir.passes.diagnostics import REMARKS, print_remarks
 from spikeir.passes.lower_quant_to_spikecore import LowerQuantToSpikeCorePass
 from spikeir.passes.partition_for_spikecore import PartitionForSpikeCorePass, annotate_host_ops
 from spikeir.passes.place import PlacePass
@@ -168,20 +170,49 @@ def _dense(a: np.ndarray) -> str:
     return f"dense<{np.asarray(a, np.float32).tolist()}> : tensor<{shape}xf32>"
 
 
-def test_partition_remarks_go_to_the_given_stream() -> None:
-    module = parse(
-        """
+_HOST_OPS = """
     func.func @main(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {
       %0 = nn.softmax %x axis(-1) : tensor<1x2xf32>
       %1 = nn.reshape %0 : tensor<1x2xf32> -> tensor<1x2xf32>
       func.return %1 : tensor<1x2xf32>
     }"""
-    )
+
+
+def test_partition_remarks_go_where_the_application_asks() -> None:
+    module = parse(_HOST_OPS)
     stream = io.StringIO()
-    annotate_host_ops(module, stream)
+    handler = print_remarks(stream)
+    try:
+        PartitionForSpikeCorePass().apply(CTX, module)
+    finally:
+        REMARKS.removeHandler(handler)
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("remark: nn.softmax stays on the host: needs exp")
     assert lines[1].startswith("remark: nn.reshape stays on the host: layout only")
+    assert all("host_reason" in op.attributes for op in module.walk() if isinstance(op, nn.SoftmaxOp | nn.ReshapeOp))
+
+
+def test_partition_remarks_are_log_records_naming_their_op(caplog: pytest.LogCaptureFixture) -> None:
+    module = parse(_HOST_OPS)
+    with caplog.at_level(logging.INFO, logger=REMARKS.name):
+        annotate_host_ops(module)
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "nn.softmax stays on the host",
+        "nn.reshape stays on the host",
+    ]
+    assert [type(r.__dict__["op"]) for r in caplog.records] == [nn.SoftmaxOp, nn.ReshapeOp]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=REMARKS.name):
+        annotate_host_ops(parse(_HOST_OPS), remarks=False)
+    assert not caplog.records
+
+
+def test_the_python_api_writes_nothing_to_stderr_unasked(capfd: pytest.CaptureFixture[str]) -> None:
+    """Remarks are log records: without a handler for them (or logging configured at INFO), nothing is printed."""
+    module = parse(_HOST_OPS)
+    PartitionForSpikeCorePass().apply(CTX, module)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
     assert all("host_reason" in op.attributes for op in module.walk() if isinstance(op, nn.SoftmaxOp | nn.ReshapeOp))
 
 
@@ -272,16 +303,18 @@ def test_run_pipeline_records_stages_and_runs(mode: str) -> None:
     expected_stages = [
         "input",
         "nn-fold-reshapes",
-        "fuse-dense",
+        "nn-fuse-dense",
         "partition-for-spikecore",
-        "quantize",
+        "spikecore-quantize",
         "lower-quant-to-spikecore",
     ]
-    expected_stages += ["convert-to-snn", "place"] if mode == "rate" else ["place"]
+    expected_stages += ["convert-to-snn", "spikecore-place"] if mode == "rate" else ["spikecore-place"]
     assert list(result.stages) == expected_stages
     assert "nn.fused_dense" in result.stages["partition-for-spikecore"]
-    assert "quant.dense" in result.stages["quantize"]
-    assert ('"binary"' in result.stages["place"]) == (mode == "rate")
+    assert "quant.dense" in result.stages["spikecore-quantize"]
+    assert ("fire %" in result.stages["spikecore-place"]) and (" binary @" in result.stages["spikecore-place"]) == (
+        mode == "rate"
+    )
     assert [layer.layer for layer in result.quantization] == ["fc1", "fc2"]
 
     program = result.program()

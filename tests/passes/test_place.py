@@ -153,7 +153,7 @@ def test_placement_is_deterministic_and_idempotent() -> None:
 
 
 def test_unplaced_report_says_to_run_place() -> None:
-    with pytest.raises(PlacementError, match="not placed: run the place pass first"):
+    with pytest.raises(PlacementError, match="not placed: run spikecore-place first"):
         placement_report(lowered([3, 2]))
 
 

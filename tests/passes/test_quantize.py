@@ -321,7 +321,7 @@ def _small() -> ModuleOp:
 def test_no_calibration_is_an_error() -> None:
     with pytest.raises(QuantizationError, match="no calibration inputs") as info:
         QuantizePass().apply(Context(), _small())
-    assert info.value.location == "quantize"
+    assert info.value.location == "spikecore-quantize"
 
 
 def test_calibration_errors() -> None:
@@ -374,8 +374,25 @@ def test_calibration_file(tmp_path: Path) -> None:
 
 
 def test_pipeline_options_map_to_fields() -> None:
-    (spec,) = parse_pipeline('quantize{calibration="data/x.npy" per-channel=true method=percentile percentile=99.9}')
+    (spec,) = parse_pipeline(
+        'spikecore-quantize{calibration="data/x.npy" per-channel=true method=percentile percentile=99.9}'
+    )
     qpass = QuantizePass.from_pass_spec(spec)
     assert qpass == QuantizePass(calibration="data/x.npy", per_channel=True, method="percentile", percentile=99.9)
-    (spec,) = parse_pipeline("quantize{percentile=99}")
+    (spec,) = parse_pipeline("spikecore-quantize{percentile=99}")
     assert QuantizePass.from_pass_spec(spec).percentile == 99
+
+
+def test_method_is_checked_when_the_option_is_parsed() -> None:
+    (spec,) = parse_pipeline("spikecore-quantize{method=mse}")
+    with pytest.raises(ValueError, match="mse"):
+        QuantizePass.from_pass_spec(spec)
+
+
+def test_quantizing_twice_changes_nothing() -> None:
+    module = _small()
+    quantize_module(module, np.random.default_rng(1).uniform(-1, 1, (16, 4)))
+    once = str(module)
+    assert quantize_module(module, np.zeros((0, 4))) == []  # nothing pending: the data is not even read
+    QuantizePass().apply(Context(), module)  # no calibration needed either
+    assert str(module) == once

@@ -1,5 +1,5 @@
-// fuse-dense forms one nn.fused_dense per layer, and only where no intermediate value is used twice.
-// RUN: spike-opt %s --split-input-file -p fuse-dense | filecheck %s
+// nn-fuse-dense forms one nn.fused_dense per layer, and only where no intermediate value is used twice.
+// RUN: spike-opt %s --split-input-file -p nn-fuse-dense | filecheck %s
 
 // dense + bias_add + relu: one fused op that keeps the layer name.
 func.func @dense_bias_relu(%x: tensor<1x4xf32>, %w: tensor<3x4xf32>, %b: tensor<3xf32>) -> tensor<1x3xf32> {
@@ -9,7 +9,7 @@ func.func @dense_bias_relu(%x: tensor<1x4xf32>, %w: tensor<3x4xf32>, %b: tensor<
   func.return %2 : tensor<1x3xf32>
 }
 // CHECK-LABEL: func.func @dense_bias_relu
-// CHECK-NEXT:    %0 = nn.fused_dense %x, %w, %b activation "relu" layer "layers.0" : (tensor<1x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<1x3xf32>
+// CHECK-NEXT:    %0 = nn.fused_dense %x, %w, %b activation relu layer "layers.0" : (tensor<1x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<1x3xf32>
 // CHECK-NEXT:    func.return %0 : tensor<1x3xf32>
 
 // -----
@@ -34,7 +34,7 @@ func.func @no_bias(%x: tensor<1x4xf32>, %w: tensor<3x4xf32>, %v: tensor<2x3xf32>
   func.return %2 : tensor<1x2xf32>
 }
 // CHECK-LABEL: func.func @no_bias
-// CHECK-NEXT:    %0 = nn.fused_dense %x, %w activation "relu" : (tensor<1x4xf32>, tensor<3x4xf32>) -> tensor<1x3xf32>
+// CHECK-NEXT:    %0 = nn.fused_dense %x, %w activation relu : (tensor<1x4xf32>, tensor<3x4xf32>) -> tensor<1x3xf32>
 // CHECK-NEXT:    %1 = nn.fused_dense %0, %v : (tensor<1x3xf32>, tensor<2x3xf32>) -> tensor<1x2xf32>
 // CHECK-NEXT:    func.return %1
 

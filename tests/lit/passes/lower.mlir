@@ -32,7 +32,7 @@ func.func @main(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
 // CHECK-NEXT:   %[[G0:.*]] = spikecore.group "layers.0" unit [7.812500e-05 : f64, 1.562500e-04 : f64, 7.812500e-08 : f64] : !spikecore.group<3>
 // CHECK-NEXT:   spikecore.acc %[[G0]], %[[IN]], @w0 : !spikecore.group<3>, !spikecore.spikes<4>
 // CHECK-NEXT:   spikecore.acc_bias %[[G0]], @b0 : !spikecore.group<3>
-// CHECK-NEXT:   %[[S0:.*]] = spikecore.fire %[[G0]] "graded" @m0 shift 16 clamp[0, 127] unit 5.000000e-02 : !spikecore.group<3> -> !spikecore.spikes<3>
+// CHECK-NEXT:   %[[S0:.*]] = spikecore.fire %[[G0]] graded @m0 shift 16 clamp[0, 127] unit 5.000000e-02 : !spikecore.group<3> -> !spikecore.spikes<3>
 // CHECK-NEXT:   %[[G1:.*]] = spikecore.group "layers.2" unit [2.500000e-02 : f64] : !spikecore.group<2>
 // CHECK-NEXT:   spikecore.acc %[[G1]], %[[S0]], @w1 : !spikecore.group<2>, !spikecore.spikes<3>
 // CHECK-NEXT:   spikecore.acc_bias %[[G1]], @b1 : !spikecore.group<2>

@@ -1,7 +1,7 @@
 // nn-fold-reshapes: chains of shape changes become one, shape changes to the same type disappear.
 // RUN: spike-opt %s --split-input-file -p nn-fold-reshapes | filecheck %s
-// The pass composes with fuse-dense in one pipeline, and a round trip through --print-between-passes works.
-// RUN: spike-opt %s --split-input-file -p 'nn-fold-reshapes,fuse-dense' --print-between-passes | filecheck %s --check-prefix=PIPE
+// The pass composes with nn-fuse-dense in one pipeline, and a round trip through --print-between-passes works.
+// RUN: spike-opt %s --split-input-file -p 'nn-fold-reshapes,nn-fuse-dense' --print-between-passes | filecheck %s --check-prefix=PIPE
 
 // reshape then batch_flatten of the original input: one batch_flatten.
 func.func @reshape_flatten(%x: tensor<1x1x28x28xf32>) -> tensor<1x784xf32> {
@@ -55,7 +55,7 @@ func.func @round_trip(%x: tensor<1x784xf32>) -> (tensor<1x784xf32>, tensor<1x28x
 
 // -----
 
-// An identity batch_flatten between two layers disappears, so fuse-dense sees them connected.
+// An identity batch_flatten between two layers disappears, so nn-fuse-dense sees them connected.
 func.func @between_layers(%x: tensor<1x4xf32>, %w: tensor<3x4xf32>, %v: tensor<2x3xf32>) -> tensor<1x2xf32> {
   %0 = nn.dense %x, %w layer "a" : (tensor<1x4xf32>, tensor<3x4xf32>) -> tensor<1x3xf32>
   %1 = nn.batch_flatten %0 : tensor<1x3xf32> -> tensor<1x3xf32>
@@ -74,6 +74,6 @@ func.func @between_layers(%x: tensor<1x4xf32>, %w: tensor<3x4xf32>, %v: tensor<2
 // PIPE-NEXT:   %0 = nn.dense %x, %w layer "a"
 // PIPE-NEXT:   %1 = nn.relu %0
 // PIPE:      func.func @between_layers
-// PIPE-NEXT:   %0 = nn.fused_dense %x, %w activation "relu" layer "a"
+// PIPE-NEXT:   %0 = nn.fused_dense %x, %w activation relu layer "a"
 // PIPE-NEXT:   %1 = nn.fused_dense %0, %v layer "b"
 // PIPE-NEXT:   func.return %1

@@ -1,10 +1,10 @@
-// The nn passes (fuse-dense, nn-fold-reshapes, partition-for-spikecore) never see invalid IR: the
+// The nn passes (nn-fuse-dense, nn-fold-reshapes, partition-for-spikecore) never see invalid IR: the
 // input is verified first, the pass does not run, and the message names the op and the problem.
-// RUN: spike-opt %s --split-input-file -p fuse-dense --verify-diagnostics | filecheck %s
+// RUN: spike-opt %s --split-input-file -p nn-fuse-dense --verify-diagnostics | filecheck %s
 // RUN: spike-opt %s --split-input-file -p nn-fold-reshapes --verify-diagnostics | filecheck %s
 // RUN: spike-opt %s --split-input-file -p partition-for-spikecore --verify-diagnostics | filecheck %s
 // Without --verify-diagnostics the first invalid op is a located error with exit status 1:
-// RUN: not spike-opt %s --split-input-file -p fuse-dense 2>&1 | filecheck %s --check-prefix=CLI
+// RUN: not spike-opt %s --split-input-file -p nn-fuse-dense 2>&1 | filecheck %s --check-prefix=CLI
 
 // A dense whose weight does not match its input would fuse into an equally wrong fused_dense.
 func.func @dense_features(%x: tensor<1x4xf32>, %w: tensor<3x5xf32>, %b: tensor<3xf32>) -> tensor<1x3xf32> {

@@ -10,8 +10,8 @@ func.func @main(%x: tensor<1x1x2x2xf32>) -> tensor<1x2xf32> {
   %b0 = arith.constant dense<[0.1, 0.2, 0.3]> : tensor<3xf32>
   %w1 = arith.constant dense<[[1.0, 2.0, 3.0], [0.5, -0.5, 0.5]]> : tensor<2x3xf32>
   %0 = nn.batch_flatten %x : tensor<1x1x2x2xf32> -> tensor<1x4xf32>
-  %1 = nn.fused_dense %0, %w0, %b0 activation "relu" layer "layers.0" : (tensor<1x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<1x3xf32>
-  %2 = nn.fused_dense %1, %w1 activation "relu" layer "layers.2" : (tensor<1x3xf32>, tensor<2x3xf32>) -> tensor<1x2xf32>
+  %1 = nn.fused_dense %0, %w0, %b0 activation relu layer "layers.0" : (tensor<1x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<1x3xf32>
+  %2 = nn.fused_dense %1, %w1 activation relu layer "layers.2" : (tensor<1x3xf32>, tensor<2x3xf32>) -> tensor<1x2xf32>
   %3 = nn.softmax %2 axis(-1) : tensor<1x2xf32>
   func.return %3 : tensor<1x2xf32>
 }
@@ -20,7 +20,7 @@ func.func @main(%x: tensor<1x1x2x2xf32>) -> tensor<1x2xf32> {
 // CHECK-NEXT:   %[[W0:.*]] = arith.constant {{.*}} : tensor<3x4xf32>
 // CHECK-NEXT:   %[[B0:.*]] = arith.constant {{.*}} : tensor<3xf32>
 // CHECK-NEXT:   %[[W1:.*]] = arith.constant {{.*}} : tensor<2x3xf32>
-// CHECK-NEXT:   %[[L0:.*]] = nn.fused_dense %[[ARG]], %[[W0]], %[[B0]] activation "relu" layer "layers.0"
+// CHECK-NEXT:   %[[L0:.*]] = nn.fused_dense %[[ARG]], %[[W0]], %[[B0]] activation relu layer "layers.0"
 // CHECK-NEXT:   %[[L1:.*]] = nn.fused_dense %[[L0]], %[[W1]] layer "layers.2"
 // CHECK-NEXT:   func.return %[[L1]] : tensor<1x2xf32>
 // CHECK-NEXT: }

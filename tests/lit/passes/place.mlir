@@ -1,7 +1,7 @@
-// RUN: spike-opt %s -p place | filecheck %s
-// RUN: spike-opt %s -p 'place{neurons-per-core=2}' | filecheck %s --check-prefix=NPC2
-// RUN: spike-opt %s -p 'place{synapse-bytes=8}' | filecheck %s --check-prefix=BYTES
-// RUN: spike-opt %s -p 'place{target=spikecore-v1-seed}' | filecheck %s --check-prefix=SEED
+// RUN: spike-opt %s -p spikecore-place | filecheck %s
+// RUN: spike-opt %s -p 'spikecore-place{neurons-per-core=2}' | filecheck %s --check-prefix=NPC2
+// RUN: spike-opt %s -p 'spikecore-place{synapse-bytes=8}' | filecheck %s --check-prefix=BYTES
+// RUN: spike-opt %s -p 'spikecore-place{target=spikecore-v1-seed}' | filecheck %s --check-prefix=SEED
 
 // Each layer on its own fresh cores, in program order, split evenly.
 

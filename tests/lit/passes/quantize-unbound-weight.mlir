@@ -1,4 +1,4 @@
-// RUN: not spike-opt %s -p 'quantize{calibration="%S/Inputs/quantize_calibration.npy"}' 2>&1 | filecheck %s
+// RUN: not spike-opt %s -p 'spikecore-quantize{calibration="%S/Inputs/quantize_calibration.npy"}' 2>&1 | filecheck %s
 
 // A weight that is still a function argument cannot be quantized: the error names the layer.
 // CHECK: quantize-unbound-weight.mlir:7:3: error: fc: the weight of nn.fused_dense is a function argument, not a constant: bind the parameters before quantizing

@@ -1,4 +1,4 @@
-// RUN: spike-opt %s -p 'quantize{calibration="%S/Inputs/quantize_calibration.npy"}' | filecheck %s
+// RUN: spike-opt %s -p 'spikecore-quantize{calibration="%S/Inputs/quantize_calibration.npy"}' | filecheck %s
 
 // Per-tensor scales, max calibration. Inputs/quantize_calibration.npy holds 8 samples of
 // linspace(-1, 1): the input range is 1.0, so s_in = 1/127; max|w0| = 1.0, so s_w0 = 1/127 and
@@ -9,7 +9,7 @@
 func.func private @spikecore_0(%arg0: tensor<1x4xf32>) -> tensor<1x2xf32> attributes {codegen = "spikecore"} {
   %w0 = arith.constant dense<[[0.5, -0.25, 1.0, 0.0], [0.2, 0.4, -0.6, 0.8], [-1.0, 0.5, 0.25, -0.125]]> : tensor<3x4xf32>
   %b0 = arith.constant dense<[0.1, -0.2, 0.05]> : tensor<3xf32>
-  %h = nn.fused_dense %arg0, %w0, %b0 activation "relu" layer "layers.0" : (tensor<1x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<1x3xf32>
+  %h = nn.fused_dense %arg0, %w0, %b0 activation relu layer "layers.0" : (tensor<1x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<1x3xf32>
   %w1 = arith.constant dense<[[1.0, -1.0, 0.5], [-0.5, 0.25, 1.0]]> : tensor<2x3xf32>
   %b1 = arith.constant dense<[0.0, 0.3]> : tensor<2xf32>
   %y = nn.fused_dense %h, %w1, %b1 layer "layers.2" : (tensor<1x3xf32>, tensor<2x3xf32>, tensor<2xf32>) -> tensor<1x2xf32>

@@ -16,5 +16,5 @@ func.func @main(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {
 // CHECK-NEXT:                   ^
 // NOTRACE-NOT: Traceback
 // MISSING:    .absent.mlir: error: cannot read input file: No such file or directory
-// PASS:       spike-opt: error: unknown pass 'fuse-dens' in -p; did you mean 'fuse-dense'?
+// PASS:       spike-opt: error: unknown pass 'fuse-dens' in -p; did you mean 'nn-fuse-dense'?
 // SPEC:       spike-opt: error: invalid pass pipeline -p 'fuse-dense{' at column 12

@@ -11,7 +11,7 @@ func.func @main() {
 // CHECK: usage: spike-opt
 // CHECK: --params FILE.npz
 // CHECK: spikeir dialects: nn, quant, spikecore
-// CHECK: spikeir passes: {{.*}}fuse-dense{{.*}}nn-fold-reshapes
+// CHECK: spikeir passes: {{.*}}nn-fold-reshapes, nn-fuse-dense{{.*}}spikecore-pipeline, spikecore-place, spikecore-quantize
 // CHECK: spikeir targets: spikecore-asm, spikecore-bin
 // USAGE: spike-opt: error: argument -t/--target: invalid choice: 'no-such-target'
 // VERSION: spike-opt (spikeir) built on xdsl version

@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import difflib
 import io
+import os
 import re
+import stat
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,6 +89,33 @@ class SpikeCoreBinTarget(Target):
     def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
         # xDSL hands targets a text stream; an image is bytes, which only spike-opt writes.
         raise TargetError("spikecore-bin writes a binary image: use `spike-opt -t spikecore-bin -o FILE`", PROG)
+
+
+MAX_INPUT_BYTES = 1 << 30
+"""The largest input spike-opt reads (1 GiB): a network that fits SpikeCore's 128 cores is far
+smaller in any format; an endless stream (`cat /dev/zero | spike-opt`) stops here."""
+
+
+def _is_device(path: str) -> bool:
+    """Whether ``path`` names a character or block device (``/dev/zero`` never ends)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False  # reading it reports the error
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+
+
+def _is_regular(stream: IO[bytes]) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation: no file descriptor
+        return False
+
+
+def _too_large(size: int, at_least: bool = False) -> str:
+    if at_least:
+        return f"the input is more than {MAX_INPUT_BYTES:,} bytes, the most spike-opt reads"
+    return f"the input is {size:,} bytes; spike-opt reads at most {MAX_INPUT_BYTES:,}"
 
 
 class _PendingOutput(io.StringIO):
@@ -204,16 +233,35 @@ class SpikeOptMain(xDSLOptMain):
         return parse_module(self.ctx, text, self.get_input_name(), self._line_offset, not self.args.no_implicit_module)
 
     def get_input_stream(self) -> tuple[IO[bytes], str]:
+        """The whole input in memory, read at most `MAX_INPUT_BYTES` of it: a device (`/dev/zero`)
+        is refused unread, a larger regular file by its size, a larger stream when it passes the bound."""
+        name = self.get_input_name()
         try:
-            return super().get_input_stream()
+            stream, extension = super().get_input_stream()
+            try:
+                size = os.fstat(stream.fileno()).st_size if _is_regular(stream) else 0
+                if size > MAX_INPUT_BYTES:
+                    raise SpikeIRError(_too_large(size), name)
+                data = stream.read(MAX_INPUT_BYTES + 1)
+            finally:
+                if self.args.input_file is not None:  # a file spike-opt opened; stdin stays open
+                    stream.close()
         except OSError as error:
             raise SpikeIRError(f"cannot read input file: {error.strerror}", self.args.input_file) from None
+        if len(data) > MAX_INPUT_BYTES:
+            raise SpikeIRError(_too_large(MAX_INPUT_BYTES, at_least=True), name)
+        return io.BytesIO(data), extension
 
     def prepare_input(self) -> tuple[list[tuple[IO[bytes], int]], str]:
         if self.args.params is not None and not self.args.params.is_file():
             raise SpikeIRError("--params file not found", str(self.args.params))
         if self.args.input_file is not None and Path(self.args.input_file).is_dir():
             raise SpikeIRError("cannot read input file: Is a directory", self.args.input_file)
+        if self.args.input_file is not None and _is_device(self.args.input_file):
+            raise SpikeIRError(
+                "cannot read input file: it is a device, not a file (give a file, or pipe into stdin)",
+                self.args.input_file,
+            )
         extension = self.args.frontend or Path(self.args.input_file or "x.mlir").suffix.lstrip(".")
         if extension not in self.available_frontends:
             known = ", ".join("." + ext for ext in self.available_frontends)

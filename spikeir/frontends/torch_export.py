@@ -157,6 +157,7 @@ def _check_archive(data: bytes, where: str | None) -> None:
                 f"archive entry '{info.filename}' is compressed; torch.export.save stores entries", where
             )
     archive = zipfile.ZipFile(io.BytesIO(data))
+    stored = {info.filename.split("/", 1)[1]: info.file_size for info in infos}
     for info in infos:
         entry = info.filename.split("/", 1)[1]
         if entry.endswith(".json") or entry.startswith("data/sample_inputs/"):
@@ -164,10 +165,10 @@ def _check_archive(data: bytes, where: str | None) -> None:
                 content = archive.read(info)
             except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, OSError) as err:
                 raise FrontendError(f"archive entry '{info.filename}' cannot be read: {err}", where) from None
-            _check_entry(entry, content, where)
+            _check_entry(entry, content, where, stored)
 
 
-def _check_entry(entry: str, content: bytes, where: str | None) -> None:
+def _check_entry(entry: str, content: bytes, where: str | None, stored: dict[str, int] | None = None) -> None:
     """Payload configs must not ask for pickles; sample inputs must load without code; symbolic
     shapes must be arithmetic on symbols (sympify evaluates them as Python)."""
     if entry.startswith("data/sample_inputs/"):
@@ -199,6 +200,8 @@ def _check_entry(entry: str, content: bytes, where: str | None) -> None:
                 raise FrontendError(
                     f"archive entry '{entry}' names a pickled object, which spikeir does not load", where
                 )
+            folder = entry.rsplit("/", 1)[0]
+            _check_tensor_view(entry, payload, (stored or {}).get(f"{folder}/{payload['path_name']}"), where)
         return
     if _has_guard_code(document):
         raise FrontendError(
@@ -209,6 +212,45 @@ def _check_entry(entry: str, content: bytes, where: str | None) -> None:
     for text in _expr_strings(document):
         if not _safe_sym_expr(text):
             raise FrontendError(f"archive entry '{entry}': unsupported symbolic shape '{text[:60]}'", where)
+
+
+def _ints(value: Any) -> list[int] | None:
+    """``[{"as_int": n}, ...]`` (or one such dict) as ints >= 0; None for anything else (symbols)."""
+    items = value if isinstance(value, list) else [value]
+    out = [item.get("as_int") if isinstance(item, dict) else None for item in items]
+    return [n for n in out if isinstance(n, int) and not isinstance(n, bool) and n >= 0] if None not in out else None
+
+
+def _check_tensor_view(entry: str, payload: dict[str, Any], stored: int | None, where: str | None) -> None:
+    """A stored weight's view (sizes, strides, offset) must lie inside its stored bytes and must not
+    overlap itself: a stride-0 view of 4 bytes loads as a tensor of any size (torch materializes it;
+    a [3, 200000000] one took 16 s before failing) or as a weight whose every entry is one number."""
+    from torch._export.serde.serialize import _SERIALIZE_TO_TORCH_DTYPE  # pyright: ignore[reportPrivateUsage]
+
+    meta = payload.get("tensor_meta")
+    name = f"archive entry '{entry}': weight '{payload.get('path_name')}'"
+    if not isinstance(meta, dict):
+        raise FrontendError(f"{name} has no tensor description", where)
+    sizes, strides, offset = _ints(meta.get("sizes")), _ints(meta.get("strides")), _ints(meta.get("storage_offset"))
+    dtypes = {int(getattr(key, "value", key)): dtype for key, dtype in _SERIALIZE_TO_TORCH_DTYPE.items()}
+    code = meta.get("dtype")
+    dtype = dtypes.get(code) if isinstance(code, int) else None
+    if sizes is None or strides is None or offset is None or len(sizes) != len(strides) or len(offset) != 1:
+        raise FrontendError(f"{name} has no whole-number sizes, strides and offset", where)
+    if dtype is None:
+        raise FrontendError(f"{name} has an unknown element type {code!r}", where)
+    extent = 1
+    for size, stride in sorted((pair for pair in zip(sizes, strides, strict=True) if pair[0] > 1), key=lambda p: p[1]):
+        if stride < extent:
+            raise FrontendError(f"{name} is a view that repeats its elements (sizes {sizes}, strides {strides})", where)
+        extent = stride * size
+    span = (
+        0
+        if 0 in sizes
+        else offset[0] + sum((size - 1) * stride for size, stride in zip(sizes, strides, strict=True)) + 1
+    )
+    if stored is None or span * dtype.itemsize > stored:
+        raise FrontendError(f"{name} (sizes {sizes}) needs more bytes than the archive stores for it", where)
 
 
 def _has_guard_code(document: Any) -> bool:

@@ -202,3 +202,50 @@ def test_big_batch_times_timesteps_keeps_memory_bounded() -> None:
     assert spikes.sum() == 1024 * 200 * 64
     assert len(cpu.get_spike_log()) == 10_000 and cpu.spike_log_truncated
     assert peak < 64 << 20, f"peak {peak / 2**20:.0f} MiB"
+
+
+# -- spike-opt reads a bounded input (issue 19, 11) -------------------------------------------------
+
+
+def _spike_opt(*args: str) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = spike_opt(list(args))
+    return status, err.getvalue()
+
+
+@pytest.mark.parametrize("frontend", ["mlir", "pt2", "onnx"])
+def test_a_device_as_input_is_refused_unread(frontend: str) -> None:
+    """`/dev/zero` never ends: spike-opt refused to read it before, it read until memory ran out."""
+    status, err = _spike_opt("/dev/zero", "-f", frontend)
+    assert status == 1
+    assert (
+        err
+        == "/dev/zero: error: cannot read input file: it is a device, not a file (give a file, or pipe into stdin)\n"
+    )
+
+
+def test_an_input_over_the_bound_is_refused_by_its_size(tmp_path: Path) -> None:
+    from spikeir.tools.spike_opt import MAX_INPUT_BYTES
+
+    huge = tmp_path / "huge.mlir"
+    with huge.open("wb") as stream:
+        stream.truncate(MAX_INPUT_BYTES + 1)  # sparse: no disk, and spike-opt must not read it
+    tracemalloc.start()
+    status, err = _spike_opt(str(huge))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert (
+        status == 1
+        and err == f"{huge}: error: the input is 1,073,741,825 bytes; spike-opt reads at most 1,073,741,824\n"
+    )
+    assert peak < 64 << 20
+
+
+def test_a_stream_over_the_bound_stops_at_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from spikeir.tools import spike_opt as tool
+
+    monkeypatch.setattr(tool, "MAX_INPUT_BYTES", 1000)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"\0" * 5000)))
+    status, err = _spike_opt()
+    assert status == 1 and err == "stdin: error: the input is more than 1,000 bytes, the most spike-opt reads\n"

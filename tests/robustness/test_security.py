@@ -489,3 +489,76 @@ def test_guards_code_would_run_in_torch(tmp_path: Path) -> None:
 
 def test_empty_guards_code_still_imports(tmp_path: Path) -> None:
     assert "nn.dense" in str(import_pt2(io.BytesIO(_pt2_with_guards(tmp_path, []))))
+
+
+# -- .pt2 weights whose view is not their stored bytes (issue 19, 11) ----------------------------
+
+
+def _pt2_with_weight_view(sizes: list[int], strides: list[int], offset: int = 0) -> bytes:
+    """The Linear(4, 3) archive with weight 0 (48 stored bytes) described as another view."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU()).eval()
+    buffer = io.BytesIO()
+    torch.export.save(torch.export.export(model, (torch.randn(1, 4),)), buffer)
+
+    def patch(meta: dict[str, object]) -> None:
+        meta["sizes"] = [{"as_int": n} for n in sizes]
+        meta["strides"] = [{"as_int": n} for n in strides]
+        meta["storage_offset"] = {"as_int": offset}
+
+    source, out = zipfile.ZipFile(buffer), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename.endswith("weights_config.json"):
+                document = json.loads(content)
+                patch(document["config"]["0.weight"]["tensor_meta"])
+                content = json.dumps(document).encode()
+            elif "/models/" in info.filename:
+                document = json.loads(content)
+                patch(document["graph_module"]["graph"]["tensor_values"]["p_0_weight"])
+                content = json.dumps(document).encode()
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("sizes", "strides", "offset", "message"),
+    [
+        (
+            [3, 4],
+            [0, 0],
+            0,
+            "is a view that repeats its elements (sizes [3, 4], strides [0, 0])",
+        ),  # silently all one value
+        ([3, 200_000_000], [0, 0], 0, "is a view that repeats its elements"),  # torch took 16 s to materialize it
+        ([3, 4], [1, 1], 0, "is a view that repeats its elements"),
+        ([3, 4], [4, 1], 1, "needs more bytes than the archive stores for it"),
+        ([3, 5], [5, 1], 0, "needs more bytes than the archive stores for it"),
+    ],
+)
+def test_pt2_weight_views_beyond_their_bytes_are_refused(
+    tmp_path: Path, sizes: list[int], strides: list[int], offset: int, message: str
+) -> None:
+    path = tmp_path / "view.pt2"
+    path.write_bytes(_pt2_with_weight_view(sizes, strides, offset))
+    status, _, err = run_main(spike_opt.main, path)
+    assert status == 1 and err.count("\n") == 1, err
+    assert err.startswith(f"{path}: error: archive entry 'data/weights/model_weights_config.json': weight 'weight_0' ")
+    assert message in err, err
+
+
+def test_pt2_with_non_contiguous_parameter_buffer_and_constant_imports() -> None:
+    class Model(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.randn(4, 3).t())  # strides (1, 3): not contiguous, no overlap
+            self.register_buffer("b", torch.randn(3))
+            self.c = torch.randn(3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(x @ self.w.t() + self.b + self.c)
+
+    buffer = io.BytesIO()
+    torch.export.save(torch.export.export(Model(), (torch.randn(1, 4),)), buffer)
+    assert "nn.dense" in str(import_pt2(io.BytesIO(buffer.getvalue())))

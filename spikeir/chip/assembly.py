@@ -8,7 +8,9 @@ decoded with ``bytes.fromhex`` instead of one parser token per byte.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -20,17 +22,25 @@ import numpy as np
 
 from spikeir.chip.image import RESOURCE_FIELDS, TARGET_NAME, target_from_fields
 from spikeir.chip.isa import (
+    GEOMETRY_RECORD_BYTES,
     INT32_MAX,
     INT32_MIN,
+    PROBE_KINDS,
     Acc,
     AccBias,
+    AccConv,
+    AccCurrent,
+    Compartment,
+    ConvGeometry,
     Fire,
     FireMode,
     Halt,
     Instruction,
     Leak,
+    LeakDecay,
     Opcode,
     OutputSpec,
+    ProbeSpec,
     Program,
     ResetMode,
 )
@@ -48,23 +58,36 @@ _PARAM_VALUE = rf"[+-]?{_NUM}(?!\w)"
 GRAMMAR = rf"""
 start: _NL? _item*
 _item: _statement _NL | synapses | params
-_statement: target | inputs | output | acc_syn | acc_bias | fire_graded | fire_binary | leak | halt
+_statement: target | inputs | output | probe | acc_syn | acc_bias | acc_current | acc_conv
+          | fire_graded | fire_binary | leak | leak_decay | halt
 
 target: TARGET NAME option*
 option: KEY "=" VALUE
-inputs: INPUTS UINT ("scale"i "=" FLOAT)?
+inputs: INPUTS UINT ("scale"i "=" FLOAT)? STREAM?
 output: OUTPUT range ("scale"i "=" FLOAT)?
+probe: PROBE range PROBE_KIND+
 
-acc_syn: ACC range "," "S"i UINT block "," "bus"i span
-acc_bias: ACC range "," "P"i UINT span
+acc_syn: ACC crange "," "S"i UINT block "," "bus"i span delay?
+acc_bias: ACC crange "," "P"i UINT span
+acc_current: ACC crange "," CURRENT
+acc_conv: ACC crange "," "S"i UINT block "," "bus"i span "," "conv"i _conv_maps _conv_kernel delay?
+_conv_maps: "," "in"i "=" MAP "," "out"i "=" MAP span
+_conv_kernel: "," "kernel"i "=" SHAPE "," "stride"i "=" pair "," "pad"i "=" pair "," "dilation"i "=" pair "," "groups"i "=" UINT
+delay: "," "delay"i "=" UINT
 fire_graded: FIRE range "->" "bus"i span "," "graded"i "," "P"i UINT span "," "shift"i "=" UINT "," "clamp"i "=" "[" INT "," INT "]"
-fire_binary: FIRE range "->" "bus"i span "," "binary"i "," "P"i UINT span "," "reset"i "=" RESET ("," "init"i "=" HALF)?
-leak: LEAK range "," "shift"i "=" UINT
+fire_binary: FIRE range "->" "bus"i span "," "binary"i "," "P"i UINT span "," "reset"i "=" reset_to refractory? init?
+reset_to: RESET | "P"i UINT span
+refractory: "," "refractory"i "=" UINT
+init: "," "init"i "=" HALF
+leak: LEAK crange "," "shift"i "=" UINT
+leak_decay: LEAK crange "," "decay"i "=" "P"i UINT span
 halt: HALT
 
+crange: range COMPARTMENT?
 range: "c"i UINT span
 span: "[" UINT ":" UINT "]"
 block: "[" UINT ":" UINT "," UINT ":" UINT "]"
+pair: "[" UINT "," UINT "]"
 
 synapses: SYNAPSES "S"i UINT SHAPE _NL (HEXDATA _NL)?
 params: PARAMS "P"i UINT UINT _NL (PARAMDATA _NL)?
@@ -80,6 +103,12 @@ LEAK: /leak\b/i
 HALT: /halt\b/i
 RESET: /(zero|subtract)\b/i
 HALF: /half\b/i
+PROBE: /\.probe\b/i
+STREAM: /stream\b/i
+PROBE_KIND: /(spikes|v|i)\b/i
+CURRENT: /i\b/i
+COMPARTMENT: /\.i\b/i
+MAP: /[0-9]+[xX][0-9]+[xX][0-9]+(?!\w)/
 
 NAME: /{TARGET_NAME}(?![^\s;])/
 KEY: /[A-Za-z_]\w*/
@@ -116,6 +145,11 @@ _TERMINAL_NAMES = {
     "INT": "an integer",
     "FLOAT": "a number",
     "SHAPE": "<rows>x<cols>",
+    "MAP": "<channels>x<height>x<width>",
+    "PROBE_KIND": "'spikes', 'v' or 'i'",
+    "CURRENT": "'i'",
+    "COMPARTMENT": "'.i'",
+    "STREAM": "'stream'",
     "HEXDATA": "hex bytes",
     "PARAMDATA": "integers",
     "RESET": "'zero' or 'subtract'",
@@ -217,8 +251,11 @@ class _Assembler:
         self.n_inputs: int | None = None
         self.inputs_where: _Where | None = None
         self.input_scale = 0.0
+        self.streamed_input = False
         self.outputs: list[OutputSpec] = []
         self.output_where: list[_Where] = []
+        self.probes: list[ProbeSpec] = []
+        self.probe_where: list[_Where] = []
         self.instructions: list[Instruction] = []
         self.instr_where: list[_Where] = []
         self.synapse_tables: dict[int, np.ndarray] = {}
@@ -245,6 +282,10 @@ class _Assembler:
         has_data = bool(self.synapse_where or self.param_where)
         if kind == "output" and (self.instructions or has_data):
             raise self.error("'.output' must come before the instructions and data sections", keyword)
+        if kind == "output" and self.probes:
+            raise self.error("'.output' must come before the '.probe' lines", keyword)
+        if kind == "probe" and (self.instructions or has_data):
+            raise self.error("'.probe' must come before the instructions and data sections", keyword)
         if kind == "instr" and has_data:
             raise self.error(f"instruction {str(keyword)!r} after a data section: instructions come first", keyword)
 
@@ -255,7 +296,7 @@ class _Assembler:
         tokens = [child for child in tree.children if isinstance(child, lark.Token)]
         keyword = tokens[0] if tokens else None
         assert keyword is not None
-        self._phase(kind if kind in ("target", "inputs", "output", "synapses", "params") else "instr", keyword)
+        self._phase(kind if kind in ("target", "inputs", "output", "probe", "synapses", "params") else "instr", keyword)
         getattr(self, f"_{kind}")(tree, keyword)
 
     def _target(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
@@ -286,14 +327,23 @@ class _Assembler:
         self.target_fields = (str(name), fields)
         self.target_where = _pos(keyword)
 
+    def _scale(self, token: lark.Token, what: str) -> float:
+        """A scale: 0.0 (unknown) or a finite positive number (NaN, infinities and negatives mean nothing)."""
+        scale = float(token)
+        if not (scale == 0.0 or (math.isfinite(scale) and scale > 0.0)):
+            raise self.error(f"{what} must be finite and positive (or 0.0 for unknown), got {str(token)!r}", token)
+        return scale
+
     def _inputs(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
         count = tree.children[1]
         assert isinstance(count, lark.Token)
         self.n_inputs = _int(count)
-        if len(tree.children) > 2:
-            scale = tree.children[2]
-            assert isinstance(scale, lark.Token)
-            self.input_scale = float(scale)
+        for token in tree.children[2:]:
+            assert isinstance(token, lark.Token)
+            if token.type == "STREAM":
+                self.streamed_input = True
+            else:
+                self.input_scale = self._scale(token, "input scale")
         self.inputs_where = _pos(keyword)
 
     def _output(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
@@ -302,13 +352,33 @@ class _Assembler:
         if len(tree.children) > 2:
             token = tree.children[2]
             assert isinstance(token, lark.Token)
-            scale = float(token)
+            scale = self._scale(token, "output scale")
         self.outputs.append(OutputSpec(core, base, count, scale))
         self.output_where.append(_pos(keyword))
+
+    def _probe(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
+        core, base, count = self._range(tree.children[1])
+        kinds: set[str] = set()
+        for token in tree.children[2:]:
+            assert isinstance(token, lark.Token)
+            kind = token.lower()
+            if kind in kinds:
+                raise self.error(f"duplicate probe kind {str(token)!r}", token)
+            kinds.add(kind)
+        self.probes.append(ProbeSpec(core, base, count, *(kind in kinds for kind in PROBE_KINDS)))
+        self.probe_where.append(_pos(keyword))
 
     def _add(self, instr: Instruction, keyword: lark.Token) -> None:
         self.instructions.append(instr)
         self.instr_where.append(_pos(keyword))
+
+    def _crange(self, node: lark.Tree[lark.Token] | lark.Token) -> tuple[int, int, int, Compartment, lark.Token | None]:
+        """A neuron range with an optional ``.i``: core, base, count, compartment and the ``.i`` token."""
+        assert isinstance(node, lark.Tree)
+        core, base, count = self._range(node.children[0])
+        mark = node.children[1] if len(node.children) > 1 else None
+        assert mark is None or isinstance(mark, lark.Token)
+        return core, base, count, Compartment.I if mark is not None else Compartment.V, mark
 
     def _range(self, node: lark.Tree[lark.Token] | lark.Token) -> tuple[int, int, int]:
         assert isinstance(node, lark.Tree)
@@ -336,31 +406,92 @@ class _Assembler:
                 f"{what} [{span[0]}:{span[1]}] has {span[1] - span[0]} entries, the neuron range has {count}", first
             )
 
-    def _acc_syn(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
-        _, rng, table, block, bus = tree.children
-        core, base, count = self._range(rng)
-        assert isinstance(table, lark.Token) and isinstance(block, lark.Tree)
-        r0, r1, c0, c1 = (_int(t) for t in block.children if isinstance(t, lark.Token))
-        src, src_end = self._span(bus)
-        first = block.children[0]
+    def _block(
+        self, node: lark.Tree[lark.Token] | lark.Token, rows: int, cols: int, what: tuple[str, str]
+    ) -> tuple[int, int]:
+        """A synapse block ``[r0:r1, c0:c1]`` that must be ``rows`` by ``cols``; returns (r0, c0)."""
+        assert isinstance(node, lark.Tree)
+        r0, r1, c0, c1 = (_int(t) for t in node.children if isinstance(t, lark.Token))
+        first = node.children[0]
         assert isinstance(first, lark.Token)
         if r1 < r0 or c1 < c0:
             raise self.error(f"reversed block [{r0}:{r1}, {c0}:{c1}]", first)
-        if r1 - r0 != count:
-            raise self.error(f"block rows [{r0}:{r1}] have {r1 - r0} rows, the neuron range has {count}", first)
-        if c1 - c0 != src_end - src:
-            raise self.error(
-                f"block columns [{c0}:{c1}] have {c1 - c0} columns, the source bus range has {src_end - src}", first
-            )
-        self._add(Acc(core, base, count, src=src, src_len=src_end - src, table=_int(table), row=r0, col=c0), keyword)
+        if r1 - r0 != rows:
+            raise self.error(f"block rows [{r0}:{r1}] have {r1 - r0} rows, {what[0]} {rows}", first)
+        if c1 - c0 != cols:
+            raise self.error(f"block columns [{c0}:{c1}] have {c1 - c0} columns, {what[1]} {cols}", first)
+        return r0, c0
+
+    @staticmethod
+    def _delay(node: lark.Tree[lark.Token] | lark.Token) -> int:
+        assert isinstance(node, lark.Tree) and node.data == "delay"
+        token = node.children[0]
+        assert isinstance(token, lark.Token)
+        return _int(token)
+
+    def _acc_syn(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
+        _, rng, table, block, bus, *rest = tree.children
+        core, base, count, compartment, _ = self._crange(rng)
+        assert isinstance(table, lark.Token)
+        src, src_end = self._span(bus)
+        what = ("the neuron range has", "the source bus range has")
+        row, col = self._block(block, count, src_end - src, what)
+        delay = self._delay(rest[0]) if rest else 0
+        acc = Acc(core, base, count, src, src_end - src, _int(table), row, col, compartment, delay)
+        self._add(acc, keyword)
 
     def _acc_bias(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
         _, rng, table, rows = tree.children
-        core, base, count = self._range(rng)
+        core, base, count, compartment, _ = self._crange(rng)
         assert isinstance(table, lark.Token)
         span = self._span(rows)
         self._same_length(rows, span, count, "parameter rows")
-        self._add(AccBias(core, base, count, table=_int(table), row=span[0]), keyword)
+        self._add(AccBias(core, base, count, table=_int(table), row=span[0], compartment=compartment), keyword)
+
+    def _acc_current(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
+        core, base, count, _, mark = self._crange(tree.children[1])
+        if mark is not None:
+            raise self.error("the current form adds I to V: it takes no '.i'", mark)
+        self._add(AccCurrent(core, base, count), keyword)
+
+    def _pair(self, node: lark.Tree[lark.Token] | lark.Token) -> tuple[int, int]:
+        assert isinstance(node, lark.Tree)
+        first, second = (_int(t) for t in node.children if isinstance(t, lark.Token))
+        return first, second
+
+    def _acc_conv(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
+        _, rng, table, block, bus, in_map, out_map, out_span, kernel, stride, pad, dilation, groups, *rest = (
+            tree.children
+        )
+        core, base, count, compartment, _ = self._crange(rng)
+        assert isinstance(table, lark.Token) and isinstance(groups, lark.Token)
+        assert isinstance(in_map, lark.Token) and isinstance(out_map, lark.Token) and isinstance(kernel, lark.Token)
+        cin, h, w = (int(part) for part in in_map.lower().split("x"))
+        cout, out_h, out_w = (int(part) for part in out_map.lower().split("x"))
+        kh, kw = (int(part) for part in kernel.lower().split("x"))
+        geometry = ConvGeometry(
+            cin, h, w, cout, out_h, out_w, kh, kw, *self._pair(stride), *self._pair(pad), *self._pair(dilation),
+            _int(groups),
+        )  # fmt: skip
+        src, src_end = self._span(bus)
+        if src_end - src != geometry.src_len:
+            first = bus.children[0] if isinstance(bus, lark.Tree) else bus
+            assert isinstance(first, lark.Token)
+            raise self.error(
+                f"source bus [{src}:{src_end}] has {src_end - src} addresses, the input map {cin}x{h}x{w} has "
+                f"{geometry.src_len}",
+                first,
+            )
+        p0, p_end = self._span(out_span)
+        self._same_length(out_span, (p0, p_end), count, "output positions")
+        acc = AccConv(
+            core, base, count, src, _int(table), geometry, p0, 0, 0, compartment, self._delay(rest[0]) if rest else 0
+        )
+        if geometry.out_positions >= 1 and geometry.groups >= 1:  # else validation names the broken geometry
+            what = ("the output channels it touches are", "the fan-in (in/groups x kernel) is")
+            row, col = self._block(block, acc.kernel_rows, acc.kernel_cols, what)
+            acc = dataclasses.replace(acc, row=row, col=col)
+        self._add(acc, keyword)
 
     def _fire_common(self, tree: lark.Tree[lark.Token]) -> tuple[int, int, int, int, int, int]:
         rng, dst, table, rows = tree.children[1:5]
@@ -384,20 +515,47 @@ class _Assembler:
 
     def _fire_binary(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
         core, base, count, dst, table, row = self._fire_common(tree)
-        reset = tree.children[5]
-        assert isinstance(reset, lark.Token)
-        mode = ResetMode.SUBTRACT if reset.lower() == "subtract" else ResetMode.ZERO
+        reset_to = tree.children[5]
+        assert isinstance(reset_to, lark.Tree)
+        reset_table = reset_row = 0
+        first = reset_to.children[0]
+        assert isinstance(first, lark.Token)
+        if first.type == "RESET":
+            mode = ResetMode.SUBTRACT if first.lower() == "subtract" else ResetMode.ZERO
+        else:
+            mode, reset_table = ResetMode.VALUE, _int(first)
+            span = self._span(reset_to.children[1])
+            self._same_length(reset_to.children[1], span, count, "reset values")
+            reset_row = span[0]
+        refractory, init_half = 0, False
+        for option in tree.children[6:]:
+            assert isinstance(option, lark.Tree)
+            if option.data == "refractory":
+                token = option.children[0]
+                assert isinstance(token, lark.Token)
+                refractory = _int(token)
+            else:
+                init_half = True
         fire = Fire(
             core, base, count, dst=dst, table=table, row=row, mode=FireMode.BINARY, reset=mode,
-            shift=0, lo=0, hi=0, init_half=len(tree.children) > 6,
+            shift=0, lo=0, hi=0, init_half=init_half, reset_table=reset_table, reset_row=reset_row,
+            refractory=refractory,
         )  # fmt: skip
         self._add(fire, keyword)
 
     def _leak(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
-        core, base, count = self._range(tree.children[1])
+        core, base, count, compartment, _ = self._crange(tree.children[1])
         shift = tree.children[2]
         assert isinstance(shift, lark.Token)
-        self._add(Leak(core, base, count, shift=_int(shift)), keyword)
+        self._add(Leak(core, base, count, shift=_int(shift), compartment=compartment), keyword)
+
+    def _leak_decay(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
+        _, rng, table, rows = tree.children
+        core, base, count, compartment, _ = self._crange(rng)
+        assert isinstance(table, lark.Token)
+        span = self._span(rows)
+        self._same_length(rows, span, count, "decay rows")
+        self._add(LeakDecay(core, base, count, _int(table), span[0], compartment), keyword)
 
     def _halt(self, tree: lark.Tree[lark.Token], keyword: lark.Token) -> None:
         self._add(Halt(), keyword)
@@ -472,6 +630,8 @@ class _Assembler:
             self.param_tables,
             target=target_from_fields(name, fields),
             input_scale=self.input_scale,
+            streamed_input=self.streamed_input,
+            probes=self.probes,
         )
         try:
             program.validate()
@@ -490,18 +650,33 @@ class _Assembler:
             return self.instr_where[index] if 0 <= index < len(self.instr_where) else end
         if kind == "output" and 0 <= index < len(self.output_where):
             return self.output_where[index]
+        if kind == "probe":
+            return self.probe_where[min(index, len(self.probe_where) - 1)] if self.probe_where else end
         if kind == "synapse table" and index in self.synapse_where:
             return self.synapse_where[index]
         if kind == "param table" and index in self.param_where:
             return self.param_where[index]
         if kind == "core":
-            used = 0
-            for instr, where in zip(program.instructions, self.instr_where, strict=True):
-                if isinstance(instr, Acc) and instr.core == index:
-                    used += instr.count * instr.src_len
-                    if used > program.target.synapse_bytes:
-                        return where
+            for instr, where, used in zip(program.instructions, self.instr_where, _running_bytes(program, index)):
+                if instr.opcode == Opcode.ACC and used > program.target.synapse_bytes:
+                    return where
         return self.inputs_where or _Where(1, 1)
+
+
+def _running_bytes(program: Program, core: int) -> Iterator[int]:
+    """Synaptic memory core ``core`` has used after each instruction (docs/isa.md §1), in program order."""
+    used = 0
+    kernels: set[tuple[int, int, int, int, int]] = set()
+    for instr in program.instructions:
+        if isinstance(instr, Acc) and instr.core == core:
+            used += (instr.count + instr.delay) * instr.src_len
+        elif isinstance(instr, AccConv) and instr.core == core:
+            used += GEOMETRY_RECORD_BYTES + instr.delay * instr.src_len
+            block = (instr.table, instr.row, instr.col, instr.kernel_rows, instr.kernel_cols)
+            if block not in kernels:
+                kernels.add(block)
+                used += instr.kernel_rows * instr.kernel_cols
+        yield used
 
 
 def assemble(text: str, filename: str | None = None) -> Program:
@@ -521,25 +696,60 @@ def _rng(core: int, base: int, count: int) -> str:
     return f"c{core}[{base}:{base + count}]"
 
 
+def _crng(core: int, base: int, count: int, compartment: Compartment) -> str:
+    return _rng(core, base, count) + (".i" if compartment == Compartment.I else "")
+
+
+def _delay_text(delay: int) -> str:
+    return f", delay={delay}" if delay else ""
+
+
+def _conv_text(instr: AccConv) -> str:
+    g = instr.geometry
+    block = f"S{instr.table}[{instr.row}:{instr.row + instr.kernel_rows}, {instr.col}:{instr.col + instr.kernel_cols}]"
+    return (
+        f"ACC  {_crng(instr.core, instr.base, instr.count, instr.compartment)}, {block}, "
+        f"bus[{instr.src}:{instr.src + g.src_len}], conv, in={g.in_channels}x{g.in_height}x{g.in_width}, "
+        f"out={g.out_channels}x{g.out_height}x{g.out_width}[{instr.p0}:{instr.p0 + instr.count}], "
+        f"kernel={g.kernel_h}x{g.kernel_w}, stride=[{g.stride_h},{g.stride_w}], pad=[{g.pad_h},{g.pad_w}], "
+        f"dilation=[{g.dilation_h},{g.dilation_w}], groups={g.groups}" + _delay_text(instr.delay)
+    )
+
+
+def _fire_text(instr: Fire) -> str:
+    head = f"FIRE {_rng(instr.core, instr.base, instr.count)} -> bus[{instr.dst}:{instr.dst + instr.count}]"
+    params = f"P{instr.table}[{instr.row}:{instr.row + instr.count}]"
+    if instr.mode == FireMode.GRADED:
+        return f"{head}, graded, {params}, shift={instr.shift}, clamp=[{instr.lo},{instr.hi}]"
+    if instr.reset == ResetMode.VALUE:
+        reset = f"P{instr.reset_table}[{instr.reset_row}:{instr.reset_row + instr.count}]"
+    else:
+        reset = "subtract" if instr.reset == ResetMode.SUBTRACT else "zero"
+    refractory = f", refractory={instr.refractory}" if instr.refractory else ""
+    return f"{head}, binary, {params}, reset={reset}{refractory}" + (", init=half" if instr.init_half else "")
+
+
 def _instruction_text(instr: Instruction) -> str:
     if isinstance(instr, Acc):
         block = f"S{instr.table}[{instr.row}:{instr.row + instr.count}, {instr.col}:{instr.col + instr.src_len}]"
         return (
-            f"ACC  {_rng(instr.core, instr.base, instr.count)}, {block}, bus[{instr.src}:{instr.src + instr.src_len}]"
+            f"ACC  {_crng(instr.core, instr.base, instr.count, instr.compartment)}, {block}, "
+            f"bus[{instr.src}:{instr.src + instr.src_len}]" + _delay_text(instr.delay)
         )
     if isinstance(instr, AccBias):
-        return (
-            f"ACC  {_rng(instr.core, instr.base, instr.count)}, P{instr.table}[{instr.row}:{instr.row + instr.count}]"
-        )
+        rows = f"P{instr.table}[{instr.row}:{instr.row + instr.count}]"
+        return f"ACC  {_crng(instr.core, instr.base, instr.count, instr.compartment)}, {rows}"
+    if isinstance(instr, AccCurrent):
+        return f"ACC  {_rng(instr.core, instr.base, instr.count)}, i"
+    if isinstance(instr, AccConv):
+        return _conv_text(instr)
     if isinstance(instr, Fire):
-        head = f"FIRE {_rng(instr.core, instr.base, instr.count)} -> bus[{instr.dst}:{instr.dst + instr.count}]"
-        params = f"P{instr.table}[{instr.row}:{instr.row + instr.count}]"
-        if instr.mode == FireMode.GRADED:
-            return f"{head}, graded, {params}, shift={instr.shift}, clamp=[{instr.lo},{instr.hi}]"
-        reset = "subtract" if instr.reset == ResetMode.SUBTRACT else "zero"
-        return f"{head}, binary, {params}, reset={reset}" + (", init=half" if instr.init_half else "")
+        return _fire_text(instr)
     if isinstance(instr, Leak):
-        return f"LEAK {_rng(instr.core, instr.base, instr.count)}, shift={instr.shift}"
+        return f"LEAK {_crng(instr.core, instr.base, instr.count, instr.compartment)}, shift={instr.shift}"
+    if isinstance(instr, LeakDecay):
+        rows = f"P{instr.table}[{instr.row}:{instr.row + instr.count}]"
+        return f"LEAK {_crng(instr.core, instr.base, instr.count, instr.compartment)}, decay={rows}"
     return "HALT"
 
 
@@ -552,8 +762,13 @@ def disassemble(program: Program, data: bool = True) -> str:
     data sections in table-id order (omitted with ``data=False``, e.g. for a short listing)."""
     target = program.target
     fields = " ".join(f"{key}={getattr(target, key)}" for key in RESOURCE_FIELDS)
-    lines = [f".target {target.name} {fields}", f".inputs {program.n_inputs} scale={float(program.input_scale)!r}"]
+    stream = " stream" if program.streamed_input else ""
+    lines = [
+        f".target {target.name} {fields}",
+        f".inputs {program.n_inputs} scale={float(program.input_scale)!r}{stream}",
+    ]
     lines += [f".output {_rng(out.core, out.base, out.count)} scale={float(out.scale)!r}" for out in program.outputs]
+    lines += [f".probe {_rng(p.core, p.base, p.count)} {' '.join(p.kinds)}" for p in program.probes]
     lines += ["    " + _instruction_text(instr) for instr in program.instructions]
     if data:
         for tid in sorted(program.synapse_tables):

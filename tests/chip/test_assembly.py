@@ -112,7 +112,7 @@ def _error(text: str, filename: str | None = None) -> str:
         ("bus[0:4]   ; layer 1", "bus[0:5]", "5:22: block columns [0:4] have 4 columns, the source bus range has 5"),
         ("S0[0:2, 0:4]", "S0[0:3, 0:4]", "5:22: block rows [0:3] have 3 rows, the neuron range has 2"),
         ("clamp=[0,127]", "clamp=[0,300]", "7:67: clamp bound '300' is outside the int8 range"),
-        ("reset=subtract", "reset=sometimes", "9:54: unexpected 'sometimes'; expected 'zero' or 'subtract'"),
+        ("reset=subtract", "reset=sometimes", "9:54: unexpected 'sometimes'; expected 'P', 'zero' or 'subtract'"),
         ("scale=0.000123", "scale=abc", "4:23: unexpected 'abc'; expected a number"),
         ("cores=128", "corez=128", "2:22: unknown key 'corez' in .target"),
         ("spikecore-v1 cores", "spike@core cores", "2:9: unexpected 'spike@core'; expected a target name"),

@@ -7,13 +7,17 @@ machine and its load: docs/performance.md records a run and how to read it.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import platform
 import sys
 import time
 from collections.abc import Sequence
-from typing import IO, Any
+from pathlib import Path
+from typing import Any
+
+from spikeir.fileio import atomic_write
 
 _THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -72,43 +76,43 @@ def set_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def _check_writable(path: str) -> None:
+    """Refuse a --json path that cannot take the results (a folder, or a folder we cannot write)."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise OSError(errno.EACCES, "cannot write the benchmark results there (--json)", path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.threads < 0:
         parser().error(f"--threads must be 0 or more, got {args.threads}")
-    out: IO[str] | None = open(args.json, "w", encoding="utf-8") if args.json else None  # fail before minutes of work
-    try:
-        set_threads(args.threads)
-        from . import compile_time, hardware
+    if args.json:
+        _check_writable(args.json)  # fail before minutes of work, not after
+    set_threads(args.threads)
+    from . import compile_time, hardware
 
-        sections = args.only or ["compile", "hardware", "memory"]
-        ladder = compile_time.QUICK_LADDER if args.quick else compile_time.LADDER
-        results: dict[str, Any] = {"quick": args.quick, "machine": machine(args.threads)}
-        started = time.perf_counter()
-        if "compile" in sections:
-            results["compile"] = compile_time.measure(ladder, repeats=1 if args.quick else 3)
-            print()
-        if "hardware" in sections:
-            print("hardware model (SpikeCoreCPU) vs float32 BLAS limit and float PyTorch, 784-64-10")
-            results["hardware"] = hardware.measure(
-                mappings=("dense",) if args.quick else ("dense", "seed"), min_total_s=0.1 if args.quick else 0.5
-            )
-            print()
-        if "memory" in sections:
-            results["memory"] = compile_time.memory_profile(ladder[-1])
-        results["seconds"] = time.perf_counter() - started
-        results["machine"]["load_average_after"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-        if out is not None:
-            json.dump(results, out, indent=1)
-            out.write("\n")
-            print(f"wrote {args.json}")
-    except BaseException:
-        if out is not None:
-            out.close()
-            os.remove(args.json)  # no half-written results
-        raise
-    if out is not None:
-        out.close()
+    sections = args.only or ["compile", "hardware", "memory"]
+    ladder = compile_time.QUICK_LADDER if args.quick else compile_time.LADDER
+    results: dict[str, Any] = {"quick": args.quick, "machine": machine(args.threads)}
+    started = time.perf_counter()
+    if "compile" in sections:
+        results["compile"] = compile_time.measure(ladder, repeats=1 if args.quick else 3)
+        print()
+    if "hardware" in sections:
+        print("hardware model (SpikeCoreCPU) vs float32 BLAS limit and float PyTorch, 784-64-10")
+        results["hardware"] = hardware.measure(
+            mappings=("dense",) if args.quick else ("dense", "seed"), min_total_s=0.1 if args.quick else 0.5
+        )
+        print()
+    if "memory" in sections:
+        results["memory"] = compile_time.memory_profile(ladder[-1])
+    results["seconds"] = time.perf_counter() - started
+    results["machine"]["load_average_after"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    if args.json:
+        atomic_write(args.json, json.dumps(results, indent=1) + "\n")  # whole results or the old file
+        print(f"wrote {args.json}")
     return 0
 
 

@@ -137,6 +137,10 @@ def _load_idx_dir(directory: Path) -> MNISTSplit:
             raise DataError(
                 f"{len(labels)} labels but {len(images)} images in the matching image file", str(labels_path)
             )
+        if len(labels) == 0:
+            # Nothing can train on, or be measured on, an empty set: say so here, naming the file,
+            # not later as a division by zero.
+            raise DataError("holds no digits (the header declares 0): need at least one", str(labels_path))
     return MNISTSplit(
         x_train=_to_float_images(x_train),
         y_train=y_train,

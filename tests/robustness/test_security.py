@@ -245,7 +245,6 @@ def test_block_device_is_refused(tmp_path: Path) -> None:
 WRITE_CALLS = {"write_text", "write_bytes"}
 OWN_WRITERS = {
     "spikeir/fileio.py": "the one writer",
-    "spikeir/lab/training.py": "its model cache in ~/.cache/spikeir: a path spikeir names itself",
 }
 
 

@@ -487,7 +487,7 @@ class _Assembler:
         acc = AccConv(
             core, base, count, src, _int(table), geometry, p0, 0, 0, compartment, self._delay(rest[0]) if rest else 0
         )
-        if geometry.problem() is None:  # else validation names the broken geometry rule
+        if geometry.problem() is None and p_end <= geometry.out_size:  # else validation names the broken rule
             what = ("the output channels it touches are", "the fan-in (in/groups x kernel) is")
             row, col = self._block(block, acc.kernel_rows, acc.kernel_cols, what)
             acc = dataclasses.replace(acc, row=row, col=col)

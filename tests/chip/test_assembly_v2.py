@@ -169,6 +169,12 @@ def test_v2_errors_are_located(old: str, new: str, expected: str) -> None:
     assert message.startswith("v2.s:" + expected), message
 
 
+def test_synaptic_memory_errors_point_at_the_instruction_that_overflows() -> None:
+    """Core 3 needs 32 (geometry record) + 16 (kernel) + 2 x 8 (delay buffer) = 64 bytes."""
+    text = SMALL_V2.replace("synapse_bytes=4096", "synapse_bytes=63")
+    assert _error(text).startswith("v2.s:20:5: core 3: needs 64 bytes of synaptic memory")
+
+
 @pytest.mark.parametrize("scale", ["nan", "NaN", "inf", "-inf", "-1.5", "-1e-300", "+inf"])
 def test_meaningless_scales_are_refused_at_their_token(scale: str) -> None:
     """Issue 19 item 8: NaN, infinite and negative scales gave NaN logits (and bare NaN in --json)."""

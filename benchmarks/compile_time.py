@@ -42,11 +42,11 @@ QUICK_LADDER = LADDER[:4]
 STAGES: dict[str, str] = {
     "import": "import",
     "nn-fold-reshapes": "fold",
-    "fuse-dense": "fuse",
+    "nn-fuse-dense": "fuse",
     "partition-for-spikecore": "partition",
-    "quantize": "quantize",
+    "spikecore-quantize": "quantize",
     "lower-quant-to-spikecore": "lower",
-    "place": "place",
+    "spikecore-place": "place",
     "verify": "verify",
     "emit": "emit",
 }

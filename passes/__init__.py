@@ -23,20 +23,6 @@ _PASSES: dict[str, tuple[str, str]] = {
     "spikecore-pipeline": ("spikecore_pipeline", "SpikeCorePipelinePass"),
 }
 
-RENAMED: dict[str, str] = {"fuse-dense": "nn-fuse-dense", "quantize": "spikecore-quantize", "place": "spikecore-place"}
-"""Old pass name -> new. Not registered (xdsl-opt and spike-opt do not know the old names); only a
-lookup by an old name in :func:`get_all_passes`' dict still finds the pass, for code being migrated."""
-
-
-class _Registry(dict[str, Callable[[], type[ModulePass]]]):
-    """The registry dict; a lookup by a renamed pass's old name finds it (iteration does not list it)."""
-
-    def __missing__(self, name: str) -> Callable[[], type[ModulePass]]:
-        if name in RENAMED:
-            return self[RENAMED[name]]
-        raise KeyError(name)
-
-
 def _loader(module: str, cls: str) -> Callable[[], type[ModulePass]]:
     def load() -> type[ModulePass]:
         return getattr(import_module(f"spikeir.passes.{module}"), cls)
@@ -46,4 +32,4 @@ def _loader(module: str, cls: str) -> Callable[[], type[ModulePass]]:
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Lazy loaders by pass name, in the form xDSL's Universe expects."""
-    return _Registry({name: _loader(module, cls) for name, (module, cls) in _PASSES.items()})
+    return {name: _loader(module, cls) for name, (module, cls) in _PASSES.items()}

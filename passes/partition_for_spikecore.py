@@ -35,13 +35,13 @@ CODEGEN = "spikecore"
 
 _HOST_REASONS: dict[str, str] = {
     nn.SoftmaxOp.name: "needs exp and a division, which SpikeCore does not have",
-    nn.ReshapeOp.name: "layout only (no arithmetic): done on the host",
-    nn.BatchFlattenOp.name: "layout only (no arithmetic): done on the host",
+    nn.ReshapeOp.name: "layout only, no arithmetic",
+    nn.BatchFlattenOp.name: "layout only, no arithmetic",
     nn.DenseOp.name: "not fused into nn.fused_dense (run nn-fuse-dense first; an intermediate result with other uses prevents fusion)",
     nn.BiasAddOp.name: "not fused into nn.fused_dense (run nn-fuse-dense first; an intermediate result with other uses prevents fusion)",
     nn.ReluOp.name: "a ReLU outside a fused layer: SpikeCore applies ReLU only as part of a layer's FIRE",
 }
-_RELU_AFTER_REGION = "a region's output is its last layer's raw accumulator, so that layer's ReLU runs on the host"
+_RELU_AFTER_REGION = "a region's output is its last layer's accumulator, before the ReLU"
 _NOT_CONSTANT = "its weights are not constants: bind the parameters before compiling"
 
 

@@ -172,7 +172,8 @@ def compile(
     if not programs_in(result.module):
         raise SpikeIRError(
             "the model has no layer that SpikeCore runs (a dense layer, with optional bias and ReLU), so there "
-            "is no program to compile; the remarks on stderr say why each op stays on the host",
+            "is no program to compile; the remarks say why each op stays on the host (spike-opt --remarks, or "
+            "spikeir.passes.diagnostics.print_remarks() before compiling)",
             "compile",
         )
     start = time.perf_counter()

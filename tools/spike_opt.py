@@ -39,6 +39,7 @@ from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from spikeir.errors import SpikeIRError, TargetError
+from spikeir.passes.diagnostics import REMARKS, print_remarks
 from spikeir.tools.diagnostics import parse_module, quiet_broken_pipe, run_guarded
 
 if TYPE_CHECKING:
@@ -193,6 +194,11 @@ class SpikeOptMain(xDSLOptMain):
             metavar="FILE.npz",
             help="parameters for a frontend whose format keeps weights apart from the graph (Relay text)",
         )
+        arg_parser.add_argument(
+            "--remarks",
+            action="store_true",
+            help="print the passes' remarks (why an op stays on the host, ...) as 'remark: ...' on stderr",
+        )
         dialects, passes, frontends = _spikeir_names()
         arg_parser.prog = PROG
         arg_parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -201,7 +207,7 @@ class SpikeOptMain(xDSLOptMain):
             f"spikeir passes:   {', '.join(passes)}\n"
             f"spikeir targets:  {SpikeCoreAsmTarget.name}, {SpikeCoreBinTarget.name} (and mlir, the default)\n"
             f"input formats:    {', '.join('.' + f for f in frontends)} (by extension, or -f)\n"
-            "example: spike-opt net.mlir -p 'nn-fold-reshapes,fuse-dense' -o fused.mlir"
+            "example: spike-opt net.mlir -p 'nn-fold-reshapes,nn-fuse-dense' -o fused.mlir"
         )
 
     def setup_pipeline(self) -> None:
@@ -288,10 +294,15 @@ class SpikeOptMain(xDSLOptMain):
     # --- running ------------------------------------------------------------------------------
 
     def run(self) -> None:
-        if parse_spec(self.args.target).name == SpikeCoreBinTarget.name:
-            self._run_binary()
-            return
-        super().run()
+        handler = print_remarks() if self.args.remarks else None
+        try:
+            if parse_spec(self.args.target).name == SpikeCoreBinTarget.name:
+                self._run_binary()
+                return
+            super().run()
+        finally:
+            if handler is not None:
+                REMARKS.removeHandler(handler)
         if self.args.output_file is not None:
             self._write_output(self.args.output_file, self._pending.getvalue().encode())
 

@@ -44,7 +44,7 @@ def _slices(group: SSAValue, program: str) -> Iterator[tuple[int, int, int, int]
     assert isinstance(owner, spikecore.GroupOp)
     if owner.placement is None:
         raise PlacementError(
-            f'group "{owner.layer.data}" is not placed: run the place pass first (spike-opt -p place)', f"@{program}"
+            f'group "{owner.layer.data}" is not placed: run the spikecore-place pass first', f"@{program}"
         )
     row = 0
     for s in owner.slices:

@@ -87,7 +87,7 @@ def test_expansion_bus_tables_and_outputs() -> None:
 
 def test_unplaced_group_is_an_error_that_says_to_place() -> None:
     module = parse(program_text(placed0=""))
-    with pytest.raises(PlacementError, match=r'group "layers.0" is not placed: run the place pass first') as info:
+    with pytest.raises(PlacementError, match=r'group "layers.0" is not placed: run the spikecore-place pass first') as info:
         program_from_module(module)
     assert info.value.location == "@net"
 

@@ -14,11 +14,10 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import PassPipeline
 from xdsl.transforms import get_all_passes as xdsl_passes
-from xdsl.utils.arg_spec import parse_pipeline
 from xdsl.utils.exceptions import PassFailedException
 
 from spikeir.errors import DataError, PlacementError, QuantizationError, SpikeIRError, TargetError
-from spikeir.passes import RENAMED, get_all_passes
+from spikeir.passes import get_all_passes
 from spikeir.passes.convert_to_snn import ConvertToSnnPass
 from spikeir.passes.diagnostics import (
     REMARKS,
@@ -137,16 +136,6 @@ def test_pass_names_are_namespaced_and_do_not_clash_with_xdsl() -> None:
         assert {"nn", "quant", "spikecore", "snn"} & set(words), f"'{name}' does not say whose pass it is"
     for name, cls in get_all_passes().items():
         assert cls().name == name
-
-
-def test_renamed_passes_resolve_by_their_old_name_but_are_not_listed() -> None:
-    registry = get_all_passes()
-    for old, new in RENAMED.items():
-        assert old not in list(registry) and new in registry
-        assert registry[old]() is registry[new]()
-    with pytest.raises(KeyError):
-        registry["no-such-pass"]
-    assert [p.name for p in parse_pipeline("spikecore-place")] == ["spikecore-place"]
 
 
 def test_remarks_are_silent_unless_enabled(capfd: pytest.CaptureFixture[str]) -> None:

@@ -15,7 +15,6 @@ from xdsl.dialects import func
 
 from spikeir.ir.host import HostExecutor
 from spikeir.ir.interpreter import run_function
-from spikeir.passes import get_all_passes
 from spikeir.tools.spike_opt import main as spike_opt
 from spikeir.tools.spike_run import main as spike_run
 from support.nn_models import parse
@@ -26,20 +25,15 @@ CALIBRATION = EXAMPLES / "tiny_calibration.npy"
 INPUT = EXAMPLES / "tiny_input.npy"  # (3, 1, 2, 2) float32
 
 
-def _pass(*names: str) -> str:
-    """The first of ``names`` that is a registered pass (passes are being renamed to prefixed names)."""
-    return next(name for name in names if name in get_all_passes())
-
-
 @pytest.fixture(scope="module")
 def levels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """examples/tiny_mlp.mlir at each level: nn, partitioned, quant, lowered (unplaced), placed, the
     placed program alone, and its assembly."""
     folder = tmp_path_factory.mktemp("levels")
-    quantize = f'{_pass("spikecore-quantize", "quantize")}{{calibration="{CALIBRATION}"}}'
+    quantize = f'spikecore-quantize{{calibration="{CALIBRATION}"}}'
     stages = {
-        "partitioned": [_pass("nn-fuse-dense", "fuse-dense"), "partition-for-spikecore"],
-        "quant": [_pass("nn-fuse-dense", "fuse-dense"), "partition-for-spikecore", quantize],
+        "partitioned": ["nn-fuse-dense", "partition-for-spikecore"],
+        "quant": ["nn-fuse-dense", "partition-for-spikecore", quantize],
     }
     stages["lowered"] = [*stages["quant"], "lower-quant-to-spikecore"]
     paths = {"nn": folder / "nn.mlir"}

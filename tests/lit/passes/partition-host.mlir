@@ -1,5 +1,6 @@
 // RUN: spike-opt %s -p partition-for-spikecore 2>/dev/null | filecheck %s
-// RUN: spike-opt %s -p partition-for-spikecore 2>&1 >/dev/null | filecheck %s --check-prefix=REMARK
+// RUN: spike-opt %s -p partition-for-spikecore --remarks 2>&1 >/dev/null | filecheck %s --check-prefix=REMARK
+// RUN: spike-opt %s -p partition-for-spikecore 2>&1 >/dev/null | filecheck %s --check-prefix=QUIET --allow-empty
 
 // What cannot be offloaded stays on the host and says why: a layer whose weight is an unbound
 // argument, and an unfused dense. A host op between two layers splits them into two regions, and a
@@ -31,3 +32,4 @@ func.func @main(%x: tensor<1x4xf32>, %wa: tensor<3x4xf32>) -> tensor<1x3xf32> {
 // REMARK:      remark: nn.fused_dense "unbound" stays on the host: its weights are not constants
 // REMARK-NEXT: remark: nn.dense "plain" stays on the host: not fused into nn.fused_dense
 // REMARK-NEXT: remark: nn.reshape stays on the host: layout only
+// QUIET-NOT: remark

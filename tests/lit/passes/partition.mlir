@@ -1,5 +1,6 @@
 // RUN: spike-opt %s -p partition-for-spikecore 2>/dev/null | filecheck %s
-// RUN: spike-opt %s -p partition-for-spikecore 2>&1 >/dev/null | filecheck %s --check-prefix=REMARK
+// RUN: spike-opt %s -p partition-for-spikecore --remarks 2>&1 >/dev/null | filecheck %s --check-prefix=REMARK
+// RUN: spike-opt %s -p partition-for-spikecore 2>&1 >/dev/null | filecheck %s --check-prefix=QUIET --allow-empty
 
 // A chain of two fused layers is outlined with its weights; the layout op and the softmax stay on
 // the host, each with its reason. The chain's last layer has a ReLU: the region outputs the raw
@@ -26,12 +27,13 @@ func.func @main(%x: tensor<1x1x2x2xf32>) -> tensor<1x2xf32> {
 // CHECK-NEXT: }
 // CHECK:      func.func @main
 // CHECK-NOT:    arith.constant
-// CHECK:        %[[F:.*]] = nn.batch_flatten %{{.*}} {host_reason = "layout only (no arithmetic): done on the host"}
+// CHECK:        %[[F:.*]] = nn.batch_flatten %{{.*}} {host_reason = "layout only, no arithmetic"}
 // CHECK-NEXT:   %[[C:.*]] = func.call @spikecore_0(%[[F]]) : (tensor<1x4xf32>) -> tensor<1x2xf32>
-// CHECK-NEXT:   %[[R:.*]] = nn.relu %[[C]] {host_reason = "a region's output is its last layer's raw accumulator, so that layer's ReLU runs on the host"}
+// CHECK-NEXT:   %[[R:.*]] = nn.relu %[[C]] {host_reason = "a region's output is its last layer's accumulator, before the ReLU"}
 // CHECK-NEXT:   %[[S:.*]] = nn.softmax %[[R]] axis(-1) {host_reason = "needs exp and a division, which SpikeCore does not have"}
 // CHECK-NEXT:   func.return %[[S]]
 
-// REMARK:      remark: nn.batch_flatten stays on the host: layout only (no arithmetic): done on the host
-// REMARK-NEXT: remark: nn.relu stays on the host: a region's output is its last layer's raw accumulator, so that layer's ReLU runs on the host
+// REMARK:      remark: nn.batch_flatten stays on the host: layout only, no arithmetic
+// REMARK-NEXT: remark: nn.relu stays on the host: a region's output is its last layer's accumulator, before the ReLU
 // REMARK-NEXT: remark: nn.softmax stays on the host: needs exp and a division, which SpikeCore does not have
+// QUIET-NOT: remark

@@ -63,7 +63,7 @@ func.func @main(%x: tensor<1x1x2x2xf32>) -> tensor<1x4xf32> {
 // CHECK-LABEL: func.func @main
 // CHECK-NOT:     arith.constant
 // CHECK:         %[[L:.*]] = spikecore.launch @spikecore_0
-// CHECK-NEXT:    nn.relu %[[L]] {host_reason = "a region's output is its last layer's raw accumulator, so that layer's ReLU runs on the host"}
+// CHECK-NEXT:    nn.relu %[[L]] {host_reason = "a region's output is its last layer's accumulator, before the ReLU"}
 
 // -----
 

@@ -44,7 +44,7 @@ func.func @wide(%x: tensor<1x8xf32>) -> tensor<1x8xf32> {
 // RESHAPE:     spike-run-errors.mlir:15:3: error: nn.reshape: cannot reshape [1, 4] -> [4] for a batch of 3: the result type drops the batch axis; run this function with batch 1
 // RESHAPE-NOT: {{.}}
 // UNKNOWN-OP:  spike-run-errors.mlir:21:3: error: the interpreter cannot evaluate 'arith.addf' (it evaluates the nn and quant dialects, arith.constant, func.call, func.return and spikecore.launch)
-// UNPLACED:    spike-run-errors.mlir:25:1: error: @unplaced: group "fc1" is not placed: run the place pass first
+// UNPLACED:    spike-run-errors.mlir:25:1: error: @unplaced: group "fc1" is not placed: run the spikecore-place pass first
 // SYMBOL:      spike-run-errors.mlir: error: no func.func or spikecore.program @nope (runnable: @drops_batch, @unsupported, @unplaced, @launch_unplaced, @wide)
 // SHAPE:       tiny_input.npy: error: the input has shape [3, 1, 2, 2], but the function expects Bx8 (type tensor<1x8xf32>)
 // NOTRACE-NOT: Traceback

@@ -5,6 +5,13 @@ Why accounting in *blocks* of timesteps: with small batches a run's time is the 
 calls, not their size. So a timestep only records what it must (the events each ACC step read, per
 lane, and the logged lane's payloads) into buffers, and the counters, the busiest core's cycles and
 the spike log are derived from a whole block of timesteps at once (:meth:`Accounts.add_block`).
+
+Every event count is linear in what the steps record: a dense ACC step records the events it read
+(synaptic ops are events x rows, deliveries events x members), a conv ACC step (v2) the events
+weighted by their static fan-out per core and by ``fan-out > 0`` (docs/isa.md "Events and
+accounting"), a step with intra-core deliveries those separately; a delayed ACC records what it read
+from the past bus. So the counters are one product with :attr:`Plan.record_counts` and the busiest
+core's cycles one with :attr:`Plan.cycle_rows`, whatever the forms.
 """
 
 from __future__ import annotations
@@ -106,16 +113,14 @@ class Accounts:
 
     def add_block(self, plan: Plan, records: np.ndarray) -> None:
         """Fold a block of event records, (timesteps, lanes, columns) as the ACC steps wrote them,
-        into the counters and the busiest core's cycles."""
+        into the counters and the busiest core's cycles: both are linear in the records
+        (:attr:`Plan.record_counts`, :attr:`Plan.cycle_rows`)."""
         totals = records.sum(axis=(0, 1)).astype(np.int64)
-        n_acc = len(plan.acc_steps)
-        counts = totals[:n_acc] @ plan.acc_counts
+        counts = totals @ plan.record_counts
         self.synaptic_ops += int(counts[0])
         self.deliveries += int(counts[1])
-        self.core_synaptic_ops += counts[2:]
-        if plan.records > n_acc:
-            self.intra += int(totals[n_acc:].sum())
-            records = records[:, :, :n_acc]
+        self.intra += int(counts[2])
+        self.core_synaptic_ops += counts[3:]
         # Cycle counts are integers far below 2^53: the float64 sums are exact.
         busiest = (records @ plan.cycle_rows + plan.cycle_base).max(axis=2, initial=0)
         self.cycles += int(busiest.sum()) + records.shape[0] * records.shape[1]

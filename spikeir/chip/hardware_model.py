@@ -5,22 +5,25 @@ lanes with numpy, vectorised over the lanes, in three layers:
 
 - spikeir.chip.plan builds, at load time, an execution plan from the program: its instructions
   levelled by dependency and fused into steps (its docstring says why, and why the steps are exact);
-- spikeir.chip.steps holds those steps and the state of a chunk of lanes they execute on;
+- spikeir.chip.steps holds those steps and the state of a chunk of lanes they execute on
+  (spikeir.chip.conv the im2col of conv ACCs);
 - spikeir.chip.accounting turns what the steps recorded into :class:`RunStats`, a block of
   timesteps at a time.
 
 This module loads programs, runs the plan's steps timestep by timestep over chunks of lanes, keeps
-the spike log and answers questions about the results.
+the spike log, the probe records (v2) and every lane's final state (so that a run can continue the
+previous one, v2), and answers questions about the results.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 
 from spikeir.chip.accounting import Accounts, RunStats, SpikeEvent, run_stats
-from spikeir.chip.isa import Program, validate_program
+from spikeir.chip.isa import PROBE_KINDS, ProbeSpec, Program, validate_program
 from spikeir.chip.plan import Plan, build_plan
 from spikeir.chip.steps import Chunk
 from spikeir.chip.target import SPIKECORE_V1, TargetDescription
@@ -32,6 +35,41 @@ _CHUNK_BYTES = 256 * 2**20
 """Lanes are processed in chunks whose working state stays below about this many bytes."""
 _BLOCK_BYTES = 16 * 2**20
 """A chunk's per-timestep records (events, logged payloads) are flushed before they exceed this."""
+_PROBE_BYTES = {"spikes": 1, "v": 4, "i": 4}
+_PROBE_DTYPES = {"spikes": np.int8, "v": np.int32, "i": np.int32}
+
+
+@dataclass
+class _State:
+    """Every lane's state at the end of a run (docs/isa.md §3 "State continuation")."""
+
+    plan: Plan
+    V: np.ndarray
+    I: np.ndarray  # noqa: E741
+    R: np.ndarray
+    ring: np.ndarray
+    clock: int
+    """Timesteps since the state was fresh."""
+
+    @property
+    def batch(self) -> int:
+        return int(self.V.shape[0])
+
+
+@dataclass
+class _ProbeWriter:
+    """Copies one probe kind's values from a chunk into its records at the end of a timestep."""
+
+    records: np.ndarray
+    """(lanes of the chunk, T, count): the chunk's rows of the records."""
+    positions: slice | np.ndarray
+    """Which neurons of the probe's range have a column (the others stay 0)."""
+    array: str
+    """The chunk's array to read: ``V``, ``I`` or ``bus``."""
+    columns: slice | np.ndarray
+
+    def write(self, chunk: Chunk, t: int) -> None:
+        self.records[:, t, self.positions] = getattr(chunk, self.array)[:, self.columns]
 
 
 class SpikeCoreCPU:
@@ -40,32 +78,44 @@ class SpikeCoreCPU:
     The chip is ``target`` (default: ``spikecore-v1`` with ``num_cores`` cores). A program runs when
     it is valid for its own target and fits this chip; membrane state is laid out as its target
     says (``membrane(core)`` has the program target's ``neurons_per_core`` entries).
+    ``max_probe_bytes`` bounds the memory a run's probe records may take (docs/isa.md "Probes").
     """
 
     def __init__(
-        self, num_cores: int = 128, target: TargetDescription | None = None, max_spike_log: int = 1_000_000
+        self,
+        num_cores: int = 128,
+        target: TargetDescription | None = None,
+        max_spike_log: int = 1_000_000,
+        max_probe_bytes: int = 2**28,
     ) -> None:
         self.target = target if target is not None else SPIKECORE_V1.with_options(cores=num_cores)
         if max_spike_log < 0:
             raise ProgramError(f"max_spike_log must be non-negative, got {max_spike_log}", "SpikeCoreCPU")
+        if not _is_int(max_probe_bytes) or max_probe_bytes < 0:
+            raise ProgramError(
+                f"max_probe_bytes must be a non-negative integer, got {max_probe_bytes!r}", "SpikeCoreCPU"
+            )
         self.max_spike_log = max_spike_log
+        self.max_probe_bytes = int(max_probe_bytes)
         self.stats = RunStats(clock_mhz=self.target.clock_mhz)
         self.spike_log_truncated = False
         self._weights: dict[int, np.ndarray] = {}
         self._program: Program | None = None
         self._plan: Plan | None = None
         self._outputs: np.ndarray | None = None
-        self._final_rows: dict[int, np.ndarray] = {}
+        self._state: _State | None = None
         self._batched = False
         self._logged_lane = 0
         self._log_parts: list[np.ndarray] = []
         self._log_cache: list[SpikeEvent] | None = None
+        self._probes: list[dict[str, np.ndarray]] = []
+        self._spikes = np.zeros((0, self.target.cores), np.int64)
 
     # -- loading --------------------------------------------------------------------------------
 
     def load_weights(self, layer_id: int, w_int8: np.ndarray) -> None:
         """Set synapse table ``layer_id``, overriding the program's table of that id (now and for
-        every later load_program)."""
+        every later load_program). The state of the last run is discarded."""
         where = f"synapse table {layer_id}"
         if not _is_int(layer_id) or layer_id < 0:
             raise ProgramError(f"layer id must be a non-negative integer, got {layer_id!r}", "load_weights")
@@ -87,13 +137,15 @@ class SpikeCoreCPU:
                 else:
                     self._weights[int(layer_id)] = previous
                 raise
+        self._state = None
 
     def load_program(self, program: Program) -> None:
         """Validate ``program`` (with the weights given to load_weights) and plan its execution."""
         self._plan = self._make_plan(program)
         self._program = program
         self._outputs = None
-        self._final_rows = {}
+        self._state = None
+        self._probes = []
 
     def _make_plan(self, program: Program) -> Plan:
         validate_program(program, self._weights)
@@ -110,83 +162,136 @@ class SpikeCoreCPU:
 
     # -- running --------------------------------------------------------------------------------
 
-    def run(self, input_int8: np.ndarray, timesteps: int = 1, lane_to_log: int = 0) -> np.ndarray:
-        """Run the loaded program for ``timesteps`` on one input vector or a batch (one per row).
+    def run(
+        self,
+        input_int8: np.ndarray,
+        timesteps: int | None = None,
+        lane_to_log: int = 0,
+        *,
+        continue_state: bool = False,
+        probes: list[ProbeSpec] | None = None,
+    ) -> np.ndarray:
+        """Run the loaded program on one input or a batch (docs/isa.md §3 "Interface").
 
-        Returns the spikes each core emitted: shape (cores,) for a vector, (B, cores) for a batch.
+        Direct input: a vector ``(n_inputs,)`` or a batch ``(B, n_inputs)``, for ``timesteps`` (1
+        when omitted). Streamed input (a program with ``.inputs N stream``): ``(T, n_inputs)`` or
+        ``(B, T, n_inputs)``; ``timesteps``, if given, must be T. ``continue_state`` starts from the
+        state the previous run ended with instead of afresh; ``probes`` replaces the program's
+        probes for this run. Returns the spikes each core emitted: shape (cores,) for one lane,
+        (B, cores) for a batch.
         """
         plan = self._plan
         if plan is None:
             raise ProgramError("no program is loaded: call load_program first", "run")
-        x = _check_input(input_int8, plan.program.n_inputs)
-        batched = x.ndim == 2
-        lanes = x if batched else x[None, :]
+        lanes, batched, timesteps = _check_input(input_int8, plan.program, timesteps)
         batch = lanes.shape[0]
-        if not _is_int(timesteps) or timesteps < 1:
-            raise ProgramError(f"timesteps must be a positive integer, got {timesteps!r}", "run")
         if not _is_int(lane_to_log) or not 0 <= lane_to_log < batch:
             raise ProgramError(f"lane_to_log must be a lane of the batch (0..{batch - 1}), got {lane_to_log!r}", "run")
-        timesteps, lane_to_log = int(timesteps), int(lane_to_log)
+        lane_to_log = int(lane_to_log)
+        specs = plan.program.probes if probes is None else _check_probes(plan, probes)
+        if specs:
+            self._check_probe_bytes(specs, batch, timesteps)
+        previous = self._continued(plan, batch) if continue_state else None
+        self._run(plan, lanes, timesteps, lane_to_log, specs, previous)
+        self._batched = batched
+        self._logged_lane = lane_to_log
+        spikes = self._spikes
+        return spikes if batched else spikes[0]
 
+    def _continued(self, plan: Plan, batch: int) -> _State:
+        """The state a continued run starts from, if it may continue it."""
+        state = self._state
+        if state is None or state.plan is not plan:
+            raise ProgramError(
+                "continue_state=True but there is no previous run of this program and weights to continue "
+                "(load_program and load_weights discard the state)",
+                "run",
+            )
+        if state.batch != batch:
+            raise ProgramError(
+                f"continue_state=True needs the previous run's batch size: it ran {state.batch} lanes, this input has {batch}",
+                "run",
+            )
+        return state
+
+    def _check_probe_bytes(self, specs: list[ProbeSpec], batch: int, timesteps: int) -> None:
+        per_step = sum(spec.count * _PROBE_BYTES[kind] for spec in specs for kind in spec.kinds)
+        needed = batch * timesteps * per_step
+        if needed > self.max_probe_bytes:
+            raise ProgramError(
+                f"the probe records would take {needed} bytes (B={batch} x T={timesteps} x {per_step} bytes per "
+                f"timestep), over max_probe_bytes={self.max_probe_bytes}: probe fewer neurons or kinds, run fewer "
+                "timesteps, continue shorter runs (continue_state=True), or raise max_probe_bytes",
+                "run",
+            )
+
+    def _run(
+        self,
+        plan: Plan,
+        lanes: np.ndarray,
+        timesteps: int,
+        lane_to_log: int,
+        specs: list[ProbeSpec],
+        previous: _State | None,
+    ) -> None:
+        batch = lanes.shape[0]
         cores = self.target.cores
         accounts = Accounts(0, 0, 0, 0, np.zeros(cores, np.int64), 0)
         spikes = np.zeros((batch, cores), np.int64)
         outputs = np.zeros((batch, plan.output_columns.size), np.int64)
-        self._final_rows = {}
+        records = [
+            {kind: np.zeros((batch, timesteps, spec.count), _PROBE_DTYPES[kind]) for kind in spec.kinds}
+            for spec in specs
+        ]
         self._log_parts = []
         self._log_cache = None
         self.spike_log_truncated = False
-        per_lane = 8 * (3 * plan.n_neurons + cores) + 4 * plan.n_bus + (4 + lanes.itemsize) * lanes.shape[1]
-        chunk_size = max(1, _CHUNK_BYTES // per_lane)
+        clock = previous.clock if previous is not None else 0
+        chunk_size = max(1, _CHUNK_BYTES // _bytes_per_lane(plan, lanes))
+        final: _State | None = None
         for start in range(0, batch, chunk_size):
             stop = min(batch, start + chunk_size)
             log_row = lane_to_log - start if start <= lane_to_log < stop else None
-            chunk = self._start_chunk(plan, lanes[start:stop], timesteps, log_row)
-            block = chunk.events.shape[0]
-            for first in range(0, timesteps, block):
-                filled = min(block, timesteps - first)
-                for slot in range(filled):
-                    chunk.record = chunk.events[slot]
-                    chunk.log_record = chunk.log[slot]
-                    if plan.clear_bus and first + slot:
-                        chunk.bus[:] = 0
-                    for step in plan.steps:
-                        step.execute(chunk)
-                self._flush(plan, chunk, filled, first, accounts)
+            chunk = _start_chunk(plan, lanes[start:stop], timesteps, clock, log_row, previous, start)
+            writers = (
+                _probe_writers(plan, specs, [{k: r[start:stop] for k, r in rec.items()} for rec in records])
+                if specs
+                else []
+            )
+            self._run_chunk(plan, chunk, lanes[start:stop], timesteps, clock, writers, accounts)
             for step, counts in zip(plan.fire_steps, chunk.fire_counts):
                 spikes[start:stop, step.segment_cores] += step.core_spikes(counts)
             outputs[start:stop] = chunk.V[:, plan.output_columns]
-            for lane in {0, lane_to_log}:
-                if start <= lane < stop:
-                    self._final_rows[lane] = chunk.V[lane - start].copy()
+            final = _keep_state(plan, final, chunk, start, stop, batch, clock + timesteps)
+        assert final is not None
+        self._state = final
         self._outputs = outputs
-        self._batched = batched
-        self._logged_lane = lane_to_log
-        self.stats = run_stats(
-            plan, accounts, spikes, int(np.count_nonzero(lanes)) * timesteps, timesteps, batch, self.target
-        )
-        return spikes if batched else spikes[0]
+        self._spikes = spikes
+        self._probes = records
+        streamed = plan.program.streamed_input
+        input_events = int(np.count_nonzero(lanes)) * (1 if streamed else timesteps)
+        self.stats = run_stats(plan, accounts, spikes, input_events, timesteps, batch, self.target)
 
-    def _start_chunk(self, plan: Plan, x: np.ndarray, timesteps: int, log_row: int | None) -> Chunk:
-        lanes = x.shape[0]
-        n_log = plan.log_cores.size if log_row is not None else 0
-        block = max(1, min(timesteps, _BLOCK_BYTES // max(1, 8 * lanes * plan.records + n_log)))
-        chunk = Chunk(
-            V=np.repeat(plan.init_V[None, :], lanes, axis=0),
-            inputs=x.astype(np.float32),
-            bus=np.zeros((lanes, plan.n_bus), np.float32),
-            x=x,
-            timesteps=timesteps,
-            fire_counts=[np.zeros((lanes, step.param.size), np.int64) for step in plan.fire_steps],
-            events=np.zeros((block, lanes, plan.records)),
-            record=np.zeros(0),
-            log_row=log_row,
-            log=np.zeros((block, n_log), np.int8),
-            log_record=np.zeros(0, np.int8),
-        )
-        for step in plan.acc_steps:
-            step.prepare(chunk)
-        return chunk
+    def _run_chunk(
+        self,
+        plan: Plan,
+        chunk: Chunk,
+        x: np.ndarray,
+        timesteps: int,
+        clock: int,
+        writers: list[_ProbeWriter],
+        accounts: Accounts,
+    ) -> None:
+        """Every timestep of one chunk of lanes, a block of timesteps at a time."""
+        block = chunk.events.shape[0]
+        plain = not plan.program.streamed_input and not writers and plan.ring_push is None
+        for first in range(0, timesteps, block):
+            filled = min(block, timesteps - first)
+            if plain:
+                _run_block(plan, chunk, first, filled)
+            else:
+                _run_block_v2(plan, chunk, x, first, filled, clock, writers)
+            self._flush(plan, chunk, filled, first, accounts)
 
     def _flush(self, plan: Plan, chunk: Chunk, filled: int, first: int, accounts: Accounts) -> None:
         """Fold ``filled`` recorded timesteps, starting at timestep ``first``, into the counters
@@ -217,6 +322,15 @@ class SpikeCoreCPU:
             self._log_cache = [SpikeEvent(*row) for row in rows]
         return self._log_cache
 
+    def get_probes(self) -> list[dict[str, np.ndarray]]:
+        """The last run's probe records: per probe, in probe order, ``kind -> array`` of shape
+        (B, T, count), or (T, count) for an unbatched input (int8 spikes, int32 v and i)."""
+        if self._outputs is None:
+            raise ProgramError("no results yet: call run first", "get_probes")
+        if self._batched:
+            return self._probes
+        return [{kind: values[0] for kind, values in record.items()} for record in self._probes]
+
     def outputs(self) -> np.ndarray:
         """V of the program's declared output ranges after the last run: (B, n_out) or (n_out,)."""
         if self._outputs is None:
@@ -226,7 +340,7 @@ class SpikeCoreCPU:
     def get_output_activations(self, core_ids: list[int] | range | np.ndarray) -> np.ndarray:
         """V (lane 0) of the neurons any instruction targets on each of ``core_ids``, concatenated
         in that order."""
-        plan, row = self._result_row(0)
+        plan, row = self._result_row(0, "v")
         values: list[np.ndarray] = []
         for core in core_ids:
             self._check_core(plan, int(core))
@@ -241,11 +355,13 @@ class SpikeCoreCPU:
             values.append(row[plan.targeted[int(core)]])
         return np.concatenate(values) if values else np.zeros(0, np.int64)
 
-    def membrane(self, core: int, lane: int | None = None) -> np.ndarray:
-        """V of every neuron of ``core`` after the last run, for lane 0 or the logged lane
-        (default: the logged lane); the model keeps only those two lanes' full state."""
+    def membrane(self, core: int, lane: int | None = None, compartment: str = "v") -> np.ndarray:
+        """V (or, with ``compartment="i"``, I) of every neuron of ``core`` after the last run, for
+        ``lane`` (default: the logged lane)."""
+        if compartment not in ("v", "i"):
+            raise ProgramError(f"compartment must be 'v' or 'i', got {compartment!r}", "membrane")
         lane = self._logged_lane if lane is None else lane
-        plan, row = self._result_row(lane)
+        plan, row = self._result_row(lane, compartment)
         self._check_core(plan, core)
         npc = plan.program.target.neurons_per_core
         values = np.zeros(npc, np.int64)
@@ -253,14 +369,16 @@ class SpikeCoreCPU:
         values[plan.neuron_ids[first:last] - core * npc] = row[first:last]
         return values
 
-    def _result_row(self, lane: int) -> tuple[Plan, np.ndarray]:
-        if self._plan is None or self._outputs is None:
+    def _result_row(self, lane: int, compartment: str) -> tuple[Plan, np.ndarray]:
+        state = self._state
+        if self._plan is None or self._outputs is None or state is None:
             raise ProgramError("no results yet: call run first", "SpikeCoreCPU")
-        if lane not in self._final_rows:
-            raise ProgramError(
-                f"lane {lane} was not kept: only lane 0 and the logged lane ({self._logged_lane}) are", "SpikeCoreCPU"
-            )
-        return self._plan, self._final_rows[lane]
+        if not _is_int(lane) or not 0 <= lane < state.batch:
+            raise ProgramError(f"lane {lane!r} is not a lane of the last run (0..{state.batch - 1})", "SpikeCoreCPU")
+        values = state.I if compartment == "i" else state.V
+        if values.shape[1] == 0:  # the program never uses I: it stays 0
+            return self._plan, np.zeros(self._plan.n_neurons, np.int64)
+        return self._plan, values[int(lane)]
 
     @staticmethod
     def _check_core(plan: Plan, core: int) -> None:
@@ -269,23 +387,233 @@ class SpikeCoreCPU:
             raise ProgramError(f"core {core} is out of range 0..{cores - 1}", "SpikeCoreCPU")
 
 
+def _run_block(plan: Plan, chunk: Chunk, first: int, filled: int) -> None:
+    """``filled`` timesteps from ``first`` of a program with nothing to do between timesteps but
+    the bus clear (v1's loop: direct input, no probes, no delays)."""
+    steps, clear_bus = plan.steps, plan.clear_bus
+    for slot in range(filled):
+        chunk.record = chunk.events[slot]
+        chunk.log_record = chunk.log[slot]
+        if clear_bus and first + slot:
+            chunk.bus[:] = 0
+        for step in steps:
+            step.execute(chunk)
+
+
+def _run_block_v2(
+    plan: Plan, chunk: Chunk, x: np.ndarray, first: int, filled: int, clock: int, writers: list[_ProbeWriter]
+) -> None:
+    """As :func:`_run_block`, with a streamed input (the block's input-only products formed at
+    once), probe records and the ring of past buses."""
+    steps, clear_bus, push = plan.steps, plan.clear_bus, plan.ring_push
+    stream = None
+    if plan.program.streamed_input:
+        given = x[:, first : first + filled].transpose(1, 0, 2)
+        stream = np.ascontiguousarray(given, dtype=np.float32)
+        for step in plan.acc_steps:
+            step.prepare_block(chunk, stream, given)
+    for slot in range(filled):
+        t = first + slot
+        chunk.record = chunk.events[slot]
+        chunk.log_record = chunk.log[slot]
+        chunk.slot = slot
+        chunk.clock = clock + t
+        if stream is not None:
+            chunk.inputs = stream[slot]
+        if clear_bus and t:
+            chunk.bus[:] = 0
+        for step in steps:
+            step.execute(chunk)
+        for writer in writers:
+            writer.write(chunk, t)
+        if push is not None:
+            push.execute(chunk)
+
+
 def _is_int(value: object) -> bool:
     """A Python or numpy integer, but not a bool (``True`` as a timestep count is a caller's slip)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _check_input(data: object, n_inputs: int) -> np.ndarray:
+def _check_input(data: object, program: Program, timesteps: int | None) -> tuple[np.ndarray, bool, int]:
+    """The input as a lane-major array ((B, n) direct, (B, T, n) streamed), whether it was batched,
+    and T (docs/isa.md "Interface": the shapes, dtypes and values a run accepts)."""
     x = np.asarray(data)
+    n_inputs = program.n_inputs
     if not np.issubdtype(x.dtype, np.integer):
         raise ProgramError(
             f"input must hold int8 payloads (integers in [-128, 127]), got dtype {x.dtype}: quantize it first", "input"
         )
-    if x.ndim not in (1, 2) or x.shape[-1] != n_inputs or (x.ndim == 2 and x.shape[0] == 0):
-        raise ProgramError(
-            f"input must have shape ({n_inputs},) or (batch, {n_inputs}) with batch >= 1, got {x.shape}", "input"
-        )
-    if x.dtype != np.int8:
+    if timesteps is not None and (not _is_int(timesteps) or int(timesteps) < 1):
+        raise ProgramError(f"timesteps must be a positive integer, got {timesteps!r}", "run")
+    if program.streamed_input:
+        if x.ndim not in (2, 3) or x.shape[-1] != n_inputs or 0 in x.shape[:-1]:
+            raise ProgramError(
+                f"streamed input must have shape (T, {n_inputs}) or (batch, T, {n_inputs}) with batch, T >= 1, "
+                f"got {x.shape}",
+                "input",
+            )
+        if timesteps is not None and int(timesteps) != x.shape[-2]:
+            raise ProgramError(f"timesteps={timesteps} differs from the stream's length T={x.shape[-2]}", "run")
+        steps = int(x.shape[-2])
+    else:
+        if x.ndim not in (1, 2) or x.shape[-1] != n_inputs or (x.ndim == 2 and x.shape[0] == 0):
+            raise ProgramError(
+                f"input must have shape ({n_inputs},) or (batch, {n_inputs}) with batch >= 1, got {x.shape}", "input"
+            )
+        steps = 1 if timesteps is None else int(timesteps)
+    if x.dtype != np.int8 and x.size:
         low, high = int(x.min()), int(x.max())
         if low < -128 or high > 127:
             raise ProgramError(f"input payloads must lie in [-128, 127] (int8), got values in [{low}, {high}]", "input")
-    return x
+    batched = x.ndim == (3 if program.streamed_input else 2)
+    return (x if batched else x[None]), batched, steps
+
+
+def _check_probes(plan: Plan, probes: object) -> list[ProbeSpec]:
+    """Probes given to run: the rules of docs/isa.md "Static validity" for probes."""
+    if not isinstance(probes, list | tuple) or not all(isinstance(p, ProbeSpec) for p in probes):
+        raise ProgramError("probes must be a list of ProbeSpec", "run")
+    target = plan.program.target
+    cover = np.zeros((target.cores, target.neurons_per_core), np.int64)
+    for fire in plan.fires:
+        cover[fire.core, fire.base : fire.base + fire.count] += 1
+    for index, probe in enumerate(probes):
+        where = f"probe {index}"
+        if not (0 <= probe.core < target.cores and probe.count >= 1 and 0 <= probe.base):
+            raise ProgramError(f"c{probe.core}[{probe.base}:{probe.base + probe.count}] is not a neuron range", where)
+        if probe.base + probe.count > target.neurons_per_core:
+            raise ProgramError(
+                f"neurons [{probe.base}:{probe.base + probe.count}] exceed core {probe.core}'s "
+                f"{target.neurons_per_core} neurons",
+                where,
+            )
+        if not probe.kinds:
+            raise ProgramError(f"a probe must record at least one of {', '.join(PROBE_KINDS)}", where)
+        covered = cover[probe.core, probe.base : probe.base + probe.count]
+        if probe.spikes and bool((covered != 1).any()):
+            bad = int(np.flatnonzero(covered != 1)[0])
+            raise ProgramError(
+                f"a spike probe needs every neuron covered by exactly one FIRE; neuron c{probe.core}[{probe.base + bad}] "
+                f"is covered by {int(covered[bad])}",
+                where,
+            )
+    return list(probes)
+
+
+def _bytes_per_lane(plan: Plan, lanes: np.ndarray) -> int:
+    """About what one lane of a chunk holds while it runs: its state, bus, input and scratch."""
+    n, n_inputs = plan.n_neurons, plan.program.n_inputs
+    state = 8 * (3 * n + plan.program.target.cores) + 4 * plan.n_bus + (4 + lanes.itemsize) * n_inputs
+    state += 8 * n * (int(plan.uses_current) + int(plan.uses_refractory))
+    return state + 4 * plan.max_delay * plan.ring_width + plan.scratch_per_lane
+
+
+def _block_length(plan: Plan, lanes: int, timesteps: int, log_width: int) -> int:
+    """Timesteps per block: the records of a block stay below _BLOCK_BYTES, and for a streamed
+    input the block's inputs and precomputed products below _CHUNK_BYTES."""
+    block = max(1, min(timesteps, _BLOCK_BYTES // max(1, 8 * lanes * plan.records + log_width)))
+    if plan.program.streamed_input:
+        rows = sum(step.neurons_count for step in plan.acc_steps if step.precomputed)
+        per_input = lanes * (4 * plan.program.n_inputs + 8 * rows + plan.scratch_per_lane)
+        block = max(1, min(block, _CHUNK_BYTES // max(1, per_input)))
+    return block
+
+
+def _start_chunk(
+    plan: Plan,
+    x: np.ndarray,
+    timesteps: int,
+    clock: int,
+    log_row: int | None,
+    previous: _State | None,
+    start: int,
+) -> Chunk:
+    """A chunk's state: fresh (V at its initial values) or the previous run's rows of these lanes."""
+    lanes = x.shape[0]
+    n = plan.n_neurons
+    n_log = plan.log_cores.size if log_row is not None else 0
+    block = _block_length(plan, lanes, timesteps, n_log)
+    rows = slice(start, start + lanes)
+    if previous is not None:
+        V, current = previous.V[rows].copy(), previous.I[rows].copy()
+        R, ring = previous.R[rows].copy(), previous.ring[:, rows].copy()
+    else:
+        V = np.repeat(plan.init_V[None, :], lanes, axis=0)
+        unused = np.zeros((lanes, 0), np.int64)  # a state the program never touches has no columns
+        current = np.zeros((lanes, n), np.int64) if plan.uses_current else unused
+        R = np.zeros((lanes, n), np.int64) if plan.uses_refractory else unused
+        ring = np.zeros((plan.max_delay, lanes, plan.ring_width), np.float32)
+    streamed = plan.program.streamed_input
+    chunk = Chunk(
+        V=V,
+        I=current,
+        R=R,
+        inputs=np.zeros((lanes, plan.program.n_inputs), np.float32) if streamed else x.astype(np.float32),
+        bus=np.zeros((lanes, plan.n_bus), np.float32),
+        x=x,
+        timesteps=clock + timesteps,
+        fire_counts=[np.zeros((lanes, step.param.size), np.int64) for step in plan.fire_steps],
+        events=np.zeros((block, lanes, plan.records)),
+        record=np.zeros(0),
+        log_row=log_row,
+        log=np.zeros((block, n_log), np.int8),
+        log_record=np.zeros(0, np.int8),
+        ring=ring,
+        clock=clock,
+    )
+    if not streamed:
+        for step in plan.acc_steps:
+            step.prepare(chunk)
+    return chunk
+
+
+def _probe_writers(plan: Plan, specs: list[ProbeSpec], records: list[dict[str, np.ndarray]]) -> list[_ProbeWriter]:
+    """What the end of each timestep copies into the probe records of one chunk."""
+    writers: list[_ProbeWriter] = []
+    for spec, record in zip(specs, records):
+        positions, columns = plan.columns_of(spec.core, spec.base, spec.count)
+        for kind in spec.kinds:
+            if kind == "spikes":
+                # Each neuron has exactly one FIRE (checked): its payload is at that FIRE's destination.
+                neurons = np.arange(spec.base, spec.base + spec.count)
+                addresses = np.zeros(spec.count, np.int64)
+                for fire in plan.fires:
+                    if fire.core == spec.core:
+                        inside = (neurons >= fire.base) & (neurons < fire.base + fire.count)
+                        addresses[inside] = fire.dst + neurons[inside] - fire.base
+                writers.append(_ProbeWriter(record[kind], slice(None), "bus", _as_index(plan.bus_columns(addresses))))
+            elif kind == "i" and not plan.uses_current:
+                continue  # I stays 0, as the records already are
+            else:
+                writers.append(_ProbeWriter(record[kind], _as_index(positions), kind.upper(), _as_index(columns)))
+    return writers
+
+
+def _keep_state(
+    plan: Plan, final: _State | None, chunk: Chunk, start: int, stop: int, batch: int, clock: int
+) -> _State:
+    """Every lane's final state: the chunk's own arrays when one chunk holds the batch, else the
+    chunks' rows copied into whole-batch arrays."""
+    if start == 0 and stop == batch:
+        return _State(plan, chunk.V, chunk.I, chunk.R, chunk.ring, clock)
+    if final is None:
+        final = _State(
+            plan,
+            np.zeros((batch, chunk.V.shape[1]), np.int64),
+            np.zeros((batch, chunk.I.shape[1]), np.int64),
+            np.zeros((batch, chunk.R.shape[1]), np.int64),
+            np.zeros((chunk.ring.shape[0], batch, chunk.ring.shape[2]), np.float32),
+            clock,
+        )
+    final.V[start:stop] = chunk.V
+    final.I[start:stop] = chunk.I
+    final.R[start:stop] = chunk.R
+    final.ring[:, start:stop] = chunk.ring
+    return final
+
+
+def _as_index(values: np.ndarray) -> slice | np.ndarray:
+    if values.size and np.array_equal(values, np.arange(values[0], values[0] + values.size)):
+        return slice(int(values[0]), int(values[0]) + int(values.size))
+    return values

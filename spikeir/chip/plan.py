@@ -6,48 +6,82 @@ one by one would cost a matrix-vector product per core. At load time the model t
 instructions by dependency level (two instructions depend on each other when they share a neuron,
 or when one writes bus addresses the other reads), and fuses the independent instructions of one
 level and kind into a single step (spikeir.chip.steps): the ACCs of a level that read the same bus
-range become one matrix product, its FIREs one vectorised requantization. Any order that respects
+range become one matrix product, its FIREs one vectorised requantization, the conv ACCs of a level
+that share a source and a kernel one im2col product (spikeir.chip.conv). Any order that respects
 those dependencies computes the same values as program order; the spike log is still written in
-program order.
+program order. A delayed ACC (v2) reads the ring of past buses, not the current bus, so it depends
+on no FIRE of the current timestep.
 
 Exactness: bus payloads are int8, so an ACC row's dot product is bounded by
-``sum_i |W[r, i]| * 128``. When that bound is below 2^24 for every row of a fused block, float32
-BLAS forms every partial sum exactly; otherwise float64 does (the bound is below 2^53 for any block
-that fits in memory).
+``sum_i |W[r, i]| * 128`` (a conv kernel row's likewise; its padding taps read 0). When that bound
+is below 2^24 for every row of a fused block, float32 BLAS forms every partial sum exactly;
+otherwise float64 does (the bound is below 2^53 for any block that fits in memory).
 Saturation adds in int64 and clips to int32. Membrane potentials are int64 arrays holding int32
-values. The clip is skipped where it provably cannot act: no FIRE or LEAK ever increases ``|V|``, so
-a neuron's ``|V|`` never exceeds ``|V_init| + t * growth``, with ``growth`` the largest change its
-ACCs can make in one timestep; a step whose neurons all stay within int32 for the run's T needs no
-clip.
+values. The clip is skipped where it provably cannot act: no LEAK ever increases ``|X|`` and a FIRE
+only sets V to 0, ``V - theta`` or a reset value ``vr``, so a neuron's ``|V|`` never exceeds
+``max(|V_init|, |vr|) + t * growth``, with ``growth`` the largest change its ACCs can make in one
+timestep (``|I| <= t * growth_I`` likewise); a step whose neurons all stay within int32 for the run
+needs no clip. A current ACC adds I, which can reach 2^31 in one step: it always clips, and so does
+every V step of a neuron that receives one. ``t`` counts timesteps since the state was fresh, so a
+continued run counts the runs it continues.
 
 :func:`build_plan` runs the phases in order: lay out the state compactly, level the instructions,
 bound the growth of every neuron, fuse each group of a level into a step, and precompute what the
-accounting (spikeir.chip.accounting) multiplies events by.
+accounting (spikeir.chip.accounting) multiplies the recorded events by.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from spikeir.chip.isa import INT32_MAX, Acc, AccBias, Fire, FireMode, Halt, Leak, Program, ResetMode
-from spikeir.chip.steps import AccStep, BiasStep, FireStep, Index, LeakStep, Step
+from spikeir.chip.conv import MAX_ABS_PAYLOAD, conv_kernel, fan_out, group_taps, neuron_bounds
+from spikeir.chip.isa import (
+    INT32_MAX,
+    Acc,
+    AccBias,
+    AccConv,
+    AccCurrent,
+    Compartment,
+    Fire,
+    FireMode,
+    Halt,
+    Leak,
+    LeakDecay,
+    Program,
+    ResetMode,
+)
+from spikeir.chip.steps import (
+    AccStep,
+    BiasStep,
+    ConvStep,
+    CurrentStep,
+    DecayStep,
+    FireStep,
+    Index,
+    LeakStep,
+    RingPush,
+    Source,
+    Step,
+)
 from spikeir.chip.target import TargetDescription
 
-_MAX_ABS_PAYLOAD = 128
-"""Largest magnitude of a bus payload (int8), the bound behind the float exactness checks."""
 _F32_EXACT = 2**24
 """Integers below this magnitude are exact in float32, and so is every partial sum that stays below it."""
 _NEVER = 2**62
 """A number of timesteps no run reaches (a step whose neurons cannot saturate at all)."""
 
-_RangeInstruction = Acc | AccBias | Fire | Leak
+_RangeInstruction = Acc | AccBias | AccCurrent | AccConv | Fire | Leak | LeakDecay
 """An instruction acting on a range of neurons: every instruction but HALT."""
 
 _GroupKey = tuple[object, ...]
-"""What fuses instructions into one step: their level, their kind, and for ACCs their source range,
-for FIREs their mode."""
+"""What fuses instructions into one step: their level, their kind, and for ACCs their source range
+(and delay, compartment, for a conv its geometry and kernel), for FIREs their mode."""
+
+_COUNTERS = 3
+"""Leading columns of :attr:`Plan.record_counts`: synaptic ops, deliveries, intra-core deliveries."""
 
 
 @dataclass
@@ -59,22 +93,24 @@ class Plan:
     n_bus: int
     """Bus addresses the program touches outside the input port."""
     steps: list[Step]
-    acc_steps: list[AccStep]
+    acc_steps: list[AccStep | ConvStep]
     fire_steps: list[FireStep]
     records: int
-    """Columns of a chunk's event records: one per ACC step, then one per step with intra-core deliveries."""
-    acc_counts: np.ndarray
-    """(ACC steps, 2 + cores): per step, the rows (synaptic ops per event), the members
-    (deliveries per event) and, per core, the rows it runs; events times this give the counters."""
+    """Columns of a chunk's event records: per dense ACC step the events it read (and, if it has
+    some, its intra-core deliveries), per conv step its synaptic ops per core, its deliveries and
+    its intra-core deliveries."""
+    record_counts: np.ndarray
+    """(records, 3 + cores) int64: what one unit of each record column adds to the synaptic ops,
+    the deliveries, the intra-core deliveries and each core's synaptic ops."""
     clear_bus: bool
     """Whether some ACC reads an address before the FIRE that writes it in a timestep, so the bus
     must be cleared every timestep; otherwise every address read was written before, or never is."""
     core_const_cycles: np.ndarray
-    """Per core per timestep: neuron updates plus bias neurons."""
+    """Per core per timestep: neuron updates plus bias and current neurons."""
     cycle_base: np.ndarray
     cycle_rows: np.ndarray
-    """A core's cycles in a timestep are ``base + events @ rows`` (events: per ACC step); cores with
-    the same base and rows are merged, so these have one column per distinct core pattern."""
+    """A core's cycles in a timestep are ``base + records @ rows``; cores with the same base and
+    rows are merged, so these have one column per distinct core pattern."""
     core_updates: np.ndarray
     """Per core (all cores) per timestep: neuron updates."""
     init_V: np.ndarray
@@ -83,8 +119,36 @@ class Plan:
     """Per core: the columns of the neurons any instruction targets."""
     neuron_ids: np.ndarray
     """Global id (core * neurons_per_core + neuron) of each column of V."""
+    bus_addrs: np.ndarray
+    """Bus address of each bus column; the input port comes first."""
     log_cores: np.ndarray
     log_neurons: np.ndarray
+    uses_current: bool
+    """Whether some instruction reads or writes I (v2): the chunk then holds I."""
+    uses_refractory: bool
+    """Whether some FIRE has a refractory period (v2): the chunk then holds R."""
+    max_delay: int
+    """D, the largest ACC delay (v2): the ring holds the last D buses."""
+    ring_width: int
+    """Addresses the ring keeps: the union of the delayed ACCs' sources."""
+    ring_push: RingPush | None
+    scratch_per_lane: int
+    """Bytes per lane of the largest temporary a conv step makes (its im2col patches)."""
+    fires: list[Fire]
+    """The program's FIREs, in program order (probes of spikes read their destinations)."""
+
+    def columns_of(self, core: int, base: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Neurons ``[base, base + count)`` of ``core``: which of them (positions in the range) have
+        a column of V, and those columns; a neuron no instruction touches has none (V stays 0)."""
+        npc = self.program.target.neurons_per_core
+        ids = core * npc + np.arange(base, base + count)
+        cols = np.searchsorted(self.neuron_ids, ids)
+        present = (cols < self.neuron_ids.size) & (self.neuron_ids[np.minimum(cols, self.neuron_ids.size - 1)] == ids)
+        return np.flatnonzero(present), cols[present]
+
+    def bus_columns(self, addresses: np.ndarray) -> np.ndarray:
+        """The columns of these (touched) bus addresses outside the input port."""
+        return np.searchsorted(self.bus_addrs, addresses) - self.program.n_inputs
 
 
 @dataclass(frozen=True)
@@ -97,6 +161,9 @@ class _Layout:
     """Global id (core * neurons_per_core + neuron) of each column of V."""
     bus_addrs: np.ndarray
     """Bus address of each bus column; the input port comes first."""
+    ring_addrs: np.ndarray
+    """Bus address of each ring column: what the delayed ACCs read."""
+    n_inputs: int
 
     def neurons_of(self, core: int, base: int, count: int) -> np.ndarray:
         """The columns of V of neurons ``[base, base + count)`` of ``core``."""
@@ -107,6 +174,18 @@ class _Layout:
         """The bus columns of addresses ``[address, address + length)``."""
         first = int(np.searchsorted(self.bus_addrs, address))
         return np.arange(first, first + length)
+
+    def source(self, src: int, length: int, delay: int) -> Source:
+        """Where an ACC reading ``[src, src + length)`` with this delay finds its payloads."""
+        if delay:
+            first = int(np.searchsorted(self.ring_addrs, src))
+            return Source(None, None, delay, slice(first, first + length))
+        rest = self.bus_of(src, length)
+        rest = rest[rest >= self.n_inputs] - self.n_inputs
+        return Source(
+            input_cols=slice(src, min(src + length, self.n_inputs)) if src < self.n_inputs else None,
+            bus_cols=slice(int(rest[0]), int(rest[-1]) + 1) if rest.size else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -123,28 +202,62 @@ class _Levels:
     """See :attr:`Plan.clear_bus`."""
 
 
+@dataclass
+class _Fusion:
+    """What the fusing phase needs besides the group, and what it accumulates."""
+
+    program: Program
+    tables: dict[int, np.ndarray]
+    layout: _Layout
+    levels: _Levels
+    safe: tuple[np.ndarray, np.ndarray]
+    """Per compartment (V, I), per column: the longest run without saturation."""
+    log_offsets: dict[int, int]
+    refractory_columns: np.ndarray
+    """Per column of V: whether some binary FIRE with a refractory period covers it."""
+    steps: list[Step]
+    acc_steps: list[AccStep | ConvStep]
+    fire_steps: list[FireStep]
+    record_counts: list[np.ndarray]
+    """Per record column, its row of :attr:`Plan.record_counts`."""
+    cycle_columns: list[np.ndarray]
+    """Per record column, the cycles one unit of it costs each core."""
+    scratch_per_lane: int = 0
+
+    def add_record(self, counts: list[int], core_ops: np.ndarray, cycles: np.ndarray) -> int:
+        """A new record column; returns its index."""
+        self.record_counts.append(np.concatenate([np.array(counts, np.int64), core_ops]))
+        self.cycle_columns.append(cycles)
+        return len(self.record_counts) - 1
+
+
 def build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDescription) -> Plan:
     """Lay out the touched neurons and bus addresses compactly, level the instructions by
     dependency, and fuse each level's independent instructions of one kind into a step."""
-    body = [instr for instr in program.instructions if not isinstance(instr, Halt)]
+    body: list[_RangeInstruction] = [instr for instr in program.instructions if not isinstance(instr, Halt)]
     layout = _layout(program, body)
     levels = _level(body, layout)
     n_neurons = int(layout.neuron_ids.size)
     init_V = _initial_potentials(program, body, levels.columns, n_neurons)
-    safe = _safe_timesteps(_growth(program, body, levels.columns, tables, n_neurons), init_V)
+    safe = _safe_timesteps(program, body, levels.columns, tables, init_V)
     log_offsets, log_cores, log_neurons = _log_layout(body)
-    steps, acc_steps, fire_steps, records = _fuse(program, body, levels, layout, tables, safe, log_offsets)
+    fusion = _Fusion(
+        program, tables, layout, levels, safe, log_offsets, _refractory_columns(body, levels.columns, n_neurons),
+        [], [], [], [], [],
+    )  # fmt: skip
+    _fuse(fusion, body, chip.cores)
     const_cycles, core_updates = _core_constants(body, chip.cores)
-    cycle_base, cycle_rows = _cycle_patterns(body, acc_steps, const_cycles)
+    cycle_base, cycle_rows = _cycle_patterns(body, fusion.cycle_columns, const_cycles, chip.cores)
+    records = len(fusion.record_counts)
     return Plan(
         program=program,
         n_neurons=n_neurons,
         n_bus=int(layout.bus_addrs.size) - program.n_inputs,
-        steps=steps,
-        acc_steps=acc_steps,
-        fire_steps=fire_steps,
+        steps=fusion.steps,
+        acc_steps=fusion.acc_steps,
+        fire_steps=fusion.fire_steps,
         records=records,
-        acc_counts=_acc_counts(acc_steps, chip.cores),
+        record_counts=np.array(fusion.record_counts, np.int64).reshape(records, _COUNTERS + chip.cores),
         clear_bus=levels.clear_bus,
         core_const_cycles=const_cycles,
         cycle_base=cycle_base,
@@ -154,28 +267,51 @@ def build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDesc
         output_columns=_output_columns(program, layout),
         targeted=_targeted(body, levels.columns),
         neuron_ids=layout.neuron_ids,
+        bus_addrs=layout.bus_addrs,
         log_cores=log_cores,
         log_neurons=log_neurons,
+        uses_current=any(_compartment(instr) == Compartment.I or isinstance(instr, AccCurrent) for instr in body),
+        uses_refractory=any(isinstance(instr, Fire) and instr.refractory > 0 for instr in body),
+        max_delay=max((_delay(instr) for instr in body), default=0),
+        ring_width=int(layout.ring_addrs.size),
+        ring_push=_ring_push(layout),
+        scratch_per_lane=fusion.scratch_per_lane,
+        fires=[instr for instr in body if isinstance(instr, Fire)],
     )
+
+
+def _compartment(instr: _RangeInstruction) -> Compartment:
+    """The compartment an ACC, bias or LEAK acts on (V for everything else)."""
+    return getattr(instr, "compartment", Compartment.V)
+
+
+def _delay(instr: _RangeInstruction) -> int:
+    return instr.delay if isinstance(instr, Acc | AccConv) else 0
 
 
 def _layout(program: Program, body: list[_RangeInstruction]) -> _Layout:
     """Only touched neurons and addresses get a column: a program on a few cores of a large chip
     then costs what its own neurons cost."""
     npc = program.target.neurons_per_core
-    ranges = [np.arange(i.core * npc + i.base, i.core * npc + i.base + i.count) for i in body]
-    ranges += [np.arange(o.core * npc + o.base, o.core * npc + o.base + o.count) for o in program.outputs]
+    spans = [(i.core, i.base, i.count) for i in body]
+    spans += [(o.core, o.base, o.count) for o in program.outputs]
+    spans += [(p.core, p.base, p.count) for p in program.probes]
+    ranges = [np.arange(core * npc + base, core * npc + base + count) for core, base, count in spans]
     neuron_ids = np.unique(np.concatenate(ranges)) if ranges else np.zeros(0, np.int64)
+    reads = [i for i in body if isinstance(i, Acc | AccConv)]
     addresses = [np.arange(program.n_inputs)]
     addresses += [np.arange(i.dst, i.dst + i.count) for i in body if isinstance(i, Fire)]
-    addresses += [np.arange(i.src, i.src + i.src_len) for i in body if isinstance(i, Acc)]
-    return _Layout(npc, neuron_ids, np.unique(np.concatenate(addresses)))
+    addresses += [np.arange(i.src, i.src + i.src_len) for i in reads]
+    delayed = [np.arange(i.src, i.src + i.src_len) for i in reads if i.delay]
+    ring_addrs = np.unique(np.concatenate(delayed)) if delayed else np.zeros(0, np.int64)
+    return _Layout(npc, neuron_ids, np.unique(np.concatenate(addresses)), ring_addrs, program.n_inputs)
 
 
 def _level(body: list[_RangeInstruction], layout: _Layout) -> _Levels:
     """Dependency levels: an instruction comes after every earlier one sharing a neuron, after the
-    FIREs that wrote what it reads, and (a FIRE) after the ACCs that read what it writes. The
-    instructions of one level and kind do not depend on each other, so they fuse into one step."""
+    FIREs that wrote what it reads (a zero-delay ACC), and (a FIRE) after the zero-delay ACCs that
+    read what it writes. The instructions of one level and kind do not depend on each other, so they
+    fuse into one step."""
     neuron_level = np.full(layout.neuron_ids.size, -1)
     bus_written = np.full(layout.bus_addrs.size, -1)
     bus_read = np.full(layout.bus_addrs.size, -1)
@@ -187,45 +323,33 @@ def _level(body: list[_RangeInstruction], layout: _Layout) -> _Levels:
         cols = layout.neurons_of(instr.core, instr.base, instr.count)
         columns.append(cols)
         level = int(neuron_level[cols].max())
-        if isinstance(instr, Acc):
+        if isinstance(instr, Acc | AccConv) and not instr.delay:
             source = layout.bus_of(instr.src, instr.src_len)
             level = max(level, int(bus_written[source].max())) + 1
             bus_read[source] = np.maximum(bus_read[source], level)
-            key: _GroupKey = (level, "acc", instr.src, instr.src_len)
         elif isinstance(instr, Fire):
             dst = layout.bus_of(instr.dst, instr.count)
             clear_bus |= bool((bus_read[dst] >= 0).any())
             level = max(level, int(bus_read[dst].max())) + 1
             bus_written[dst] = level
             writer_core[dst] = instr.core
-            key = (level, "fire", instr.mode)
         else:
             level += 1
-            key = (level, type(instr).__name__)
         neuron_level[cols] = level
-        groups.setdefault(key, []).append(index)
+        groups.setdefault((level, *_kind(instr)), []).append(index)
     return _Levels(columns, groups, writer_core, clear_bus)
 
 
-def _growth(
-    program: Program,
-    body: list[_RangeInstruction],
-    columns: list[np.ndarray],
-    tables: dict[int, np.ndarray],
-    n_neurons: int,
-) -> np.ndarray:
-    """Per column of V, the most its ACCs can change V in one timestep (payloads are int8): the
-    rate at which ``|V|`` can approach the int32 bounds."""
-    growth = np.zeros(n_neurons, np.int64)
-    for instr, cols in zip(body, columns):
-        if isinstance(instr, Acc):
-            block = tables[instr.table][instr.row : instr.row + instr.count, instr.col : instr.col + instr.src_len]
-            growth[cols] += np.abs(block.astype(np.int64)).sum(axis=1) * _MAX_ABS_PAYLOAD
-        elif isinstance(instr, AccBias):
-            growth[cols] += np.abs(
-                program.param_tables[instr.table][instr.row : instr.row + instr.count].astype(np.int64)
-            )
-    return growth
+def _kind(instr: _RangeInstruction) -> tuple[object, ...]:
+    """What, besides the level, instructions must share to fuse into one step."""
+    if isinstance(instr, Acc):
+        return ("acc", instr.src, instr.src_len, instr.delay, instr.compartment)
+    if isinstance(instr, AccConv):
+        kernel = (instr.table, instr.row - instr.oc_first, instr.col)
+        return ("conv", instr.src, instr.geometry, kernel, instr.delay, instr.compartment)
+    if isinstance(instr, Fire):
+        return ("fire", instr.mode)
+    return (type(instr).__name__, _compartment(instr))
 
 
 def _initial_potentials(
@@ -240,11 +364,49 @@ def _initial_potentials(
     return init_V
 
 
-def _safe_timesteps(growth: np.ndarray, init_V: np.ndarray) -> np.ndarray:
-    """Per column of V, the longest run in which the neuron stays within int32 without saturating:
-    ``|V| <= |V_init| + t * growth`` after t timesteps (the module docstring says why)."""
-    headroom = INT32_MAX - np.abs(init_V)
-    return np.where(growth > 0, headroom // np.maximum(growth, 1), _NEVER)
+def _safe_timesteps(
+    program: Program,
+    body: list[_RangeInstruction],
+    columns: list[np.ndarray],
+    tables: dict[int, np.ndarray],
+    init_V: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per compartment (V, I), per column, the longest run in which the neuron stays within int32
+    without saturating (the module docstring says why the bounds hold)."""
+    n = init_V.size
+    growth = (np.zeros(n, np.int64), np.zeros(n, np.int64))
+    start = np.abs(init_V)
+    always = np.zeros(n, bool)
+    for instr, cols in zip(body, columns):
+        x = growth[int(_compartment(instr))]
+        if isinstance(instr, Acc):
+            block = tables[instr.table][instr.row : instr.row + instr.count, instr.col : instr.col + instr.src_len]
+            x[cols] += np.abs(block.astype(np.int64)).sum(axis=1) * MAX_ABS_PAYLOAD
+        elif isinstance(instr, AccConv):
+            x[cols] += neuron_bounds(instr, tables[instr.table])
+        elif isinstance(instr, AccBias):
+            x[cols] += np.abs(program.param_tables[instr.table][instr.row : instr.row + instr.count].astype(np.int64))
+        elif isinstance(instr, AccCurrent):
+            always[cols] = True
+        elif isinstance(instr, Fire) and instr.reset == ResetMode.VALUE:
+            reset = program.param_tables[instr.reset_table][instr.reset_row : instr.reset_row + instr.count]
+            start[cols] = np.maximum(start[cols], np.abs(reset.astype(np.int64)))
+    safe_v = np.where(always, 0, _headroom(growth[0], start))
+    return safe_v, _headroom(growth[1], np.zeros(n, np.int64))
+
+
+def _headroom(growth: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """``|X| <= start + t * growth`` stays within int32 for t up to this."""
+    return np.where(growth > 0, (INT32_MAX - start) // np.maximum(growth, 1), _NEVER)
+
+
+def _refractory_columns(body: list[_RangeInstruction], columns: list[np.ndarray], n_neurons: int) -> np.ndarray:
+    """Per column of V: whether some binary FIRE with a refractory period covers it (R lives there)."""
+    covered = np.zeros(n_neurons, bool)
+    for instr, cols in zip(body, columns):
+        if isinstance(instr, Fire) and instr.refractory > 0:
+            covered[cols] = True
+    return covered
 
 
 def _log_layout(body: list[_RangeInstruction]) -> tuple[dict[int, int], np.ndarray, np.ndarray]:
@@ -261,91 +423,62 @@ def _log_layout(body: list[_RangeInstruction]) -> tuple[dict[int, int], np.ndarr
     return offsets, cores.astype(np.int64), neurons.astype(np.int64)
 
 
-def _fuse(
-    program: Program,
-    body: list[_RangeInstruction],
-    levels: _Levels,
-    layout: _Layout,
-    tables: dict[int, np.ndarray],
-    safe: np.ndarray,
-    log_offsets: dict[int, int],
-) -> tuple[list[Step], list[AccStep], list[FireStep], int]:
+def _fuse(fusion: _Fusion, body: list[_RangeInstruction], cores: int) -> None:
     """One step per group, in level order (and by first member within a level), its members in
-    column order; also the ACC and FIRE steps alone (the accounting and spike counts read them)
-    and the number of event record columns: one per ACC step, then one per ACC step with
-    intra-core deliveries."""
-    steps: list[Step] = []
-    acc_steps: list[AccStep] = []
-    fire_steps: list[FireStep] = []
-    groups, columns = levels.groups, levels.columns
-    acc_groups = sum(1 for key in groups if key[1] == "acc")
-    intra_columns = 0
+    column order; the ACC and FIRE steps are also kept apart (the accounting and spike counts read
+    them), and every ACC step gets its record columns."""
+    groups, columns = fusion.levels.groups, fusion.levels.columns
+    builders: dict[object, Callable[[_Fusion, list, np.ndarray, int], Step]] = {
+        "acc": _acc_step,
+        "conv": _conv_step,
+        "fire": _fire_step,
+        "AccBias": _bias_step,
+        "AccCurrent": _current_step,
+        "Leak": _leak_step,
+        "LeakDecay": _decay_step,
+    }
     for key in sorted(groups, key=lambda k: (k[0], groups[k][0])):
         members = sorted(groups[key], key=lambda i: int(columns[i][0]))
         cols = np.concatenate([columns[i] for i in members])
         instrs = [body[i] for i in members]
-        step: Step
-        if key[1] == "acc":
-            step = _acc_step(
-                len(acc_steps),
-                acc_groups + intra_columns,
-                int(safe[cols].min()),
-                instrs,
-                cols,
-                tables,
-                layout,
-                program.n_inputs,
-                levels.writer_core,
-            )
-            intra_columns += step.intra_weight is not None
-            acc_steps.append(step)
-        elif key[1] == "fire":
-            step = _fire_step(len(fire_steps), instrs, cols, program, layout, [log_offsets[i] for i in members])
-            fire_steps.append(step)
-        elif key[1] == "AccBias":
-            step = _bias_step(program, instrs, cols, int(safe[cols].min()))
-        else:
-            step = _leak_step(instrs, cols)
-        steps.append(step)
-    return steps, acc_steps, fire_steps, acc_groups + intra_columns
+        if key[1] == "fire":
+            instrs = [(fusion.log_offsets[i], body[i]) for i in members]
+        fusion.steps.append(builders[key[1]](fusion, instrs, cols, cores))
 
 
-def _acc_step(
-    key: int,
-    intra_key: int,
-    safe_timesteps: int,
-    instrs: list[_RangeInstruction],
-    cols: np.ndarray,
-    tables: dict[int, np.ndarray],
-    layout: _Layout,
-    n_inputs: int,
-    writer_core: np.ndarray,
-) -> AccStep:
+def _safe(fusion: _Fusion, compartment: Compartment, cols: np.ndarray) -> int:
+    return int(fusion.safe[int(compartment)][cols].min())
+
+
+def _acc_step(fusion: _Fusion, accs: list[Acc], cols: np.ndarray, n_cores: int) -> AccStep:
     """Fused ACCs of one source range: their weight blocks stacked into one matrix, in the
     narrowest float type that forms every dot product exactly."""
-    accs = [i for i in instrs if isinstance(i, Acc)]
     first = accs[0]
-    source = layout.bus_of(first.src, first.src_len)
-    rest = source[source >= n_inputs] - n_inputs
-    block = np.concatenate([tables[i.table][i.row : i.row + i.count, i.col : i.col + i.src_len] for i in accs]).astype(
-        np.int64
-    )
-    bound = int(np.abs(block).sum(axis=1).max()) * _MAX_ABS_PAYLOAD
+    layout = fusion.layout
+    block = np.concatenate(
+        [fusion.tables[i.table][i.row : i.row + i.count, i.col : i.col + i.src_len] for i in accs]
+    ).astype(np.int64)
+    bound = int(np.abs(block).sum(axis=1).max()) * MAX_ABS_PAYLOAD
     # The bound is at most len * 2^14, so float64 (exact below 2^53) always suffices: no block of
     # 2^39 weights fits in memory, let alone in synaptic memory.
     dtype = np.float32 if bound < _F32_EXACT else np.float64
     cores, inverse = np.unique([i.core for i in accs], return_inverse=True)
     core_rows = np.zeros(cores.size, np.int64)
     np.add.at(core_rows, inverse, [i.count for i in accs])
-    writers = writer_core[source]
-    intra = np.zeros(source.size, np.float64)
+    writers = fusion.levels.writer_core[layout.bus_of(first.src, first.src_len)]
+    intra = np.zeros(writers.size, np.float64)
     for instr in accs:
         intra += writers == instr.core
-    return AccStep(
+    per_core = np.zeros(n_cores, np.int64)
+    per_core[cores] = core_rows
+    key = fusion.add_record([int(block.shape[0]), len(accs), 0], per_core, per_core)
+    intra_key = -1
+    if intra.any():
+        intra_key = fusion.add_record([0, 0, 1], np.zeros(n_cores, np.int64), np.zeros(n_cores, np.int64))
+    step = AccStep(
         key=key,
-        intra_key=intra_key if intra.any() else -1,
-        input_cols=slice(first.src, min(first.src + first.src_len, n_inputs)) if first.src < n_inputs else None,
-        bus_cols=slice(int(rest[0]), int(rest[-1]) + 1) if rest.size else None,
+        intra_key=intra_key,
+        source=layout.source(first.src, first.src_len, first.delay),
         neurons=_index(cols),
         weights=np.ascontiguousarray(block.T, dtype=dtype),
         cores=cores.astype(np.int64),
@@ -353,33 +486,90 @@ def _acc_step(
         rows=int(block.shape[0]),
         members=len(accs),
         intra_weight=intra if intra.any() else None,
-        safe_timesteps=safe_timesteps,
+        safe_timesteps=_safe(fusion, first.compartment, cols),
+        compartment=int(first.compartment),
+        streamed=fusion.program.streamed_input,
     )
+    fusion.acc_steps.append(step)
+    return step
 
 
-def _fire_step(
-    slot: int,
-    instrs: list[_RangeInstruction],
-    cols: np.ndarray,
-    program: Program,
-    layout: _Layout,
-    log_offsets: list[int],
-) -> FireStep:
+def _conv_step(fusion: _Fusion, convs: list[AccConv], cols: np.ndarray, n_cores: int) -> ConvStep:
+    """Fused conv ACCs of one source and kernel: one im2col product, and per source address the
+    fan-outs the accounting multiplies events by (per core: synaptic ops; deliveries; intra-core
+    deliveries)."""
+    first = convs[0]
+    layout = fusion.layout
+    kernel = conv_kernel(convs, fusion.tables[first.table])
+    taps = group_taps(first.geometry)
+    writers = fusion.levels.writer_core[layout.bus_of(first.src, first.src_len)]
+    cores = sorted({c.core for c in convs})
+    fan = np.zeros((first.src_len, len(cores) + 2), np.float64)
+    for conv in convs:
+        f = fan_out(conv, taps)
+        fan[:, cores.index(conv.core)] += f
+        fan[:, -2] += f > 0
+        fan[:, -1] += (f > 0) & (writers == conv.core)
+    key = -1
+    for core in cores:
+        one = np.zeros(n_cores, np.int64)
+        one[core] = 1
+        column = fusion.add_record([1, 0, 0], one, one)
+        key = column if key < 0 else key
+    fusion.add_record([0, 1, 0], np.zeros(n_cores, np.int64), np.zeros(n_cores, np.int64))
+    fusion.add_record([0, 0, 1], np.zeros(n_cores, np.int64), np.zeros(n_cores, np.int64))
+    itemsize = kernel.weights.itemsize
+    groups, cog, taps_n = kernel.weights.shape
+    positions = first.geometry.out_positions
+    fusion.scratch_per_lane = max(fusion.scratch_per_lane, itemsize * groups * positions * (taps_n + cog))
+    step = ConvStep(
+        key=key,
+        source=layout.source(first.src, first.src_len, first.delay),
+        neurons=_index(cols),
+        kernel=kernel,
+        fan=fan,
+        safe_timesteps=_safe(fusion, first.compartment, cols),
+        compartment=int(first.compartment),
+        streamed=fusion.program.streamed_input,
+    )
+    fusion.acc_steps.append(step)
+    return step
+
+
+def _fire_step(fusion: _Fusion, members: list[tuple[int, Fire]], cols: np.ndarray, n_cores: int) -> FireStep:
     """Fused FIREs; their destinations are columns of the bus outside the input port."""
-    fires = [i for i in instrs if isinstance(i, Fire)]
+    del n_cores
+    program = fusion.program
+    fires = [f for _, f in members]
 
     def per_neuron(values: list[int]) -> np.ndarray:
         return np.concatenate([np.full(f.count, v, np.int64) for f, v in zip(fires, values)])
 
+    def param(table: int, row: int, count: int) -> np.ndarray:
+        return program.param_tables[table][row : row + count].astype(np.int64)
+
     shift = per_neuron([f.shift for f in fires])
     core_of_column = per_neuron([f.core for f in fires])
     starts = np.flatnonzero(np.r_[True, core_of_column[1:] != core_of_column[:-1]])
-    return FireStep(
+    reset_value = None
+    if any(f.reset == ResetMode.VALUE for f in fires):
+        reset_value = _uniform(
+            np.concatenate(
+                [
+                    param(f.reset_table, f.reset_row, f.count)
+                    if f.reset == ResetMode.VALUE
+                    else np.zeros(f.count, np.int64)
+                    for f in fires
+                ]
+            )
+        )
+    binary = fires[0].mode == FireMode.BINARY
+    step = FireStep(
         neurons=_index(cols),
-        dst=_index(np.concatenate([layout.bus_of(f.dst, f.count) for f in fires]) - program.n_inputs),
-        binary=fires[0].mode == FireMode.BINARY,
-        slot=slot,
-        param=np.concatenate([program.param_tables[f.table][f.row : f.row + f.count] for f in fires]).astype(np.int64),
+        dst=_index(np.concatenate([fusion.layout.bus_of(f.dst, f.count) for f in fires]) - program.n_inputs),
+        binary=binary,
+        slot=len(fusion.fire_steps),
+        param=np.concatenate([param(f.table, f.row, f.count) for f in fires]),
         rounding=_uniform(np.where(shift > 0, np.left_shift(1, np.maximum(shift - 1, 0)), 0)),
         shift=_uniform(shift),
         lo=_uniform(per_neuron([f.lo for f in fires])),
@@ -388,59 +578,82 @@ def _fire_step(
         segment_starts=starts,
         segment_cores=core_of_column[starts],
         one_per_core=bool(starts.size == cols.size),
-        log_positions=_index(np.concatenate([np.arange(o, o + f.count) for f, o in zip(fires, log_offsets)])),
+        log_positions=_index(np.concatenate([np.arange(o, o + f.count) for o, f in members])),
+        reset_value=reset_value,
+        refractory=per_neuron([f.refractory for f in fires])
+        if binary and bool(fusion.refractory_columns[cols].any())
+        else None,
     )
+    fusion.fire_steps.append(step)
+    return step
 
 
-def _bias_step(program: Program, instrs: list[_RangeInstruction], cols: np.ndarray, safe_timesteps: int) -> BiasStep:
+def _bias_step(fusion: _Fusion, instrs: list[AccBias], cols: np.ndarray, n_cores: int) -> BiasStep:
     """Fused bias ACCs: their parameter rows concatenated, one per neuron."""
-    bias = np.concatenate(
-        [program.param_tables[i.table][i.row : i.row + i.count] for i in instrs if isinstance(i, AccBias)]
-    )
-    return BiasStep(_index(cols), bias.astype(np.int64), safe_timesteps)
+    del n_cores
+    bias = np.concatenate([fusion.program.param_tables[i.table][i.row : i.row + i.count] for i in instrs])
+    compartment = instrs[0].compartment
+    return BiasStep(_index(cols), bias.astype(np.int64), _safe(fusion, compartment, cols), int(compartment))
 
 
-def _leak_step(instrs: list[_RangeInstruction], cols: np.ndarray) -> LeakStep:
+def _current_step(fusion: _Fusion, instrs: list[AccCurrent], cols: np.ndarray, n_cores: int) -> CurrentStep:
+    del fusion, instrs, n_cores
+    return CurrentStep(_index(cols))
+
+
+def _leak_step(fusion: _Fusion, instrs: list[Leak], cols: np.ndarray, n_cores: int) -> LeakStep:
     """Fused LEAKs: their shifts, one per neuron."""
-    shifts = np.concatenate([np.full(i.count, i.shift) for i in instrs if isinstance(i, Leak)])
-    return LeakStep(_index(cols), shifts.astype(np.int64))
+    del fusion, n_cores
+    shifts = np.concatenate([np.full(i.count, i.shift) for i in instrs])
+    return LeakStep(_index(cols), shifts.astype(np.int64), int(instrs[0].compartment))
+
+
+def _decay_step(fusion: _Fusion, instrs: list[LeakDecay], cols: np.ndarray, n_cores: int) -> DecayStep:
+    """Fused decay LEAKs: their decay multipliers, one per neuron."""
+    del n_cores
+    dv = np.concatenate([fusion.program.param_tables[i.table][i.row : i.row + i.count] for i in instrs])
+    return DecayStep(_index(cols), _uniform(dv.astype(np.int64)), int(instrs[0].compartment))
 
 
 def _core_constants(body: list[_RangeInstruction], cores: int) -> tuple[np.ndarray, np.ndarray]:
     """Per core per timestep, what does not depend on events: its cycles (one per neuron of every
-    instruction but a synaptic ACC) and its neuron updates (the neurons of its FIREs and LEAKs)."""
+    instruction but a synaptic or conv ACC) and its neuron updates (the neurons of its FIREs and
+    LEAKs)."""
     const_cycles = np.zeros(cores, np.int64)
     core_updates = np.zeros(cores, np.int64)
     for instr in body:
-        if not isinstance(instr, Acc):
+        if not isinstance(instr, Acc | AccConv):
             const_cycles[instr.core] += instr.count
-        if isinstance(instr, (Fire, Leak)):
+        if isinstance(instr, Fire | Leak | LeakDecay):
             core_updates[instr.core] += instr.count
     return const_cycles, core_updates
 
 
 def _cycle_patterns(
-    body: list[_RangeInstruction], acc_steps: list[AccStep], const_cycles: np.ndarray
+    body: list[_RangeInstruction], cycle_columns: list[np.ndarray], const_cycles: np.ndarray, cores: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """:attr:`Plan.cycle_base` and :attr:`Plan.cycle_rows`: each active core's constant cycles and
-    rows per ACC step, with cores that share both merged (many cores run identical slices), so
-    finding the busiest core costs one product per distinct pattern."""
+    cycles per unit of each record column, with cores that share both merged (many cores run
+    identical slices), so finding the busiest core costs one product per distinct pattern."""
     active_cores = np.unique([instr.core for instr in body]).astype(np.int64)
-    patterns = np.zeros((active_cores.size, 1 + len(acc_steps)), np.int64)
-    patterns[:, 0] = const_cycles[active_cores]
-    for column, step in enumerate(acc_steps, start=1):
-        patterns[np.searchsorted(active_cores, step.cores), column] = step.core_rows
+    per_core = np.array(cycle_columns, np.int64).reshape(len(cycle_columns), cores)
+    patterns = np.concatenate([const_cycles[active_cores, None], per_core[:, active_cores].T], axis=1)
     patterns = np.unique(patterns, axis=0)
     return patterns[:, 0].astype(np.float64), np.ascontiguousarray(patterns[:, 1:].T, dtype=np.float64)
 
 
-def _acc_counts(acc_steps: list[AccStep], cores: int) -> np.ndarray:
-    """:attr:`Plan.acc_counts`: what one event read by each ACC step adds to the counters."""
-    acc_counts = np.zeros((len(acc_steps), 2 + cores), np.int64)
-    for step in acc_steps:
-        acc_counts[step.key, :2] = step.rows, step.members
-        acc_counts[step.key, 2 + step.cores] = step.core_rows
-    return acc_counts
+def _ring_push(layout: _Layout) -> RingPush | None:
+    """How the end of a timestep copies the delayed ACCs' addresses into the ring."""
+    if not layout.ring_addrs.size:
+        return None
+    addrs = layout.ring_addrs
+    split = int(np.searchsorted(addrs, layout.n_inputs))
+    bus = np.searchsorted(layout.bus_addrs, addrs[split:]) - layout.n_inputs
+    return RingPush(
+        input_cols=_index(addrs[:split]) if split else None,
+        bus_cols=_index(bus) if bus.size else None,
+        split=split,
+    )
 
 
 def _output_columns(program: Program, layout: _Layout) -> np.ndarray:

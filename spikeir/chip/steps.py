@@ -2,9 +2,14 @@
 
 A step is a group of independent instructions of one kind that :mod:`spikeir.chip.plan` fused into
 one numpy operation over every lane of a chunk: the ACCs of a dependency level that read the same
-bus range become one matrix product, its FIREs one vectorised requantization. The choices made
-when planning (float32 or float64 products, where the int32 clip can be skipped) are explained in
-that module's docstring; here they are only obeyed.
+bus range become one matrix product, its FIREs one vectorised requantization, its conv ACCs of one
+kernel one im2col product (:mod:`spikeir.chip.conv`). The choices made when planning (float32 or
+float64 products, where the int32 clip can be skipped) are explained in that module's docstring;
+here they are only obeyed.
+
+ISA v2 state: besides V, a chunk holds I (the current, only when the program uses it), R (the
+refractory counters, only when some FIRE has a refractory period) and the ring of past buses that
+delayed ACCs read (only when some ACC has a delay).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spikeir.chip.conv import ConvKernel, convolve
 from spikeir.chip.isa import INT32_MAX, INT32_MIN
 
 Index = slice | np.ndarray
@@ -22,19 +28,22 @@ _INT32_MIN = np.int64(INT32_MIN)
 _INT32_MAX = np.int64(INT32_MAX)
 """The int32 bounds as numpy scalars, so a clip stays in int64 without converting them each call."""
 
+V = 0
+"""Index of V in :attr:`Chunk.state` (I is 1)."""
 
-def _add_saturating(V: np.ndarray, columns: Index, values: np.ndarray, saturate: bool) -> None:
-    """``V[:, columns] = sat32(V[:, columns] + values)``, in place when the columns are a slice; the
+
+def _add_saturating(X: np.ndarray, columns: Index, values: np.ndarray, saturate: bool) -> None:
+    """``X[:, columns] = sat32(X[:, columns] + values)``, in place when the columns are a slice; the
     clip only where ``saturate`` says it can act (the plan decides where, see spikeir.chip.plan)."""
     if isinstance(columns, slice):
-        view = V[:, columns]
+        view = X[:, columns]
         view += values
         if saturate:
             view.clip(_INT32_MIN, _INT32_MAX, out=view)
     elif saturate:
-        V[:, columns] = np.clip(V[:, columns] + values, _INT32_MIN, _INT32_MAX)
+        X[:, columns] = np.clip(X[:, columns] + values, _INT32_MIN, _INT32_MAX)
     else:
-        V[:, columns] += values
+        X[:, columns] += values
 
 
 @dataclass
@@ -43,20 +52,25 @@ class Chunk:
 
     V: np.ndarray
     """(lanes, neurons) int64: membrane potentials of the neurons the program touches."""
+    I: np.ndarray  # noqa: E741  (docs/isa.md's name for the current)
+    """(lanes, neurons) int64: their currents (v2; (lanes, 0) when the program never uses I)."""
+    R: np.ndarray
+    """(lanes, neurons) int64: their refractory counters (v2; (lanes, 0) when no FIRE has one)."""
     inputs: np.ndarray
-    """(lanes, n_inputs) float32: the input port (int8 values)."""
+    """(lanes, n_inputs) float32: the input port (int8 values) at the current timestep."""
     bus: np.ndarray
     """(lanes, addresses) float32: payloads of the other bus addresses the program touches."""
     x: np.ndarray
-    """(lanes, n_inputs): the input payloads as given (integers)."""
+    """(lanes, n_inputs): the direct input's payloads as given (integers); unused for a stream."""
     timesteps: int
-    """T of the run: whether a step must saturate depends on it."""
+    """Timesteps since the state was fresh at the end of this run: whether a step must saturate
+    depends on it (a continued run counts the runs it continues)."""
     fire_counts: list[np.ndarray]
     """Per FIRE step, (lanes, neurons of the step) int64: each neuron's spikes so far (summed per
     core at the end of the run, not every timestep)."""
     events: np.ndarray
-    """(block, lanes, columns) float64: per timestep of the block, the events each ACC step read,
-    then the intra-core deliveries of the steps that have some."""
+    """(block, lanes, columns) float64: per timestep of the block, what each ACC step read (see
+    :attr:`spikeir.chip.plan.Plan.records`)."""
     record: np.ndarray
     """``events[slot]``: the current timestep's row of ``events``."""
     log_row: int | None
@@ -65,22 +79,61 @@ class Chunk:
     """(block, FIRE neurons) int8: the logged lane's payloads per timestep, in program order."""
     log_record: np.ndarray
     """``log[slot]``: the current timestep's row of ``log``."""
+    ring: np.ndarray
+    """(D, lanes, delayed addresses) float32: the bus of the last D timesteps at the addresses
+    delayed ACCs read (v2; D = 0 without delays); timestep c is in row ``c % D``."""
+    clock: int = 0
+    """Timesteps since the state was fresh, at the current timestep (indexes the ring)."""
+    slot: int = 0
+    """The current timestep's row in the block (streamed inputs' precomputed products)."""
     constant: dict[int, np.ndarray] = field(default_factory=dict)
-    """Input-only ACC steps: their dot products, the same every timestep."""
+    """Input-only ACC steps: their dot products, the same every timestep (direct input), or per
+    timestep of the block (streamed input)."""
+    state: tuple[np.ndarray, np.ndarray] = field(init=False)
+    """(V, I): the compartment an ACC, bias or LEAK step acts on, by index."""
+
+    def __post_init__(self) -> None:
+        self.state = (self.V, self.I)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an ACC step's payloads come from: the current bus (input port and FIRE destinations)
+    or, with a delay, the ring of past buses."""
+
+    input_cols: slice | None
+    """The source's columns in the input port, if any (delay 0)."""
+    bus_cols: slice | None
+    """The source's columns in the rest of the bus, if any (delay 0)."""
+    delay: int = 0
+    ring_cols: slice | None = None
+    """With a delay: the source's columns in the ring."""
+
+    @property
+    def input_only(self) -> bool:
+        """Whether it reads only the current input port: its products can be formed ahead of time."""
+        return self.delay == 0 and self.bus_cols is None
+
+    def read(self, chunk: Chunk) -> np.ndarray:
+        if self.delay:
+            return chunk.ring[(chunk.clock - self.delay) % chunk.ring.shape[0]][:, self.ring_cols]
+        if self.bus_cols is None:
+            return chunk.inputs[:, self.input_cols]
+        if self.input_cols is None:
+            return chunk.bus[:, self.bus_cols]
+        return np.concatenate([chunk.inputs[:, self.input_cols], chunk.bus[:, self.bus_cols]], axis=1)
 
 
 @dataclass
 class AccStep:
-    """Fused synaptic ACCs of one level that read the same bus range."""
+    """Fused synaptic ACCs of one level that read the same bus range (with the same delay) into
+    the same compartment."""
 
     key: int
     """This step's column in the chunk's event records, and its key in the chunk's constants."""
     intra_key: int
     """The column of its intra-core deliveries in the event records (-1: it has none)."""
-    input_cols: slice | None
-    """The source's columns in the input port, if any."""
-    bus_cols: slice | None
-    """The source's columns in the rest of the bus, if any."""
+    source: Source
     neurons: Index
     weights: np.ndarray
     """(len, rows) contiguous, float32 when exact (see spikeir.chip.plan), else float64."""
@@ -93,62 +146,164 @@ class AccStep:
     """Per source address (float64): how many members run on the core whose FIRE writes it (None: none)."""
     safe_timesteps: int
     """The longest run in which none of its neurons can saturate (see spikeir.chip.plan)."""
+    compartment: int = V
+    streamed: bool = False
+    """Whether the input port changes every timestep (its precomputed products are per timestep)."""
+    precomputed: bool = field(init=False)
+    """Whether it reads only the current input port (its products are formed ahead of time)."""
+
+    def __post_init__(self) -> None:
+        self.precomputed = self.source.input_only
+
+    @property
+    def neurons_count(self) -> int:
+        """The neurons it adds into (the width of its products)."""
+        return self.rows
 
     def prepare(self, chunk: Chunk) -> None:
-        """An input-only step reads the same payloads every timestep: form its products and record
-        its events once per chunk, for every timestep slot of the block."""
-        if self.bus_cols is None:
-            chunk.constant[self.key] = self._dots(chunk.inputs[:, self.input_cols])
-            chunk.events[:, :, self.key] = np.count_nonzero(chunk.x[:, self.input_cols], axis=1)
+        """An input-only step on a direct input reads the same payloads every timestep: form its
+        products and record its events once per chunk, for every timestep slot of the block."""
+        if self.precomputed and not self.streamed:
+            cols = self.source.input_cols
+            chunk.constant[self.key] = self._dots(chunk.inputs[:, cols])
+            chunk.events[:, :, self.key] = np.count_nonzero(chunk.x[:, cols], axis=1)
+
+    def prepare_block(self, chunk: Chunk, inputs: np.ndarray, x: np.ndarray) -> None:
+        """An input-only step on a streamed input: its products for a whole block of timesteps in
+        one product, ``(block * lanes, len) @ W``; ``inputs`` and ``x`` are (block, lanes, n_inputs)."""
+        if self.precomputed and self.streamed:
+            cols = self.source.input_cols
+            block, lanes = inputs.shape[:2]
+            source = inputs[:, :, cols].reshape(block * lanes, -1)
+            chunk.constant[self.key] = self._dots(source).reshape(block, lanes, self.rows)
+            chunk.events[:block, :, self.key] = np.count_nonzero(x[:, :, cols], axis=2)
 
     def execute(self, chunk: Chunk) -> None:
-        if self.bus_cols is None:
+        if self.precomputed:
             dots = chunk.constant[self.key]
+            if self.streamed:
+                dots = dots[chunk.slot]
         else:
-            source = self._source(chunk)
+            source = self.source.read(chunk)
             dots = self._dots(source)
             nonzero = source != 0
             chunk.record[:, self.key] = nonzero.sum(axis=1)
             if self.intra_weight is not None:
                 chunk.record[:, self.intra_key] = nonzero @ self.intra_weight
-        _add_saturating(chunk.V, self.neurons, dots, chunk.timesteps > self.safe_timesteps)
+        _add_saturating(chunk.state[self.compartment], self.neurons, dots, chunk.timesteps > self.safe_timesteps)
 
     def _dots(self, source: np.ndarray) -> np.ndarray:
         if self.weights.dtype == np.float32:
             return (source @ self.weights).astype(np.int64)
         return (source.astype(np.float64) @ self.weights).astype(np.int64)
 
-    def _source(self, chunk: Chunk) -> np.ndarray:
-        if self.bus_cols is None:
-            return chunk.inputs[:, self.input_cols]
-        if self.input_cols is None:
-            return chunk.bus[:, self.bus_cols]
-        return np.concatenate([chunk.inputs[:, self.input_cols], chunk.bus[:, self.bus_cols]], axis=1)
+
+@dataclass
+class ConvStep:
+    """Fused conv ACCs of one level that share a source, geometry and kernel (v2)."""
+
+    key: int
+    """Its first column in the event records; it has ``fan.shape[1]`` of them."""
+    source: Source
+    neurons: Index
+    kernel: ConvKernel
+    fan: np.ndarray
+    """(C*H*W, columns) float64: per source address what one event there adds to each record
+    column (per core of the members: synaptic ops; then deliveries; then intra-core deliveries)."""
+    safe_timesteps: int
+    compartment: int = V
+    streamed: bool = False
+    precomputed: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.precomputed = self.source.input_only
+
+    @property
+    def neurons_count(self) -> int:
+        """The neurons it adds into (the width of its products)."""
+        rows = self.kernel.rows
+        return rows.stop - rows.start if isinstance(rows, slice) else int(rows.size)
+
+    def prepare(self, chunk: Chunk) -> None:
+        """As :meth:`AccStep.prepare`: an input-only conv on a direct input is computed once."""
+        if self.precomputed and not self.streamed:
+            x = chunk.x[:, self.source.input_cols]
+            chunk.constant[self.key] = np.ascontiguousarray(
+                convolve(self.kernel, chunk.inputs[:, self.source.input_cols]).T
+            )
+            chunk.events[:, :, self.key : self.key + self.fan.shape[1]] = (x != 0) @ self.fan
+
+    def prepare_block(self, chunk: Chunk, inputs: np.ndarray, x: np.ndarray) -> None:
+        """As :meth:`AccStep.prepare_block`: a block of timesteps in one im2col product."""
+        if self.precomputed and self.streamed:
+            cols = self.source.input_cols
+            block, lanes = inputs.shape[:2]
+            dots = convolve(self.kernel, inputs[:, :, cols].reshape(block * lanes, -1))
+            chunk.constant[self.key] = np.ascontiguousarray(dots.T).reshape(block, lanes, -1)
+            chunk.events[:block, :, self.key : self.key + self.fan.shape[1]] = (x[:, :, cols] != 0) @ self.fan
+
+    def execute(self, chunk: Chunk) -> None:
+        if self.precomputed:
+            dots = chunk.constant[self.key]
+            if self.streamed:
+                dots = dots[chunk.slot]
+        else:
+            source = self.source.read(chunk)
+            dots = convolve(self.kernel, source).T
+            chunk.record[:, self.key : self.key + self.fan.shape[1]] = (source != 0) @ self.fan
+        _add_saturating(chunk.state[self.compartment], self.neurons, dots, chunk.timesteps > self.safe_timesteps)
 
 
 @dataclass
 class BiasStep:
-    """Fused bias ACCs of one level."""
+    """Fused bias ACCs of one level into one compartment."""
 
     neurons: Index
     bias: np.ndarray
     safe_timesteps: int
     """The longest run in which none of its neurons can saturate (see spikeir.chip.plan)."""
+    compartment: int = V
 
     def execute(self, chunk: Chunk) -> None:
-        _add_saturating(chunk.V, self.neurons, self.bias, chunk.timesteps > self.safe_timesteps)
+        _add_saturating(chunk.state[self.compartment], self.neurons, self.bias, chunk.timesteps > self.safe_timesteps)
+
+
+@dataclass
+class CurrentStep:
+    """Fused current ACCs (v2): ``V := sat32(V + I)``, always clipped (I can reach 2^31)."""
+
+    neurons: Index
+
+    def execute(self, chunk: Chunk) -> None:
+        _add_saturating(chunk.V, self.neurons, chunk.I[:, self.neurons], True)
 
 
 @dataclass
 class LeakStep:
-    """Fused LEAKs of one level."""
+    """Fused LEAKs by shift of one level on one compartment."""
 
     neurons: Index
     shift: np.ndarray
+    compartment: int = V
 
     def execute(self, chunk: Chunk) -> None:
-        v = chunk.V[:, self.neurons]
-        chunk.V[:, self.neurons] = v - (v >> self.shift)
+        X = chunk.state[self.compartment]
+        x = X[:, self.neurons]
+        X[:, self.neurons] = x - (x >> self.shift)
+
+
+@dataclass
+class DecayStep:
+    """Fused decay LEAKs (v2): ``X := X - ((X * dv) >> 12)``, exact in int64 (``|X * dv| <= 2^43``)."""
+
+    neurons: Index
+    dv: np.ndarray | np.int64
+    compartment: int = V
+
+    def execute(self, chunk: Chunk) -> None:
+        X = chunk.state[self.compartment]
+        x = X[:, self.neurons]
+        X[:, self.neurons] = x - ((x * self.dv) >> 12)
 
 
 @dataclass
@@ -173,10 +328,26 @@ class FireStep:
     segment_cores: np.ndarray
     one_per_core: bool
     log_positions: Index
+    reset_value: np.ndarray | np.int64 | None = None
+    """Binary, v2: V after a spike or while refractory, for the neurons that do not subtract (0 for
+    reset=zero, v_reset for reset=P); None when every neuron resets the v1 way."""
+    refractory: np.ndarray | None = None
+    """Binary, v2: per neuron its FIRE's refractory period k (0: none); None when no neuron of the
+    step shares R with a refractory FIRE (R is then neither read nor written)."""
 
     def execute(self, chunk: Chunk) -> None:
         v = chunk.V[:, self.neurons]
-        if self.binary:
+        if not self.binary:
+            payload = v * self.param
+            payload += self.rounding
+            payload >>= self.shift
+            np.clip(payload, self.lo, self.hi, out=payload)
+            chunk.V[:, self.neurons] = 0
+            fired = payload != 0
+        elif self.reset_value is not None or self.refractory is not None:
+            fired = self._fire_v2(chunk, v)
+            payload = fired.view(np.int8)
+        else:
             fired = v >= self.param
             if self.subtract is True:
                 decrement = fired * self.param
@@ -189,22 +360,52 @@ class FireStep:
             else:
                 chunk.V[:, self.neurons] = v - decrement
             payload = fired.view(np.int8)
-        else:
-            payload = v * self.param
-            payload += self.rounding
-            payload >>= self.shift
-            np.clip(payload, self.lo, self.hi, out=payload)
-            chunk.V[:, self.neurons] = 0
-            fired = payload != 0
         chunk.bus[:, self.dst] = payload
         chunk.fire_counts[self.slot] += fired
         if chunk.log_row is not None:
             chunk.log_record[self.log_positions] = payload[chunk.log_row]
+
+    def _fire_v2(self, chunk: Chunk, v: np.ndarray) -> np.ndarray:
+        """docs/isa.md's binary FIRE with resets to a value and refractory counters; returns which
+        neurons spiked."""
+        reset = np.int64(0) if self.reset_value is None else self.reset_value
+        fired = v >= self.param
+        held = None
+        if self.refractory is not None:
+            r = chunk.R[:, self.neurons]
+            held = (r > 0) & (self.refractory > 0)
+            fired &= ~held
+            chunk.R[:, self.neurons] = np.where(held, r - 1, np.where(fired, self.refractory, r))
+        after = np.where(self.subtract, v - self.param, reset)
+        v_new = np.where(fired, after, v)
+        if held is not None:
+            v_new = np.where(held, reset, v_new)
+        chunk.V[:, self.neurons] = v_new
+        return fired
 
     def core_spikes(self, counts: np.ndarray) -> np.ndarray:
         """Per-neuron spike counts summed per core of this step: (lanes, segment_cores.size)."""
         return counts if self.one_per_core else np.add.reduceat(counts, self.segment_starts, axis=1)
 
 
-Step = AccStep | BiasStep | LeakStep | FireStep
+@dataclass
+class RingPush:
+    """End of a timestep with delays (v2): remember the bus at the addresses delayed ACCs read."""
+
+    input_cols: Index | None
+    """Input port columns of the ring's first addresses, in order."""
+    bus_cols: Index | None
+    """Bus columns of the rest."""
+    split: int
+    """How many ring columns come from the input port."""
+
+    def execute(self, chunk: Chunk) -> None:
+        row = chunk.ring[chunk.clock % chunk.ring.shape[0]]
+        if self.input_cols is not None:
+            row[:, : self.split] = chunk.inputs[:, self.input_cols]
+        if self.bus_cols is not None:
+            row[:, self.split :] = chunk.bus[:, self.bus_cols]
+
+
+Step = AccStep | ConvStep | BiasStep | CurrentStep | LeakStep | DecayStep | FireStep
 """One step of a plan: every kind has ``execute(chunk)``, which runs it for one timestep."""

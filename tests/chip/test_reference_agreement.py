@@ -88,7 +88,7 @@ def edge_programs(draw: st.DrawFn) -> Program:
                 )
             else:
                 tid, row = param_table(thresholds, count)
-                reset = draw(st.sampled_from(ResetMode))
+                reset = draw(st.sampled_from([ResetMode.ZERO, ResetMode.SUBTRACT]))
                 instructions.append(
                     Fire(
                         core=core,

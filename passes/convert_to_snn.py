@@ -21,7 +21,6 @@ its float value is ``V * unit / T`` as docs/isa.md says. Equations: docs/quantiz
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from xdsl.context import Context
@@ -40,10 +39,9 @@ from xdsl.traits import SymbolTable
 from spikeir.chip.isa import INT32_MAX, INT32_MIN
 from spikeir.dialects import spikecore
 from spikeir.ir.arrays import dense_attr, to_numpy
+from spikeir.options import Reset
 from spikeir.passes.diagnostics import PassError
 
-Reset = Literal["subtract", "zero"]
-"""The `reset` option: the binary FIRE's reset (spikecore.ResetMode), checked when the option is parsed."""
 RESETS: tuple[Reset, ...] = ("subtract", "zero")
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -54,13 +53,11 @@ from spikeir.numerics.quantization import (
     requantize_multiplier,
     scale_from_range,
 )
+from spikeir.options import Method
 from spikeir.passes.diagnostics import pass_errors
 from spikeir.passes.partition_for_spikecore import is_codegen_func
 
 PASS_NAME = "spikecore-quantize"
-
-Method = Literal["max", "percentile"]
-"""The `method` option (spikeir.numerics.quantization.METHODS), checked when the option is parsed."""
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, Self, get_args, get_origin, get_type_hints
 
-from xdsl.utils.exceptions import PassFailedException
 from xdsl.utils.hints import isa
 
 from spikeir.chip.target import get_target
-from spikeir.errors import SpikeIRError
+from spikeir.passes.diagnostics import PassError
 
 Mode = Literal["graded", "rate"]
 """graded: int8 payloads, exact in one timestep; rate: binary spikes, accuracy grows with timesteps."""
@@ -29,7 +28,7 @@ Reset = Literal["subtract", "zero"]
 _KINDS: dict[Any, str] = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
 
-class OptionError(SpikeIRError, PassFailedException):
+class OptionError(PassError):
     """An invalid compile option. Also a pass failure: the pipeline pass's fields are these options, and
     callers of passes (and spike-opt's ``--verify-diagnostics``) expect pass errors of that kind."""
 

@@ -408,8 +408,8 @@ def _run_block_v2(
     steps, clear_bus, push = plan.steps, plan.clear_bus, plan.ring_push
     stream = None
     if plan.program.streamed_input:
-        given = x[:, first : first + filled].transpose(1, 0, 2)
-        stream = np.ascontiguousarray(given, dtype=np.float32)
+        given = x[:, first : first + filled]
+        stream = given.astype(np.float32)  # (lanes, block, n_inputs)
         for step in plan.acc_steps:
             step.prepare_block(chunk, stream, given)
     for slot in range(filled):
@@ -419,7 +419,7 @@ def _run_block_v2(
         chunk.slot = slot
         chunk.clock = clock + t
         if stream is not None:
-            chunk.inputs = stream[slot]
+            chunk.inputs = stream[:, slot]
         if clear_bus and t:
             chunk.bus[:] = 0
         for step in steps:

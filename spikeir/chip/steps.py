@@ -87,8 +87,8 @@ class Chunk:
     slot: int = 0
     """The current timestep's row in the block (streamed inputs' precomputed products)."""
     constant: dict[int, np.ndarray] = field(default_factory=dict)
-    """Input-only ACC steps: their dot products, the same every timestep (direct input), or per
-    timestep of the block (streamed input)."""
+    """Input-only ACC steps: their dot products, the same every timestep (direct input, (lanes,
+    neurons)), or per timestep of the block (streamed input, (lanes, block, neurons))."""
     state: tuple[np.ndarray, np.ndarray] = field(init=False)
     """(V, I): the compartment an ACC, bias or LEAK step acts on, by index."""
 
@@ -170,19 +170,19 @@ class AccStep:
 
     def prepare_block(self, chunk: Chunk, inputs: np.ndarray, x: np.ndarray) -> None:
         """An input-only step on a streamed input: its products for a whole block of timesteps in
-        one product, ``(block * lanes, len) @ W``; ``inputs`` and ``x`` are (block, lanes, n_inputs)."""
+        one product, ``(lanes * block, len) @ W``; ``inputs`` and ``x`` are (lanes, block, n_inputs)."""
         if self.precomputed and self.streamed:
             cols = self.source.input_cols
-            block, lanes = inputs.shape[:2]
-            source = inputs[:, :, cols].reshape(block * lanes, -1)
-            chunk.constant[self.key] = self._dots(source).reshape(block, lanes, self.rows)
-            chunk.events[:block, :, self.key] = np.count_nonzero(x[:, :, cols], axis=2)
+            lanes, block = inputs.shape[:2]
+            source = inputs[:, :, cols].reshape(lanes * block, -1)
+            chunk.constant[self.key] = self._dots(source).reshape(lanes, block, self.rows)
+            chunk.events[:block, :, self.key] = np.count_nonzero(x[:, :, cols], axis=2).T
 
     def execute(self, chunk: Chunk) -> None:
         if self.precomputed:
             dots = chunk.constant[self.key]
             if self.streamed:
-                dots = dots[chunk.slot]
+                dots = dots[:, chunk.slot]
         else:
             source = self.source.read(chunk)
             dots = self._dots(source)
@@ -237,16 +237,17 @@ class ConvStep:
         """As :meth:`AccStep.prepare_block`: a block of timesteps in one im2col product."""
         if self.precomputed and self.streamed:
             cols = self.source.input_cols
-            block, lanes = inputs.shape[:2]
-            dots = convolve(self.kernel, inputs[:, :, cols].reshape(block * lanes, -1))
-            chunk.constant[self.key] = np.ascontiguousarray(dots.T).reshape(block, lanes, -1)
-            chunk.events[:block, :, self.key : self.key + self.fan.shape[1]] = (x[:, :, cols] != 0) @ self.fan
+            lanes, block = inputs.shape[:2]
+            dots = convolve(self.kernel, inputs[:, :, cols].reshape(lanes * block, -1))
+            chunk.constant[self.key] = dots.T.reshape(lanes, block, -1)
+            events = (x[:, :, cols] != 0) @ self.fan  # (lanes, block, columns)
+            chunk.events[:block, :, self.key : self.key + self.fan.shape[1]] = events.transpose(1, 0, 2)
 
     def execute(self, chunk: Chunk) -> None:
         if self.precomputed:
             dots = chunk.constant[self.key]
             if self.streamed:
-                dots = dots[chunk.slot]
+                dots = dots[:, chunk.slot]
         else:
             source = self.source.read(chunk)
             dots = convolve(self.kernel, source).T

@@ -21,7 +21,7 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.dialects.utils import EnumAttribute
-from xdsl.ir import Dialect, Operation, SpacedOpaqueSyntaxAttribute, SSAValue
+from xdsl.ir import Attribute, Dialect, Operation, SpacedOpaqueSyntaxAttribute, SSAValue
 from xdsl.irdl import (
     BaseAttr,
     IRDLOperation,
@@ -38,6 +38,7 @@ from xdsl.irdl import (
 from xdsl.pattern_rewriter import RewritePattern
 from xdsl.traits import HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.hints import isa
 from xdsl.utils.str_enum import StrEnum
 
 FloatTensor = TensorType[AnyFloat]
@@ -193,7 +194,7 @@ class _ShapeChangeOp(IRDLOperation):
 
     def verify_(self) -> None:
         in_type, out_type = self.input.type, self.result.type
-        assert isinstance(in_type, TensorType) and isinstance(out_type, TensorType)
+        assert isa(in_type, TensorType[Attribute]) and isa(out_type, TensorType[Attribute])
         if in_type.element_type != out_type.element_type:
             raise VerifyException(f"'{self.name}' must keep the element type")
         if prod(in_type.get_shape()) != prod(out_type.get_shape()):

@@ -48,6 +48,7 @@ from xdsl.pattern_rewriter import RewritePattern
 from xdsl.printer import Printer
 from xdsl.traits import ConstantLike, HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.hints import isa
 
 
 def format_float(value: float) -> str:
@@ -115,7 +116,7 @@ class UniformQuantizedType(ParametrizedAttribute, TypeAttribute):
                 scales = parser.parse_comma_separated_list(parser.Delimiter.BRACES, parser.parse_float)
             else:
                 scales = [parser.parse_float()]
-        if not isinstance(storage, IntegerType):
+        if not isa(storage, IntegerType):
             parser.raise_error(f"quant.uniform storage type must be an integer type, got {storage}")
         if not isinstance(expressed, AnyFloat):
             parser.raise_error(f"quant.uniform expressed type must be a float type, got {expressed}")
@@ -139,7 +140,7 @@ QTensor = TensorType[UniformQuantizedType]
 
 def quantized_element(value: SSAValue) -> UniformQuantizedType:
     typ = value.type
-    assert isinstance(typ, TensorType) and isinstance(typ.element_type, UniformQuantizedType)
+    assert isa(typ, TensorType[Attribute]) and isinstance(typ.element_type, UniformQuantizedType)
     return typ.element_type
 
 
@@ -243,11 +244,11 @@ class ConstantOp(IRDLOperation):
 
     @property
     def dense(self) -> DenseIntOrFPElementsAttr:
-        assert isinstance(self.value, DenseIntOrFPElementsAttr)
+        assert isa(self.value, DenseIntOrFPElementsAttr)
         return self.value
 
     def verify_(self) -> None:
-        if not isinstance(self.value, DenseIntOrFPElementsAttr):
+        if not isa(self.value, DenseIntOrFPElementsAttr):
             raise VerifyException(f"'quant.constant' value must be a dense elements attribute, got {self.value}")
         qtype = quantized_element(self.result)
         element = self.value.get_element_type()
@@ -353,11 +354,11 @@ class RequantizeOp(IRDLOperation):
 
     @property
     def multipliers(self) -> tuple[int, ...]:
-        assert isinstance(self.multiplier, DenseArrayBase)
+        assert isa(self.multiplier, DenseArrayBase[IntegerType])
         return tuple(int(v) for v in self.multiplier.get_values())
 
     def verify_(self) -> None:
-        if not isinstance(self.multiplier, DenseArrayBase) or self.multiplier.elt_type != i32:
+        if not isa(self.multiplier, DenseArrayBase) or self.multiplier.elt_type != i32:
             raise VerifyException(f"'quant.requantize' multiplier must be an array<i32: ...>, got {self.multiplier}")
         acc = _check_storage(self, self.input, 32, "input")
         out = _check_storage(self, self.result, 8, "result")

@@ -68,6 +68,7 @@ from xdsl.traits import (
     SymbolTable,
 )
 from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.hints import isa
 from xdsl.utils.str_enum import StrEnum
 
 from spikeir.chip.target import TargetDescription
@@ -242,7 +243,7 @@ class _TableOp(IRDLOperation):
 
     @property
     def dense(self) -> DenseIntOrFPElementsAttr:
-        assert isinstance(self.value, DenseIntOrFPElementsAttr)
+        assert isa(self.value, DenseIntOrFPElementsAttr)
         return self.value
 
     def verify_(self) -> None:

@@ -23,6 +23,7 @@ _PASSES: dict[str, tuple[str, str]] = {
     "spikecore-pipeline": ("spikecore_pipeline", "SpikeCorePipelinePass"),
 }
 
+
 def _loader(module: str, cls: str) -> Callable[[], type[ModulePass]]:
     def load() -> type[ModulePass]:
         return getattr(import_module(f"spikeir.passes.{module}"), cls)

@@ -82,7 +82,7 @@ class ConvertProgram(RewritePattern):
         gain: dict[spikecore.FireOp, float],
         rewriter: PatternRewriter,
     ) -> None:
-        factors = set()
+        factors: set[float] = set()
         for use in group.result.uses:
             if isinstance(use.operation, spikecore.AccOp):
                 source = use.operation.spikes.owner

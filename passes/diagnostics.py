@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -77,7 +77,7 @@ def as_pass_error(error: SpikeIRError, location: str | None = None) -> PassError
 
 
 @contextmanager
-def pass_errors(location: str | None = None) -> Iterator[None]:
+def pass_errors(location: str | None = None) -> Generator[None, None, None]:
     """Run a pass's work so that any ``SpikeIRError`` leaves it as a ``PassError`` of the same
     category; one without a location gets ``location`` (the pass name, say)."""
     try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, TensorType
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -20,6 +20,7 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
     op_type_rewrite_pattern,
 )
+from xdsl.utils.hints import isa
 
 from spikeir.dialects import nn
 
@@ -55,7 +56,7 @@ class FuseDensePattern(RewritePattern):
 
         last = chain[-1]
         result_type = last.results[0].type
-        assert isinstance(result_type, TensorType)
+        assert isa(result_type, TensorType[Attribute])
         layer = None if op.layer is None else op.layer.data
         fused = nn.FusedDenseOp(op.input, op.weight, bias, result_type, activation=activation, layer=layer)
         fused.location = op.location  # diagnostics about the layer point at the dense it came from

@@ -19,7 +19,7 @@ import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -28,6 +28,7 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 from xdsl.traits import SymbolTable
+from xdsl.utils.hints import isa
 
 from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import quant, spikecore
@@ -51,9 +52,9 @@ class _RegionLowering:
     """Translates one quantized region function, op by op, into the body of a program."""
 
     function: func.FuncOp
-    tables: list[Operation] = field(default_factory=list)
-    body: list[Operation] = field(default_factory=list)
-    values: dict[SSAValue, SSAValue] = field(default_factory=dict)
+    tables: list[Operation] = field(default_factory=list[Operation])
+    body: list[Operation] = field(default_factory=list[Operation])
+    values: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
     """quant value -> spikecore value: spikes for int8 activations, a group for an accumulator."""
     layers: int = 0
 
@@ -171,7 +172,7 @@ class LowerCall(RewritePattern):
         if not isinstance(SymbolTable.lookup_symbol(op, op.callee), spikecore.ProgramOp):
             return
         result_type = op.res[0].type
-        assert isinstance(result_type, TensorType)
+        assert isa(result_type, TensorType[Attribute])
         launch = spikecore.LaunchOp(op.callee.root_reference.data, op.arguments[0], result_type)
         launch.location = op.location
         for name, attr in op.attributes.items():

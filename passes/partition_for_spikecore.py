@@ -16,7 +16,7 @@ from typing import TypeGuard
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -26,6 +26,7 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint
 from xdsl.traits import ConstantLike, SymbolTable
+from xdsl.utils.hints import isa
 
 from spikeir.dialects import nn
 from spikeir.passes.diagnostics import remark
@@ -106,7 +107,7 @@ class OutlineChain(RewritePattern):
         chain = _chain_from(op)
         last = chain[-1]
         in_type, out_type = op.input.type, last.result.type
-        assert isinstance(in_type, TensorType) and isinstance(out_type, TensorType)
+        assert isa(in_type, TensorType[Attribute]) and isa(out_type, TensorType[Attribute])
 
         block = Block(arg_types=[in_type])
         mapping: dict[SSAValue, SSAValue] = {op.input: block.args[0]}
@@ -127,7 +128,7 @@ class OutlineChain(RewritePattern):
                 mapping[layer.input],
                 mapping[layer.weight],
                 bias,
-                layer.result.type,  # pyright: ignore[reportArgumentType]
+                layer.result.type,
                 activation=nn.Activation.NONE if last_relu else layer.activation.data,
                 layer=None if layer.layer is None else layer.layer.data,
             )

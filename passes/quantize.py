@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.npyio import NpzFile
 from numpy.typing import ArrayLike, NDArray
 from xdsl.context import Context
 from xdsl.dialects import arith, func
@@ -162,10 +163,10 @@ def prepare_calibration(main: func.FuncOp, calibration: ArrayLike) -> NDArray[np
     return data
 
 
-def load_calibration(path: str | Path) -> NDArray[np.floating]:
-    """A .npy array of model inputs, loaded without pickle."""
+def load_calibration(path: str | Path) -> NDArray[np.generic]:
+    """A .npy array of model inputs, loaded without pickle (`prepare_calibration` checks its dtype)."""
     try:
-        data = np.load(path, allow_pickle=False)
+        data: NDArray[np.generic] | NpzFile = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as error:
         raise DataError(f"cannot read calibration data: {error}", str(path)) from error
     if not isinstance(data, np.ndarray):

@@ -40,7 +40,7 @@ class CalibratedQuantize(ModulePass):
 
     calibration: str | ArrayLike | None
     options: PipelineOptions
-    chosen: list[LayerQuantization] = field(default_factory=list)
+    chosen: list[LayerQuantization] = field(default_factory=list[LayerQuantization])
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if not any(is_codegen_func(f) for f in op.ops):
@@ -91,11 +91,11 @@ class PipelineResult:
     """The compiled module, the IR after each stage (when recorded) and what quantization chose."""
 
     module: ModuleOp
-    stages: dict[str, str] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict[str, str])
     """Stage name -> printed IR after it ("input" is the IR before the first stage)."""
-    quantization: list[LayerQuantization] = field(default_factory=list)
+    quantization: list[LayerQuantization] = field(default_factory=list[LayerQuantization])
     """What quantization chose per layer, in order."""
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict[str, float])
     """Stage name -> wall time of the stage, in order, then "verify": the total of the checks after each stage."""
 
     def program(self, name: str | None = None) -> Program:

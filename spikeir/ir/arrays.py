@@ -23,6 +23,7 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.ir import Attribute
+from xdsl.utils.hints import isa
 
 # xDSL packs dense data in native byte order.
 _ORDER = "<" if sys.byteorder == "little" else ">"
@@ -34,7 +35,7 @@ def numpy_dtype(element_type: Attribute) -> np.dtype:
         return np.dtype(f"{_ORDER}f4")
     if isinstance(element_type, Float64Type):
         return np.dtype(f"{_ORDER}f8")
-    if isinstance(element_type, IntegerType):
+    if isa(element_type, IntegerType):
         width = element_type.width.data
         if width in (8, 16, 32, 64):
             return np.dtype(f"{_ORDER}i{width // 8}")

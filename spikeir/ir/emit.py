@@ -73,20 +73,20 @@ class _Emission:
     name: str
     """The program's symbol name, for error locations."""
     target: TargetDescription
-    synapse_ids: dict[str, int] = field(default_factory=dict)
+    synapse_ids: dict[str, int] = field(default_factory=dict[str, int])
     """Synapse table id of each `spikecore.synapses` symbol."""
-    param_ids: dict[str, int] = field(default_factory=dict)
+    param_ids: dict[str, int] = field(default_factory=dict[str, int])
     """Param table id of each `spikecore.params` symbol."""
-    synapse_tables: dict[int, np.ndarray] = field(default_factory=dict)
-    param_tables: dict[int, np.ndarray] = field(default_factory=dict)
-    bus: dict[SSAValue, int] = field(default_factory=dict)
+    synapse_tables: dict[int, np.ndarray] = field(default_factory=dict[int, np.ndarray])
+    param_tables: dict[int, np.ndarray] = field(default_factory=dict[int, np.ndarray])
+    bus: dict[SSAValue, int] = field(default_factory=dict[SSAValue, int])
     """First bus address of each spike stream (the input port, each FIRE's result)."""
     n_inputs: int = 0
     input_scale: float = 0.0
     next_address: int = 0
     """First bus address not yet allocated."""
-    instructions: list[Instruction] = field(default_factory=list)
-    outputs: list[OutputSpec] = field(default_factory=list)
+    instructions: list[Instruction] = field(default_factory=list[Instruction])
+    outputs: list[OutputSpec] = field(default_factory=list[OutputSpec])
 
     def add(self, op: Operation) -> None:
         """Emit one op of the program's body: a table, the input port, instructions or outputs."""
@@ -143,7 +143,9 @@ class _Emission:
         """One ACC reads at most max_fan_in addresses: a longer stream becomes consecutive ACCs over
         column blocks, whose exact sums add up to the same potential."""
         table = self.synapse_ids[op.synapses.root_reference.data]
-        src, length = self.bus[op.spikes], op.spikes.type.size.data  # pyright: ignore[reportAttributeAccessIssue]
+        spikes_type = op.spikes.type
+        assert isinstance(spikes_type, spikecore.SpikesType)  # AccOp's operand constraint
+        src, length = self.bus[op.spikes], spikes_type.size.data
         fan_in = self.target.max_fan_in
         return [
             Acc(core, base, count, src + col, min(fan_in, length - col), table, row, col)

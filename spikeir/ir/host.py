@@ -66,7 +66,7 @@ class LaunchRecord:
 
     program: str
     stats: RunStats
-    spike_log: list[SpikeEvent] = field(default_factory=list)
+    spike_log: list[SpikeEvent] = field(default_factory=list[SpikeEvent])
     spike_log_truncated: bool = False
     target: str = ""
 
@@ -179,7 +179,9 @@ def compilation_graph(module: ModuleOp) -> tuple[list[str], list[str], list[tupl
             for inner in program_op.body.ops:
                 if isinstance(inner, spikecore.AccOp) and isinstance(inner.group.owner, spikecore.GroupOp):
                     group = inner.group.owner
-                    fan_in = inner.spikes.type.size.data  # type: ignore[attr-defined]
+                    spikes_type = inner.spikes.type
+                    assert isinstance(spikes_type, spikecore.SpikesType)  # AccOp's operand constraint
+                    fan_in = spikes_type.size.data
                     names.append(f"{group.layer.data}\n{fan_in}->{group.size}")
                     targets.append("spikecore")
                     shapes.append((fan_in, group.size))

@@ -49,6 +49,7 @@ from xdsl.interpreters.func import FuncFunctions
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import InterpretationError
+from xdsl.utils.hints import isa
 
 from spikeir.dialects import nn, quant
 from spikeir.errors import InterpreterError, SpikeIRError
@@ -79,7 +80,7 @@ def op_error(op: Operation, message: str) -> InterpreterError:
 
 def _tensor_type(value: SSAValue) -> TensorType[Attribute]:
     typ = value.type
-    if not isinstance(typ, TensorType):
+    if not isa(typ, TensorType[Attribute]):
         raise InterpreterError(f"expected a tensor value, got {typ}")
     return typ
 
@@ -125,7 +126,7 @@ class TensorConstantFunctions(InterpreterFunctions):
 
     @impl_attr(TensorType)
     def tensor_attr_value(self, interpreter: XDSLInterpreter, attr: Attribute, attr_type: TensorType) -> Array:
-        if not isinstance(attr, DenseIntOrFPElementsAttr):
+        if not isa(attr, DenseIntOrFPElementsAttr):
             raise InterpreterError(f"a tensor argument must be a dense<...> attribute, got {attr}", "arguments")
         value = np.array(to_numpy(attr), dtype=numpy_dtype(attr_type.element_type))
         shape = attr_type.get_shape()
@@ -397,7 +398,7 @@ def expected_shape(typ: TensorType[Attribute]) -> str:
 def check_input(value: ArrayLike, typ: Attribute, what: str, location: str) -> Array:
     """``value`` as an array of ``typ``'s element type, if its shape fits ``typ`` (any batch size where
     the type's first axis is 1 or ``?``, any size on other ``?`` axes)."""
-    if not isinstance(typ, TensorType):
+    if not isa(typ, TensorType[Attribute]):
         raise InterpreterError(f"{what} has non-tensor type {typ}", location)
     shape = typ.get_shape()
     array = np.asarray(value)

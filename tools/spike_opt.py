@@ -39,6 +39,7 @@ from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from spikeir.errors import SpikeIRError, TargetError
+from spikeir.ir.printer import ExactMLIRTarget
 from spikeir.passes.diagnostics import REMARKS, print_remarks
 from spikeir.tools.diagnostics import parse_module, quiet_broken_pipe, run_guarded
 
@@ -184,6 +185,7 @@ class SpikeOptMain(xDSLOptMain):
 
     def register_all_targets(self) -> None:
         super().register_all_targets()
+        self.available_targets["mlir"] = lambda: ExactMLIRTarget  # IR that reads back bit for bit
         self.available_targets[SpikeCoreBinTarget.name] = lambda: SpikeCoreBinTarget
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:

@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import AnyFloat, DenseIntOrFPElementsAttr, ModuleOp
 from xdsl.ir import Attribute, Operation
 from xdsl.printer import Printer
 from xdsl.targets.mlir import MLIRTarget
+from xdsl.utils.hints import isa
 
 
 def _list_form_is_exact(attribute: DenseIntOrFPElementsAttr[AnyFloat]) -> bool:
@@ -32,11 +33,7 @@ class ExactPrinter(Printer):
     """xDSL's printer, except float dense attributes whose list form would not read back exactly."""
 
     def print_attribute(self, attribute: Attribute) -> None:
-        if (
-            isinstance(attribute, DenseIntOrFPElementsAttr)
-            and isinstance(attribute.get_element_type(), AnyFloat)
-            and not _list_form_is_exact(attribute)  # pyright: ignore[reportUnknownArgumentType]
-        ):
+        if isa(attribute, DenseIntOrFPElementsAttr[AnyFloat]) and not _list_form_is_exact(attribute):
             self.print_string(f'dense<"0x{attribute.data.data.hex().upper()}"> : ')
             super().print_attribute(attribute.type)
             return

@@ -5,10 +5,9 @@
     python scripts/fuzz_atheris.py image -max_total_time=120
     python scripts/fuzz_atheris.py relay -max_total_time=120
 
-Run it from outside the source tree's root (e.g. ``cd /tmp``) so Python imports the installed
-package. Each target feeds the fuzzer's bytes to one parser and accepts only that parser's user
+Each target feeds the fuzzer's bytes to one parser and accepts only that parser's user
 error; any other exception is a crash, which libFuzzer reports and saves as ``crash-*`` (make it a
-regression test in tests/test_robustness_fuzz.py). The seed corpus is the valid inputs the tests
+regression test in tests/robustness/test_robustness_fuzz.py). The seed corpus is the valid inputs the tests
 use, so mutations start from realistic text. docs/robustness.md records the campaigns run.
 """
 

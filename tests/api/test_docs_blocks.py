@@ -41,9 +41,6 @@ MAX_SKIPS = 6
 COMMAND_TIMEOUT = 120
 PYTHON_TIMEOUT = 240
 
-# Documents that still have fences without a language (listings): owned elsewhere, to be fenced as text.
-UNLABELLED_ALLOWED = frozenset({"docs/isa.md"})
-
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<lang>[^`\s]*)\s*$")
 _SKIP = re.compile(r"^\s*<!--\s*docs-test:\s*skip\s*\((?P<reason>[^)]*)\)\s*-->\s*$")
 _MARKER = re.compile(r"docs-test", re.IGNORECASE)
@@ -117,7 +114,7 @@ def test_every_document_has_runnable_blocks() -> None:
     assert sum(b.language in RUN and b.skip is None for b in ALL_BLOCKS) >= 10
 
 
-@pytest.mark.parametrize("document", [d for d in DOCUMENTS if d not in UNLABELLED_ALLOWED])
+@pytest.mark.parametrize("document", DOCUMENTS)
 def test_every_fence_names_its_language(document: str) -> None:
     unlabelled = [b.line - 1 for b in blocks_of(document) if not b.language]
     assert not unlabelled, f"{document}: fences without a language (```text for listings) at lines {unlabelled}"

@@ -77,3 +77,24 @@ def _onnx(stream: IO[bytes], options: FrontendOptions) -> ModuleOp:
 FRONTENDS: dict[str, Frontend] = {"pt2": _pt2, "relay": _relay, "onnx": _onnx}
 """File extension -> frontend. Entries are written here, in this file, as functions that import
 their implementing module (spikeir.frontends.torch_export, ...) when called."""
+
+
+_IMPORTERS: dict[str, str] = {
+    "import_torch": "spikeir.frontends.torch_export",
+    "import_pt2": "spikeir.frontends.torch_export",
+    "import_exported_program": "spikeir.frontends.torch_export",
+    "import_onnx": "spikeir.frontends.onnx",
+    "import_relax": "spikeir.frontends.relax",
+    "import_relay": "spikeir.frontends.relay_text",
+}
+"""The Python importers, by name: ``from spikeir.frontends import import_torch`` loads only torch's
+frontend (lazily, like the `FRONTENDS` registry, so spike-opt's start stays light)."""
+
+
+def __getattr__(name: str) -> Callable[..., ModuleOp]:
+    from importlib import import_module
+
+    module = _IMPORTERS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'spikeir.frontends' has no attribute '{name}'")
+    return getattr(import_module(module), name)

@@ -21,6 +21,7 @@ from xdsl.passes import ModulePass, PassPipeline
 
 from spikeir.chip.isa import Program
 from spikeir.errors import QuantizationError
+from spikeir.ir.printer import print_ir
 from spikeir.options import PipelineOptions
 from spikeir.passes.convert_to_snn import ConvertToSnnPass
 from spikeir.passes.fuse_dense import FuseDensePass
@@ -118,14 +119,14 @@ class _StageRecorder:
     def __call__(self, done: ModulePass | None, module: ModuleOp, _next: ModulePass | None) -> None:
         if done is None:
             if self.record:
-                self.result.stages["input"] = str(module)
+                self.result.stages["input"] = print_ir(module)
         else:
             checked = time.perf_counter()
             self.result.seconds[done.name] = checked - self.start
             module.verify()
             self.verify_seconds += time.perf_counter() - checked
             if self.record:
-                self.result.stages[done.name] = str(module)
+                self.result.stages[done.name] = print_ir(module)
         self.start = time.perf_counter()
 
 

@@ -1,5 +1,8 @@
 """`spikeir bench`: compile-time scaling, hardware-model throughput and peak memory in one run.
 
+The hardware section measures the v1 MLP cases and the ISA v2 conv case (``--only conv`` runs the
+conv case alone); the conv rows go to the JSON's ``hardware_conv``.
+
 Prints a table per section and writes everything to JSON (``--json``). Numbers depend on the
 machine and its load: docs/performance.md records a run and how to read it.
 """
@@ -26,7 +29,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="spikeir bench",
         description="Compile time per stage on MLPs up to 4M weights (with the growth exponent), hardware-model "
-        "throughput against the float32 BLAS limit and the float model in PyTorch, and peak compile memory.",
+        "throughput against the float32 BLAS limit and the float model in PyTorch (784-64-10 MLP) and against float32 "
+        "im2col + BLAS (conv layer, ISA v2), and peak compile memory.",
     )
     p.add_argument("--quick", action="store_true", help="smaller ladder, one repeat, shorter timings (about a minute)")
     p.add_argument("--json", metavar="PATH", help="write every measurement to this JSON file")
@@ -39,9 +43,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--only",
-        choices=("compile", "hardware", "memory"),
+        choices=("compile", "hardware", "conv", "memory"),
         action="append",
-        help="run only this section (repeatable; default: all)",
+        help="run only this section (repeatable; default: all; 'hardware' includes 'conv')",
     )
     return p
 
@@ -104,6 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("hardware model (SpikeCoreCPU) vs float32 BLAS limit and float PyTorch, 784-64-10")
         results["hardware"] = hardware.measure(
             mappings=("dense",) if args.quick else ("dense", "seed"), min_total_s=0.1 if args.quick else 0.5
+        )
+        print()
+    if "hardware" in sections or "conv" in sections:
+        print("hardware model (SpikeCoreCPU) vs float32 im2col + BLAS limit, conv 2x34x34 -> 16x15x15 (ISA v2)")
+        results["hardware_conv"] = hardware.measure_conv(
+            streamed_batches=(10,) if args.quick else (10, 100), min_total_s=0.1 if args.quick else 0.5
         )
         print()
     if "memory" in sections:

@@ -14,7 +14,16 @@ The *limit* is the same integer network written directly as float32 BLAS matmuls
 are checked equal to the model's. The ratio is model time / limit time, both measured here, best
 of several alternating repeats. The same rounds also time the *float* model in PyTorch (784-64-10
 ``nn.Sequential`` with the same weights, ``torch.no_grad``, same batch): what the network costs a
-user who never leaves PyTorch. Run with ``spikeir bench`` (or ``python -m spikeir.benchmarks.hardware``).
+user who never leaves PyTorch.
+
+The conv case (ISA v2, :func:`measure_conv`) is the NIR paper's N-MNIST first layer: a 2x34x34
+event map, conv 2->16 5x5 stride 2 into 16x15x15, bias and graded FIRE (requantization to
+[0, 127]), four whole output channels (900 neurons) per core of spikecore-v1, one conv ACC per core
+sharing the 16x50 kernel table. It runs with direct input (T = 1) and streamed input (T = 8, a new
+frame every timestep); the payloads come back through spike probes. Its limit is the same integer
+computation as float32 im2col (one gather) and one BLAS matmul with numpy, plus the same bias and
+requantization arithmetic (exact: the bound on |sums| is asserted below 2^24), checked equal to the
+model's payloads before timing. Run with ``spikeir bench`` (or ``python -m spikeir.benchmarks.hardware``).
 """
 
 from __future__ import annotations
@@ -28,7 +37,20 @@ import numpy as np
 import torch
 
 from spikeir.chip.hardware_model import SpikeCoreCPU
-from spikeir.chip.isa import Acc, AccBias, Fire, FireMode, Halt, Instruction, OutputSpec, Program, ResetMode
+from spikeir.chip.isa import (
+    Acc,
+    AccBias,
+    AccConv,
+    ConvGeometry,
+    Fire,
+    FireMode,
+    Halt,
+    Instruction,
+    OutputSpec,
+    ProbeSpec,
+    Program,
+    ResetMode,
+)
 from spikeir.chip.target import TARGETS
 
 N_IN, N_HID, N_OUT = 784, 64, 10
@@ -214,5 +236,180 @@ def measure(
     return rows
 
 
+# -- the conv case (ISA v2) ---------------------------------------------------------------------------
+
+CONV = ConvGeometry(2, 34, 34, 16, 15, 15, 5, 5, stride_h=2, stride_w=2)
+"""The N-MNIST first layer of the NIR paper: 2x34x34 -> conv 5x5 stride 2 -> 16x15x15."""
+CHANNELS_PER_CORE = 4
+"""Whole output channels per core: 4 * 225 = 900 neurons, within spikecore-v1's 1024 per core."""
+
+
+@dataclass
+class ConvLayer:
+    """Integer parameters of the conv layer: the im2col kernel matrix, per-channel bias, per-channel
+    requantization multiplier (shift = SHIFT)."""
+
+    kernel: np.ndarray
+    """(C', Cg*kh*kw) int8: PyTorch's (16, 2, 5, 5) weight reshaped, the conv ACCs' table."""
+    bias: np.ndarray
+    """(C',) int32."""
+    multiplier: np.ndarray
+    """(C',) int32."""
+
+
+def event_frames(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Random N-MNIST-like int8 frames: event counts 1..4 at about 10% of the (polarity, y, x) sites."""
+    counts = rng.integers(1, 5, shape)
+    return np.where(rng.random(shape) < 0.1, counts, 0).astype(np.int8)
+
+
+def make_conv_layer(rng: np.random.Generator) -> ConvLayer:
+    kernel = rng.integers(-127, 128, (CONV.out_channels, CONV.fan_in)).astype(np.int8)
+    bias = rng.integers(-500, 500, CONV.out_channels).astype(np.int32)
+    sums = conv_sums(kernel, event_frames(rng, (256, CONV.src_len))) + bias.astype(np.int64)[:, None]
+    high = np.maximum(np.percentile(sums.reshape(256, CONV.out_channels, -1), 99, axis=(0, 2)), 1.0)
+    multiplier = np.round(127 / high * 2**SHIFT).astype(np.int32)
+    return ConvLayer(kernel, bias, multiplier)
+
+
+def conv_sums(kernel: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """(N, C', H'*W') int64: the exact integer conv of ``x`` (N, C*H*W), by int64 einsum (the oracle
+    the calibration uses; the benchmark's limit is :func:`conv_limit`)."""
+    taps = _conv_taps()
+    patches = x.astype(np.int64)[:, taps]  # (N, KC, H'*W')
+    return np.einsum("ok,nkp->nop", kernel.astype(np.int64), patches)
+
+
+def _conv_taps() -> np.ndarray:
+    """(KC, H'*W') int64: the source offset each tap of each output position reads (no padding here)."""
+    g = CONV
+    icl = np.arange(g.in_channels)[:, None, None, None, None]
+    ky = np.arange(g.kernel_h)[None, :, None, None, None]
+    kx = np.arange(g.kernel_w)[None, None, :, None, None]
+    oy = np.arange(g.out_height)[None, None, None, :, None]
+    ox = np.arange(g.out_width)[None, None, None, None, :]
+    offsets = (icl * g.in_height + oy * g.stride_h + ky) * g.in_width + ox * g.stride_w + kx
+    return offsets.reshape(g.fan_in, g.out_positions).astype(np.int64)
+
+
+def make_conv_program(layer: ConvLayer, streamed: bool) -> Program:
+    """The conv layer as a SpikeCore program: per core, 4 whole output channels (900 neurons) as
+    one conv ACC on the shared kernel table, a bias ACC and a graded FIRE; spike probes on every
+    FIRE return the payloads."""
+    target = TARGETS["spikecore-v1"]
+    per_core = CHANNELS_PER_CORE * CONV.out_positions
+    cores = CONV.out_channels // CHANNELS_PER_CORE
+    assert per_core <= target.neurons_per_core and CONV.out_channels % CHANNELS_PER_CORE == 0
+    instructions: list[Instruction] = []
+    for core in range(cores):
+        p0 = core * per_core
+        instructions += [
+            AccConv(core, 0, per_core, 0, 0, CONV, p0=p0, row=core * CHANNELS_PER_CORE),
+            AccBias(core, 0, per_core, 0, row=p0),
+            Fire(core, 0, per_core, CONV.src_len + p0, 1, p0, FireMode.GRADED, ResetMode.ZERO, SHIFT, 0, 127),
+        ]
+    positions = CONV.out_positions
+    params = {0: np.repeat(layer.bias, positions), 1: np.repeat(layer.multiplier, positions)}
+    return Program(
+        instructions + [Halt()],
+        CONV.src_len,
+        [OutputSpec(core, 0, per_core) for core in range(cores)],
+        {0: layer.kernel},
+        params,
+        target,
+        streamed_input=streamed,
+        probes=[ProbeSpec(core, 0, per_core, spikes=True) for core in range(cores)],
+    )
+
+
+def conv_payloads(cpu: SpikeCoreCPU) -> np.ndarray:
+    """(B, T, C'*H'*W') int8: the FIRE payloads of the last run, from the spike probes."""
+    return np.concatenate([record["spikes"] for record in cpu.get_probes()], axis=-1)
+
+
+def conv_limit(layer: ConvLayer) -> Callable[[np.ndarray], np.ndarray]:
+    """The same integer layer as float32 im2col + one BLAS matmul, bias and requantization: maps
+    (N, C*H*W) int8 frames to (N, C'*H'*W') int8 payloads. Exact: |sums| < 2^24 (asserted)."""
+    taps = _conv_taps()
+    bound = int(np.abs(layer.kernel.astype(np.int64)).sum(axis=1).max()) * 128
+    assert bound < 2**24, f"conv sums reach {bound}: float32 would not be exact"
+    weights = np.ascontiguousarray(layer.kernel, dtype=np.float32)  # (C', KC)
+    bias = layer.bias.astype(np.int64)[:, None, None]
+    multiplier = layer.multiplier.astype(np.int64)[:, None, None]
+    positions = CONV.out_positions
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        n = x.shape[0]
+        columns = np.ascontiguousarray(x.T, dtype=np.float32)[taps]  # im2col: (KC, H'*W', N)
+        sums = (weights @ columns.reshape(CONV.fan_in, -1)).reshape(-1, positions, n)  # (C', H'*W', N)
+        v = sums.astype(np.int64) + bias
+        payload = np.clip((v * multiplier + (1 << (SHIFT - 1))) >> SHIFT, 0, 127).astype(np.int8)
+        return payload.reshape(-1, n).T
+
+    return forward
+
+
+CONV_HEADER = (
+    f"{'case':8} {'input':8} {'T':>3} {'batch':>6} {'model ms':>9} {'limit ms':>9} {'samples/s':>10} "
+    f"{'syn ops/s':>9} {'/limit':>7}"
+)
+
+
+def measure_conv(
+    batches: tuple[int, ...] = (1, 100, 1000),
+    streamed_batches: tuple[int, ...] = (10, 100),
+    timesteps: int = 8,
+    min_total_s: float = 0.5,
+) -> list[dict[str, object]]:
+    """Measure the conv layer with direct input (T = 1) at ``batches`` and streamed input (T =
+    ``timesteps``) at ``streamed_batches``; print a table row each, return the rows. Raises
+    AssertionError if the model's payloads and the limit's disagree."""
+    rng = np.random.default_rng(0)
+    layer = make_conv_layer(rng)
+    reference = conv_limit(layer)
+    cases = [("direct", 1, b) for b in batches] + [("streamed", timesteps, b) for b in streamed_batches]
+    frames = event_frames(rng, (max((b * t for _, t, b in cases), default=1), CONV.src_len))
+    rows: list[dict[str, object]] = []
+    print(CONV_HEADER)
+    print("-" * len(CONV_HEADER))
+    for streamed in (False, True):
+        program = make_conv_program(layer, streamed)
+        cpu = SpikeCoreCPU(target=program.target)
+        cpu.load_program(program)
+        for mode, t, batch in cases:
+            if (mode == "streamed") != streamed:
+                continue
+            x = frames[: batch * t].reshape(batch, t, CONV.src_len) if streamed else frames[:batch]
+            flat = x.reshape(batch * t, CONV.src_len)
+            run = functools.partial(cpu.run, x, None if streamed else 1)
+            run()
+            expected = reference(flat).reshape(batch, t, -1)
+            if not np.array_equal(conv_payloads(cpu), expected):
+                raise AssertionError(f"conv {mode} T={t} batch {batch}: model and limit disagree")
+            model_s, limit_s = best_times(run, functools.partial(reference, flat), min_total_s=min_total_s)
+            ops = cpu.stats.synaptic_ops
+            row: dict[str, object] = {
+                "case": "conv",
+                "layer": "2x34x34 -> conv 5x5 stride 2 -> 16x15x15, graded",
+                "input": mode,
+                "timesteps": t,
+                "batch": batch,
+                "instructions": len(program),
+                "model_s": model_s,
+                "limit_s": limit_s,
+                "samples_per_s": batch / model_s,
+                "synaptic_ops_per_s": ops / model_s,
+                "ratio_to_limit": model_s / limit_s,
+            }
+            rows.append(row)
+            print(
+                f"{'conv':8} {mode:8} {t:>3} {batch:>6} {model_s * 1e3:>9.3f} {limit_s * 1e3:>9.3f} "
+                f"{batch / model_s:>10.4g} {ops / model_s:>9.3g} {model_s / limit_s:>7.2f}"
+            )
+    return rows
+
+
 if __name__ == "__main__":
     measure()
+    print()
+    measure_conv()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,55 @@ def test_hardware_rows_structure() -> None:
         assert r["ratio_to_torch_float"] == pytest.approx(r["model_s"] / r["torch_float_s"])
         assert r["samples_per_s"] == pytest.approx(r["batch"] / r["model_s"])
         assert r["synaptic_ops_per_s"] > 0
+
+
+def test_conv_rows_structure() -> None:
+    rows = hardware.measure_conv(batches=(1, 2), streamed_batches=(2,), timesteps=3, min_total_s=0.0)
+    assert [(r["input"], r["timesteps"], r["batch"]) for r in rows] == [
+        ("direct", 1, 1),
+        ("direct", 1, 2),
+        ("streamed", 3, 2),
+    ]
+    for r in rows:
+        assert r["case"] == "conv" and r["instructions"] == 3 * 4 + 1
+        assert r["ratio_to_limit"] == pytest.approx(r["model_s"] / r["limit_s"])
+        assert r["samples_per_s"] == pytest.approx(r["batch"] / r["model_s"])
+        assert r["synaptic_ops_per_s"] > 0
+
+
+def test_conv_limit_is_the_integer_layer() -> None:
+    """The limit (float32 im2col + matmul) equals an int64 conv with the same requantization, and
+    its payloads are not trivial (zeros, mid values and saturation all occur)."""
+    rng = np.random.default_rng(2)
+    layer = hardware.make_conv_layer(rng)
+    x = hardware.event_frames(rng, (5, hardware.CONV.src_len))
+    sums = hardware.conv_sums(layer.kernel, x) + layer.bias.astype(np.int64)[:, None]
+    scaled = sums * layer.multiplier.astype(np.int64)[:, None] + (1 << (hardware.SHIFT - 1))
+    expected = np.clip(scaled >> hardware.SHIFT, 0, 127).reshape(5, -1)
+    payloads = hardware.conv_limit(layer)(x)
+    np.testing.assert_array_equal(payloads, expected)
+    assert payloads.dtype == np.int8 and payloads.shape == (5, 16 * 15 * 15)
+    assert (payloads == 0).any() and (payloads == 127).any() and ((payloads > 0) & (payloads < 127)).mean() > 0.2
+
+
+def test_conv_guard_raises_when_model_and_limit_disagree(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = hardware.conv_limit
+
+    def off_by_one(layer: hardware.ConvLayer) -> Callable[[np.ndarray], np.ndarray]:
+        forward = real(layer)
+        return lambda x: forward(x) ^ 1
+
+    monkeypatch.setattr(hardware, "conv_limit", off_by_one)
+    with pytest.raises(AssertionError, match="conv direct T=1 batch 1: model and limit disagree"):
+        hardware.measure_conv(batches=(1,), streamed_batches=(), min_total_s=0.0)
+
+
+def test_conv_limit_refuses_an_inexact_bound() -> None:
+    layer = hardware.make_conv_layer(np.random.default_rng(3))
+    wide = hardware.ConvLayer(np.full((16, 50), -127, np.int8), layer.bias, layer.multiplier)
+    hardware.conv_limit(wide)  # 128 * 50 * 127 < 2^24
+    with pytest.raises(AssertionError, match="float32 would not be exact"):
+        hardware.conv_limit(hardware.ConvLayer(np.full((16, 1100), -127, np.int8), layer.bias, layer.multiplier))
 
 
 def test_limit_and_float_model_match_the_network() -> None:
@@ -78,6 +128,27 @@ def test_main_writes_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     )
     printed = capsys.readouterr().out
     assert "growth exponent" in printed and f"wrote {out}" in printed
+
+
+def test_main_conv_section_writes_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--only conv``: the conv rows under ``hardware_conv``, at the batches main asks for."""
+    calls: list[dict[str, object]] = []
+    real = hardware.measure_conv
+
+    def tiny(**kwargs: object) -> list[dict[str, object]]:
+        calls.append(kwargs)
+        return real(batches=(1,), streamed_batches=(1,), timesteps=2, min_total_s=0.0)
+
+    monkeypatch.setattr(hardware, "measure_conv", tiny)
+    out = tmp_path / "bench.json"
+    assert bench.main(["--quick", "--only", "conv", "--threads", "0", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert set(data) == {"quick", "machine", "hardware_conv", "seconds"}
+    assert calls == [{"streamed_batches": (10,), "min_total_s": 0.1}]
+    assert [(r["input"], r["batch"]) for r in data["hardware_conv"]] == [("direct", 1), ("streamed", 1)]
+    assert "im2col" in capsys.readouterr().out
 
 
 def test_memory_profile_in_subprocess() -> None:

@@ -71,6 +71,7 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.hints import isa
 from xdsl.utils.str_enum import StrEnum
 
+from spikeir.chip.isa import ConvGeometry
 from spikeir.chip.target import TargetDescription
 
 _Table = TypeVar("_Table", bound="_TableOp")
@@ -282,13 +283,18 @@ class InputOp(IRDLOperation):
 
     unit = prop_def(FloatAttr[Float64Type])
     """Real value of one input payload unit (the input quantization scale)."""
+    stream = opt_prop_def(UnitAttr)
+    """v2: the host writes a different vector each timestep (a (T, N) stream per lane)."""
     result = result_def(SpikesType)
 
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
-    assembly_format = "`unit` $unit attr-dict `:` type($result)"
+    assembly_format = "`unit` $unit (`stream` $stream^)? attr-dict `:` type($result)"
 
-    def __init__(self, size: int, unit: float) -> None:
-        super().__init__(properties={"unit": FloatAttr(unit, f64)}, result_types=[SpikesType(size)])
+    def __init__(self, size: int, unit: float, stream: bool = False) -> None:
+        props: dict[str, Attribute] = {"unit": FloatAttr(unit, f64)}
+        if stream:
+            props["stream"] = UnitAttr()
+        super().__init__(properties=props, result_types=[SpikesType(size)])
 
     def verify_(self) -> None:
         _check_units(self, [self.unit.value.data], 1)
@@ -353,60 +359,6 @@ class GroupOp(IRDLOperation):
                     )
 
 
-@irdl_op_definition
-class AccOp(IRDLOperation):
-    """ACC: every neuron of ``group`` accumulates ``synapses @ spikes``."""
-
-    name = "spikecore.acc"
-
-    group = operand_def(GroupType)
-    spikes = operand_def(SpikesType)
-    synapses = prop_def(SymbolRefAttr)
-
-    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
-    assembly_format = "$group `,` $spikes `,` $synapses attr-dict `:` type($group) `,` type($spikes)"
-
-    def __init__(self, group: SSAValue | Operation, spikes: SSAValue | Operation, synapses: str) -> None:
-        super().__init__(operands=[group, spikes], properties={"synapses": SymbolRefAttr(synapses)})
-
-    def verify_(self) -> None:
-        table = _lookup(self, self.synapses, SynapsesOp)
-        expected = (_size(self.group), _size(self.spikes))
-        if table.dense.get_shape() != expected:
-            raise VerifyException(
-                f"'spikecore.acc' synapses @{table.sym_name.data} have shape {list(table.dense.get_shape())}, "
-                f"expected {list(expected)} (group x spikes)"
-            )
-
-
-@irdl_op_definition
-class AccBiasOp(IRDLOperation):
-    """ACC of a bias table: a constant current added every timestep."""
-
-    name = "spikecore.acc_bias"
-
-    group = operand_def(GroupType)
-    params = prop_def(SymbolRefAttr)
-
-    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
-    assembly_format = "$group `,` $params attr-dict `:` type($group)"
-
-    def __init__(self, group: SSAValue | Operation, params: str) -> None:
-        super().__init__(operands=[group], properties={"params": SymbolRefAttr(params)})
-
-    def verify_(self) -> None:
-        _verify_params_length(self, self.params, _size(self.group))
-
-
-def _verify_params_length(op: Operation, ref: SymbolRefAttr, size: int) -> ParamsOp:
-    table = _lookup(op, ref, ParamsOp)
-    if table.dense.get_shape() != (size,):
-        raise VerifyException(
-            f"'{op.name}' params @{table.sym_name.data} have {table.dense.get_shape()[0]} entries, expected {size}"
-        )
-    return table
-
-
 class FireMode(StrEnum):
     """How FIRE turns potentials into payloads (docs/isa.md)."""
 
@@ -422,10 +374,27 @@ class ResetMode(StrEnum):
     ZERO = "zero"
     SUBTRACT = "subtract"
     """V -= threshold: the residue above it is kept."""
+    VALUE = "value"
+    """v2: V := v_reset, one value per neuron from a params table (``reset value to @table``)."""
+
+
+class Compartment(StrEnum):
+    """v2: the per-neuron state an ACC adds into or a LEAK decays (docs/isa.md §1)."""
+
+    V = "v"
+    """The membrane potential (the default, v1's only state)."""
+    I = "i"  # noqa: E741  (the name docs/isa.md gives the current)
+    """The synaptic current of a CUBA neuron."""
 
 
 FIRE_MODES = tuple(m.value for m in FireMode)
-RESET_MODES = tuple(r.value for r in ResetMode)
+RESET_MODES = (ResetMode.ZERO.value, ResetMode.SUBTRACT.value)
+"""The resets a lowering may choose (v1's); ``value`` needs a reset table and is built by hand."""
+COMPARTMENTS = tuple(c.value for c in Compartment)
+PROBE_KINDS = ("spikes", "v", "i")
+MAX_DELAY = 65535
+MAX_REFRACTORY = 255
+DECAY_ONE = 4096
 
 
 @irdl_attr_definition
@@ -440,6 +409,275 @@ class ResetModeAttr(EnumAttribute[ResetMode], SpacedOpaqueSyntaxAttribute):
     """``#spikecore<reset subtract>``; in the custom syntax of `spikecore.fire` ``reset subtract``."""
 
     name = "spikecore.reset"
+
+
+@irdl_attr_definition
+class CompartmentAttr(EnumAttribute[Compartment], SpacedOpaqueSyntaxAttribute):
+    """``#spikecore<compartment i>``; in the custom syntax of acc, acc_bias, acc_conv and leak ``compartment i``."""
+
+    name = "spikecore.compartment"
+
+
+@irdl_op_definition
+class AccOp(IRDLOperation):
+    """ACC: every neuron of ``group`` accumulates ``synapses @ spikes``.
+
+    v2: ``compartment i`` adds into the current I instead of V; ``delay d`` reads the stream as it
+    was d timesteps ago (d >= 1 lets a group read spikes produced later in the program: recurrence).
+    """
+
+    name = "spikecore.acc"
+
+    group = operand_def(GroupType)
+    spikes = operand_def(SpikesType)
+    synapses = prop_def(SymbolRefAttr)
+    compartment = opt_prop_def(CompartmentAttr)
+    delay = opt_prop_def(IntegerAttr[I64])
+
+    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
+    assembly_format = (
+        "$group `,` $spikes `,` $synapses (`compartment` $compartment^)? (`delay` $delay^)? "
+        "attr-dict `:` type($group) `,` type($spikes)"
+    )
+
+    def __init__(
+        self,
+        group: SSAValue | Operation,
+        spikes: SSAValue | Operation,
+        synapses: str,
+        compartment: Compartment | str | None = None,
+        delay: int | None = None,
+    ) -> None:
+        props: dict[str, Attribute] = {"synapses": SymbolRefAttr(synapses)}
+        _set_v2_acc_props(props, compartment, delay)
+        super().__init__(operands=[group, spikes], properties=props)
+
+    def verify_(self) -> None:
+        table = _lookup(self, self.synapses, SynapsesOp)
+        expected = (_size(self.group), _size(self.spikes))
+        if table.dense.get_shape() != expected:
+            raise VerifyException(
+                f"'spikecore.acc' synapses @{table.sym_name.data} have shape {list(table.dense.get_shape())}, "
+                f"expected {list(expected)} (group x spikes)"
+            )
+        _verify_delay(self, self.delay, self.spikes)
+
+
+def _set_v2_acc_props(props: dict[str, Attribute], compartment: Compartment | str | None, delay: int | None) -> None:
+    if compartment is not None:
+        props["compartment"] = CompartmentAttr(Compartment(compartment))
+    if delay is not None:
+        props["delay"] = IntegerAttr(delay, i64)
+
+
+def _verify_delay(op: Operation, delay: IntegerAttr[IntegerType] | None, spikes: SSAValue) -> None:
+    """A delay lies in 0..65535; a zero-delay read of a stream whose FIRE comes later reads zeros."""
+    d = 0 if delay is None else delay.value.data
+    if not 0 <= d <= MAX_DELAY:
+        raise VerifyException(f"'{op.name}' delay must be in 0..{MAX_DELAY}, got {d}")
+    producer = spikes.owner
+    if d == 0 and isinstance(producer, Operation) and producer.parent is op.parent and op.parent is not None:
+        block = op.parent
+        if block.get_operation_index(producer) > block.get_operation_index(op):
+            raise VerifyException(
+                f"'{op.name}' reads a spike stream produced later in the program with delay 0 (it would read "
+                "zeros): a recurrent read needs delay >= 1"
+            )
+
+
+@irdl_op_definition
+class AccBiasOp(IRDLOperation):
+    """ACC of a bias table: a constant current added every timestep (v2: into I with ``compartment i``)."""
+
+    name = "spikecore.acc_bias"
+
+    group = operand_def(GroupType)
+    params = prop_def(SymbolRefAttr)
+    compartment = opt_prop_def(CompartmentAttr)
+
+    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
+    assembly_format = "$group `,` $params (`compartment` $compartment^)? attr-dict `:` type($group)"
+
+    def __init__(self, group: SSAValue | Operation, params: str, compartment: Compartment | str | None = None) -> None:
+        props: dict[str, Attribute] = {"params": SymbolRefAttr(params)}
+        _set_v2_acc_props(props, compartment, None)
+        super().__init__(operands=[group], properties=props)
+
+    def verify_(self) -> None:
+        _verify_params_length(self, self.params, _size(self.group))
+
+
+@irdl_op_definition
+class AccCurrentOp(IRDLOperation):
+    """v2 ACC (current): the current enters the membrane, ``V := sat32(V + I)`` (a CUBA neuron's step)."""
+
+    name = "spikecore.acc_current"
+
+    group = operand_def(GroupType)
+
+    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
+    assembly_format = "$group attr-dict `:` type($group)"
+
+    def __init__(self, group: SSAValue | Operation) -> None:
+        super().__init__(operands=[group])
+
+
+_CONV_PAIRS = ("kernel", "stride", "pad", "dilation")
+
+
+@irdl_attr_definition
+class ConvAttr(ParametrizedAttribute):
+    """v2: the geometry of a conv ACC, ``#spikecore.conv<in = CxHxW, out = C'xH'xW', kernel = KHxKW,
+    stride = SHxSW, pad = PHxPW, dilation = DHxDW, groups = G>`` (docs/isa.md "ACC (conv)"; the
+    fields of :class:`spikeir.chip.isa.ConvGeometry`, whose rules it verifies)."""
+
+    name = "spikecore.conv"
+
+    shape_in: ArrayAttr[IntAttr]
+    shape_out: ArrayAttr[IntAttr]
+    kernel: ArrayAttr[IntAttr]
+    stride: ArrayAttr[IntAttr]
+    pad: ArrayAttr[IntAttr]
+    dilation: ArrayAttr[IntAttr]
+    groups: IntAttr
+
+    @staticmethod
+    def from_geometry(g: ConvGeometry) -> ConvAttr:
+        def ints(*values: int) -> ArrayAttr[IntAttr]:
+            return ArrayAttr([IntAttr(v) for v in values])
+
+        return ConvAttr(
+            ints(g.in_channels, g.in_height, g.in_width),
+            ints(g.out_channels, g.out_height, g.out_width),
+            ints(g.kernel_h, g.kernel_w),
+            ints(g.stride_h, g.stride_w),
+            ints(g.pad_h, g.pad_w),
+            ints(g.dilation_h, g.dilation_w),
+            IntAttr(g.groups),
+        )
+
+    def geometry(self) -> ConvGeometry:
+        c, h, w = (a.data for a in self.shape_in.data)
+        oc, oh, ow = (a.data for a in self.shape_out.data)
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (
+            (a.data[0].data, a.data[1].data) for a in (self.kernel, self.stride, self.pad, self.dilation)
+        )
+        return ConvGeometry(c, h, w, oc, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, self.groups.data)
+
+    def _fields(self) -> tuple[tuple[str, ArrayAttr[IntAttr]], ...]:
+        return (
+            ("in", self.shape_in),
+            ("out", self.shape_out),
+            ("kernel", self.kernel),
+            ("stride", self.stride),
+            ("pad", self.pad),
+            ("dilation", self.dilation),
+        )
+
+    def print_parameters(self, printer: Printer) -> None:
+        fields = ", ".join(f"{key} = {'x'.join(str(v.data) for v in value.data)}" for key, value in self._fields())
+        printer.print_string(f"<{fields}, groups = {self.groups.data}>")
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        values: list[Attribute] = []
+        with parser.in_angle_brackets():
+            for index, key in enumerate(("in", "out", *_CONV_PAIRS)):
+                if index:
+                    parser.parse_punctuation(",")
+                parser.parse_keyword(key)
+                parser.parse_punctuation("=")
+                rank = 3 if key in ("in", "out") else 2
+                pos = parser.pos
+                dims = parser.parse_dimension_list()
+                if len(dims) != rank or any(d < 0 for d in dims):
+                    parser.raise_error(
+                        f"#spikecore.conv {key} must be {rank} non-negative sizes joined by 'x'", pos, parser.pos
+                    )
+                values.append(ArrayAttr([IntAttr(d) for d in dims]))
+            parser.parse_punctuation(",")
+            parser.parse_keyword("groups")
+            parser.parse_punctuation("=")
+            values.append(IntAttr(parser.parse_integer(allow_negative=False, allow_boolean=False)))
+        return values
+
+    def verify(self) -> None:
+        for key, value in self._fields():
+            rank = 3 if key in ("in", "out") else 2
+            if len(value.data) != rank:
+                raise VerifyException(f"#spikecore.conv {key} must have {rank} sizes, got {len(value.data)}")
+        problem = self.geometry().problem()
+        if problem is not None:
+            raise VerifyException(f"#spikecore.conv: {problem}")
+
+
+@irdl_op_definition
+class AccConvOp(IRDLOperation):
+    """v2 ACC (conv): every neuron of ``group`` (the output map, C'xH'xW' C-major) accumulates the
+    convolution of ``spikes`` (the input map, CxHxW) with the shared kernel ``synapses``, the im2col
+    weight matrix ``[C', C/groups * kh * kw]``. ``compartment`` and ``delay`` are as for `spikecore.acc`.
+    Sum pooling is a depthwise conv with a ones kernel."""
+
+    name = "spikecore.acc_conv"
+
+    group = operand_def(GroupType)
+    spikes = operand_def(SpikesType)
+    synapses = prop_def(SymbolRefAttr)
+    conv = prop_def(ConvAttr)
+    compartment = opt_prop_def(CompartmentAttr)
+    delay = opt_prop_def(IntegerAttr[I64])
+
+    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
+    assembly_format = (
+        "$group `,` $spikes `,` $synapses $conv (`compartment` $compartment^)? (`delay` $delay^)? "
+        "attr-dict `:` type($group) `,` type($spikes)"
+    )
+
+    def __init__(
+        self,
+        group: SSAValue | Operation,
+        spikes: SSAValue | Operation,
+        synapses: str,
+        conv: ConvAttr | ConvGeometry,
+        compartment: Compartment | str | None = None,
+        delay: int | None = None,
+    ) -> None:
+        props: dict[str, Attribute] = {
+            "synapses": SymbolRefAttr(synapses),
+            "conv": conv if isinstance(conv, ConvAttr) else ConvAttr.from_geometry(conv),
+        }
+        _set_v2_acc_props(props, compartment, delay)
+        super().__init__(operands=[group, spikes], properties=props)
+
+    def verify_(self) -> None:
+        g = self.conv.geometry()
+        if _size(self.spikes) != g.src_len:
+            raise VerifyException(
+                f"'spikecore.acc_conv' reads !spikecore.spikes<{_size(self.spikes)}> but its input map "
+                f"{g.in_channels}x{g.in_height}x{g.in_width} has {g.src_len} positions"
+            )
+        if _size(self.group) != g.out_size:
+            raise VerifyException(
+                f"'spikecore.acc_conv' group has {_size(self.group)} neurons but its output map "
+                f"{g.out_channels}x{g.out_height}x{g.out_width} has {g.out_size} positions"
+            )
+        table = _lookup(self, self.synapses, SynapsesOp)
+        expected = (g.out_channels, g.fan_in)
+        if table.dense.get_shape() != expected:
+            raise VerifyException(
+                f"'spikecore.acc_conv' kernel @{table.sym_name.data} has shape {list(table.dense.get_shape())}, "
+                f"expected {list(expected)} (out channels x in_channels/groups*kh*kw)"
+            )
+        _verify_delay(self, self.delay, self.spikes)
+
+
+def _verify_params_length(op: Operation, ref: SymbolRefAttr, size: int) -> ParamsOp:
+    table = _lookup(op, ref, ParamsOp)
+    if table.dense.get_shape() != (size,):
+        raise VerifyException(
+            f"'{op.name}' params @{table.sym_name.data} have {table.dense.get_shape()[0]} entries, expected {size}"
+        )
+    return table
 
 
 @irdl_op_definition
@@ -460,6 +698,10 @@ class FireOp(IRDLOperation):
     lo = opt_prop_def(IntegerAttr[I64])
     hi = opt_prop_def(IntegerAttr[I64])
     reset = opt_prop_def(ResetModeAttr)
+    reset_values = opt_prop_def(SymbolRefAttr)
+    """v2: the params table of per-neuron reset values (``reset value to @table``)."""
+    refractory = opt_prop_def(IntegerAttr[I64])
+    """v2: timesteps a neuron that spiked is held at its reset value (``refractory k``)."""
     init_half = opt_prop_def(UnitAttr)
     unit = prop_def(FloatAttr[Float64Type])
     result = result_def(SpikesType)
@@ -467,6 +709,7 @@ class FireOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
     assembly_format = (
         "$group $mode $params (`shift` $shift^)? (`clamp` `[` $lo^ `,` $hi `]`)? (`reset` $reset^)? "
+        "(`to` $reset_values^)? (`refractory` $refractory^)? "
         "(`init_half` $init_half^)? `unit` $unit attr-dict `:` type($group) `->` type($result)"
     )
 
@@ -489,7 +732,14 @@ class FireOp(IRDLOperation):
 
     @staticmethod
     def binary(
-        group: SSAValue | Operation, params: str, reset: ResetMode | str, init_half: bool, unit: float
+        group: SSAValue | Operation,
+        params: str,
+        reset: ResetMode | str,
+        init_half: bool,
+        unit: float,
+        *,
+        reset_values: str | None = None,
+        refractory: int | None = None,
     ) -> FireOp:
         props: dict[str, Attribute] = {
             "mode": FireModeAttr(FireMode.BINARY),
@@ -497,6 +747,10 @@ class FireOp(IRDLOperation):
             "reset": ResetModeAttr(ResetMode(reset)),
             "unit": FloatAttr(unit, f64),
         }
+        if reset_values is not None:
+            props["reset_values"] = SymbolRefAttr(reset_values)
+        if refractory is not None:
+            props["refractory"] = IntegerAttr(refractory, i64)
         if init_half:
             props["init_half"] = UnitAttr()
         return FireOp.create(
@@ -514,6 +768,8 @@ class FireOp(IRDLOperation):
                 raise VerifyException("'spikecore.fire' graded needs shift and clamp [lo, hi]")
             if self.reset is not None or self.init_half is not None:
                 raise VerifyException("'spikecore.fire' graded always resets to zero: no reset or init_half")
+            if self.reset_values is not None or self.refractory is not None:
+                raise VerifyException("'spikecore.fire' graded takes no reset values or refractory period")
             shift, lo, hi = self.shift.value.data, self.lo.value.data, self.hi.value.data
             if not 0 <= shift <= 62:
                 raise VerifyException(f"'spikecore.fire' shift must be in 0..62, got {shift}")
@@ -528,26 +784,112 @@ class FireOp(IRDLOperation):
 
             if (to_numpy(table.dense) <= 0).any():
                 raise VerifyException(f"'spikecore.fire' binary thresholds @{table.sym_name.data} must be positive")
+            self._verify_v2_reset(size)
+
+    def _verify_v2_reset(self, size: int) -> None:
+        """v2: ``reset value`` names its table (and only it does); a refractory period needs reset zero or value."""
+        assert self.reset is not None
+        reset = self.reset.data
+        if reset == ResetMode.VALUE:
+            if self.reset_values is None:
+                raise VerifyException(
+                    "'spikecore.fire' reset value needs the params table of reset values: reset value to @table"
+                )
+            _verify_params_length(self, self.reset_values, size)
+        elif self.reset_values is not None:
+            raise VerifyException(f"'spikecore.fire' reset {reset} takes no reset values table (only reset value does)")
+        if self.refractory is not None:
+            k = self.refractory.value.data
+            if not 0 <= k <= MAX_REFRACTORY:
+                raise VerifyException(f"'spikecore.fire' refractory must be in 0..{MAX_REFRACTORY}, got {k}")
+            if k and reset == ResetMode.SUBTRACT:
+                raise VerifyException("'spikecore.fire' refractory needs reset zero or reset value, not subtract")
 
 
 @irdl_op_definition
 class LeakOp(IRDLOperation):
-    """LEAK: ``V -= V >> shift`` every timestep."""
+    """LEAK: ``V -= V >> shift`` every timestep.
+
+    v2: ``decay @table`` instead of a shift decays multiplicatively, ``X -= (X * dv) >> 12`` with one
+    ``dv`` in 0..4096 per neuron from a params table; ``compartment i`` leaks the current I.
+    """
 
     name = "spikecore.leak"
 
     group = operand_def(GroupType)
-    shift = prop_def(IntegerAttr[I64])
+    compartment = opt_prop_def(CompartmentAttr)
+    shift = opt_prop_def(IntegerAttr[I64])
+    decay = opt_prop_def(SymbolRefAttr)
 
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
-    assembly_format = "$group `shift` $shift attr-dict `:` type($group)"
+    assembly_format = (
+        "$group (`compartment` $compartment^)? (`shift` $shift^)? (`decay` $decay^)? attr-dict `:` type($group)"
+    )
 
-    def __init__(self, group: SSAValue | Operation, shift: int) -> None:
-        super().__init__(operands=[group], properties={"shift": IntegerAttr(shift, i64)})
+    def __init__(self, group: SSAValue | Operation, shift: int, compartment: Compartment | str | None = None) -> None:
+        props: dict[str, Attribute] = {"shift": IntegerAttr(shift, i64)}
+        _set_v2_acc_props(props, compartment, None)
+        super().__init__(operands=[group], properties=props)
+
+    @staticmethod
+    def decaying(group: SSAValue | Operation, decays: str, compartment: Compartment | str | None = None) -> LeakOp:
+        """The v2 decay form: ``dv`` per neuron from the params table ``decays``."""
+        props: dict[str, Attribute] = {"decay": SymbolRefAttr(decays)}
+        _set_v2_acc_props(props, compartment, None)
+        return LeakOp.create(operands=[SSAValue.get(group)], properties=props)
 
     def verify_(self) -> None:
-        if not 1 <= self.shift.value.data <= 31:
-            raise VerifyException(f"'spikecore.leak' shift must be in 1..31, got {self.shift.value.data}")
+        if (self.shift is None) == (self.decay is None):
+            raise VerifyException("'spikecore.leak' needs exactly one of shift N or decay @table")
+        if self.shift is not None:
+            if not 1 <= self.shift.value.data <= 31:
+                raise VerifyException(f"'spikecore.leak' shift must be in 1..31, got {self.shift.value.data}")
+            return
+        assert self.decay is not None
+        table = _verify_params_length(self, self.decay, _size(self.group))
+        from spikeir.ir.arrays import to_numpy
+
+        values = to_numpy(table.dense)
+        if ((values < 0) | (values > DECAY_ONE)).any():
+            raise VerifyException(
+                f"'spikecore.leak' decays @{table.sym_name.data} must lie in 0..{DECAY_ONE} (12-bit fractions)"
+            )
+
+
+@irdl_op_definition
+class ProbeOp(IRDLOperation):
+    """v2: record a group's ``spikes`` (its FIRE's payloads), ``v`` and/or ``i`` every timestep, all lanes."""
+
+    name = "spikecore.probe"
+
+    group = operand_def(GroupType)
+    spikes = opt_prop_def(UnitAttr)
+    v = opt_prop_def(UnitAttr)
+    i = opt_prop_def(UnitAttr)
+
+    traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
+    assembly_format = "$group (`spikes` $spikes^)? (`v` $v^)? (`i` $i^)? attr-dict `:` type($group)"
+
+    def __init__(self, group: SSAValue | Operation, kinds: Sequence[str]) -> None:
+        unknown = [k for k in kinds if k not in PROBE_KINDS]
+        if unknown:
+            raise ValueError(f"unknown probe kind {unknown[0]!r}; expected {', '.join(PROBE_KINDS)}")
+        super().__init__(operands=[group], properties={k: UnitAttr() for k in kinds})
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds recorded, in canonical order."""
+        return tuple(k for k, on in zip(PROBE_KINDS, (self.spikes, self.v, self.i)) if on is not None)
+
+    def verify_(self) -> None:
+        if not self.kinds:
+            raise VerifyException("'spikecore.probe' must record at least one of spikes, v, i")
+        if self.spikes is not None:
+            fires = [use.operation for use in self.group.uses if isinstance(use.operation, FireOp)]
+            if len(fires) != 1:
+                raise VerifyException(
+                    f"'spikecore.probe' spikes needs the group to have exactly one spikecore.fire, it has {len(fires)}"
+                )
 
 
 @irdl_op_definition
@@ -638,7 +980,17 @@ class LaunchOp(IRDLOperation):
         inputs = [op for op in found.body.ops if isinstance(op, InputOp)]
         in_type = self.input.type
         assert isinstance(in_type, TensorType)
-        if inputs and prod(in_type.get_shape()[1:]) != _size(inputs[0].result):
+        if not inputs:
+            return
+        if inputs[0].stream is not None:
+            shape = in_type.get_shape()
+            if len(shape) < 3 or prod(shape[2:]) != _size(inputs[0].result):
+                raise VerifyException(
+                    f"'spikecore.launch' of @{found.sym_name.data}, which streams {_size(inputs[0].result)} inputs, "
+                    f"needs a (batch, timesteps, features...) tensor of {_size(inputs[0].result)} features per "
+                    f"timestep, got {list(shape)}"
+                )
+        elif prod(in_type.get_shape()[1:]) != _size(inputs[0].result):
             raise VerifyException(
                 f"'spikecore.launch' passes {prod(in_type.get_shape()[1:])} features per sample but "
                 f"@{found.sym_name.data} has {_size(inputs[0].result)} inputs"
@@ -647,6 +999,22 @@ class LaunchOp(IRDLOperation):
 
 SPIKECORE = Dialect(
     "spikecore",
-    [ProgramOp, LaunchOp, SynapsesOp, ParamsOp, InputOp, GroupOp, AccOp, AccBiasOp, FireOp, LeakOp, OutputOp, HaltOp],
-    [TargetAttr, SliceAttr, SpikesType, GroupType, FireModeAttr, ResetModeAttr],
+    [
+        ProgramOp,
+        LaunchOp,
+        SynapsesOp,
+        ParamsOp,
+        InputOp,
+        GroupOp,
+        AccOp,
+        AccBiasOp,
+        AccCurrentOp,
+        AccConvOp,
+        FireOp,
+        LeakOp,
+        ProbeOp,
+        OutputOp,
+        HaltOp,
+    ],
+    [TargetAttr, SliceAttr, SpikesType, GroupType, FireModeAttr, ResetModeAttr, CompartmentAttr, ConvAttr],
 )

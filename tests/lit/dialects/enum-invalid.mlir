@@ -40,4 +40,4 @@ spikecore.program @p target <"spikecore-v1", cores = 2, neurons_per_core = 4, sy
   spikecore.halt
 }
 // CHECK: enum-invalid.mlir:39:42
-// CHECK: Expected `zero`, or `subtract`.
+// CHECK: Expected `zero`, `subtract`, or `value`.

@@ -629,7 +629,7 @@ class AccConvOp(IRDLOperation):
 
     traits = lazy_traits_def(lambda: (HasParent(ProgramOp),))
     assembly_format = (
-        "$group `,` $spikes `,` $synapses $conv (`compartment` $compartment^)? (`delay` $delay^)? "
+        "$group `,` $spikes `,` $synapses `conv` $conv (`compartment` $compartment^)? (`delay` $delay^)? "
         "attr-dict `:` type($group) `,` type($spikes)"
     )
 

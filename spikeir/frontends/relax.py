@@ -14,7 +14,7 @@ constants (`tvm.ir.expr.GenericConst`) or, for `import_relax`, entries of ``para
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,36 +148,47 @@ class _Converter:
             raise FrontendError(f"call of {op} is not supported", self.where)
         name = str(getattr(op, "name"))  # noqa: B009 (tvm.ir.Op declares no `name` for pyright)
         args: list[Any] = [self.expr(a) for a in call.args[:1]] + list(call.args[1:])
-        where = f"{self.where}: {name}"
         if name == "relax.permute_dims" or name == "relax.reshape" and isinstance(args[0], _Const):
             return self.fold(name, call, args)
-        if name == "relax.matmul":
-            x, rhs = args[0], self.expr(args[1])
-            weight = self.constant(rhs, name, "right operand")
-            if weight.ndim != 2:
-                raise FrontendError(f"the right operand must be a matrix, got shape {list(weight.shape)}", where)
-            return self.builder.dense(self.activation(x, name), weight.T, None, where)
-        if name == "relax.add":
-            lhs, rhs = args[0], self.expr(args[1])
-            if isinstance(lhs, _Const):
-                lhs, rhs = rhs, lhs
-            bias = self.constant(rhs, name, "bias (only constant bias vectors can be added)")
-            if bias.ndim == 2 and bias.shape[0] == 1:
-                bias = bias[0]
-            return self.builder.bias_add(self.activation(lhs, name), bias, where)
-        if name == "relax.nn.relu":
-            return self.builder.relu(self.activation(args[0], name))
-        if name == "relax.nn.softmax":
-            return self.builder.softmax(self.activation(args[0], name), int(call.attrs.axis), where)
-        if name == "relax.reshape":
-            x = self.activation(args[0], name)
-            target = [int(v) for v in args[1].values]
-            return self.builder.reshape(x, [-1 if i == 0 else d for i, d in enumerate(target)], name, where)
-        if name == "relax.flatten":
-            x = self.activation(args[0], name)
-            return self.builder.reshape(x, [-1], name, where)
-        hint = ": nn has no log_softmax; use softmax (the argmax is the same)" if name == "relax.nn.log_softmax" else ""
-        raise FrontendError(f"Relax op '{name}' is not supported by spikeir{hint}", self.where)
+        convert = _OPS.get(name)
+        if convert is None:
+            hint = (
+                ": nn has no log_softmax; use softmax (the argmax is the same)"
+                if name == "relax.nn.log_softmax"
+                else ""
+            )
+            raise FrontendError(f"Relax op '{name}' is not supported by spikeir{hint}", self.where)
+        return convert(self, name, call, args, f"{self.where}: {name}")
+
+    def matmul(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        x, rhs = args[0], self.expr(args[1])
+        weight = self.constant(rhs, name, "right operand")
+        if weight.ndim != 2:
+            raise FrontendError(f"the right operand must be a matrix, got shape {list(weight.shape)}", where)
+        return self.builder.dense(self.activation(x, name), weight.T, None, where)
+
+    def add(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        lhs, rhs = args[0], self.expr(args[1])
+        if isinstance(lhs, _Const):
+            lhs, rhs = rhs, lhs
+        bias = self.constant(rhs, name, "bias (only constant bias vectors can be added)")
+        if bias.ndim == 2 and bias.shape[0] == 1:
+            bias = bias[0]
+        return self.builder.bias_add(self.activation(lhs, name), bias, where)
+
+    def relu(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        return self.builder.relu(self.activation(args[0], name))
+
+    def softmax(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        return self.builder.softmax(self.activation(args[0], name), int(call.attrs.axis), where)
+
+    def reshape(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        target = [int(v) for v in args[1].values]
+        shape = [-1 if i == 0 else d for i, d in enumerate(target)]
+        return self.builder.reshape(self.activation(args[0], name), shape, name, where)
+
+    def flatten(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        return self.builder.reshape(self.activation(args[0], name), [-1], name, where)
 
     def fold(self, name: str, call: Any, args: list[Any]) -> _Const:
         array = self.constant(args[0], name, "operand (only constants can be permuted)")
@@ -201,3 +212,14 @@ class _Converter:
         if not isinstance(value, _Const):
             raise FrontendError(f"{op}: the {what} must be a constant", self.where)
         return value.array
+
+
+_OPS: dict[str, Callable[[_Converter, str, Any, list[Any], str], Value]] = {
+    "relax.matmul": _Converter.matmul,
+    "relax.add": _Converter.add,
+    "relax.nn.relu": _Converter.relu,
+    "relax.nn.softmax": _Converter.softmax,
+    "relax.reshape": _Converter.reshape,
+    "relax.flatten": _Converter.flatten,
+}
+"""The Relax ops the importer converts (after folding constant permutes and reshapes), by name."""

@@ -16,4 +16,4 @@ for name, folder in tomllib.load(open("pyproject.toml", "rb"))["tool"]["setuptoo
     if name.startswith("spikeir."):
         print(name.removeprefix("spikeir."), folder)
 PY
-exec "$(dirname "$python")/pyright" --pythonpath "$python"
+exec "$(dirname "$python")/pyright" --project pyproject.toml --pythonpath "$python"

@@ -39,7 +39,7 @@ from xdsl.traits import SymbolTable
 from spikeir.chip.isa import INT32_MAX, INT32_MIN
 from spikeir.dialects import spikecore
 from spikeir.ir.arrays import dense_attr, to_numpy
-from spikeir.options import Reset
+from spikeir.options import Reset, check_option_types
 from spikeir.passes.diagnostics import PassError
 
 RESETS: tuple[Reset, ...] = ("subtract", "zero")
@@ -179,6 +179,9 @@ class ConvertToSnnPass(ModulePass):
     """Start V at ``theta >> 1`` (halves the rounding bias of rate coding)."""
     reset: Reset = "subtract"
     """After a spike: ``subtract`` keeps the residue above theta, ``zero`` drops it."""
+
+    def __post_init__(self) -> None:
+        check_option_types(self)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if not 0 <= self.leak_shift <= 31:

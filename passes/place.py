@@ -24,6 +24,7 @@ from xdsl.passes import ModulePass
 from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import spikecore
 from spikeir.errors import PlacementError
+from spikeir.options import check_option_types
 from spikeir.passes.diagnostics import PlacementFailure, pass_errors
 
 __all__ = ["LayerDemand", "PlacePass", "PlacementFailure", "check_fits", "place_program", "placement_report"]
@@ -153,6 +154,9 @@ class PlacePass(ModulePass):
     neurons_per_core: int = 0
     cores: int = 0
     synapse_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        check_option_types(self)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for name, value in (

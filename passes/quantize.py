@@ -54,7 +54,7 @@ from spikeir.numerics.quantization import (
     requantize_multiplier,
     scale_from_range,
 )
-from spikeir.options import Method
+from spikeir.options import Method, check_option_types
 from spikeir.passes.diagnostics import pass_errors
 from spikeir.passes.partition_for_spikecore import is_codegen_func
 
@@ -355,6 +355,9 @@ class QuantizePass(ModulePass):
     """Activation range: ``max`` of ``|x|`` or ``percentile`` of ``|x|``."""
     percentile: int | float = 99.99
     """With ``method=percentile``: the percentile of ``|x|`` taken as the range, in (0, 100]."""
+
+    def __post_init__(self) -> None:
+        check_option_types(self)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if not pending_regions(op):

@@ -11,12 +11,15 @@ object is built, so a bad option fails before any work. Calibration is not an op
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any, Literal, Self, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, Self, get_args, get_origin, get_type_hints
 
 from xdsl.utils.hints import isa
 
 from spikeir.chip.target import get_target
 from spikeir.passes.diagnostics import PassError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 Mode = Literal["graded", "rate"]
 """graded: int8 payloads, exact in one timestep; rate: binary spikes, accuracy grows with timesteps."""
@@ -41,6 +44,23 @@ def _describe(hint: Any) -> str:
         return _KINDS[hint]
     kinds = [arg for arg in get_args(hint) if arg is not type(None)]
     return _describe(float) if float in kinds else " or ".join(_describe(arg) for arg in kinds)
+
+
+def _fits(value: object, hint: Any) -> bool:
+    """``isa``, except that a bool is not a number (``neurons-per-core=true`` must not mean 1)."""
+    if isinstance(value, bool) and hint is not bool and bool not in get_args(hint):
+        return False
+    return isa(value, hint)
+
+
+def check_option_types(options: DataclassInstance) -> None:
+    """Raise `OptionError` for a field of ``options`` (a pass or an options dataclass) whose value is
+    not of its annotated type: xDSL's option parser hands a pass whatever the text says."""
+    hints = get_type_hints(type(options))
+    for option in fields(options):
+        value = getattr(options, option.name)
+        if not _fits(value, hints[option.name]):
+            raise OptionError(f"{option.name} must be {_describe(hints[option.name])}, got {value!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,11 +88,7 @@ class PipelineOptions:
     """Rate mode: start each membrane potential at half the threshold (rounds the spike count)."""
 
     def __post_init__(self) -> None:
-        hints = get_type_hints(type(self))
-        for option in fields(self):
-            value = getattr(self, option.name)
-            if not isa(value, hints[option.name]):
-                raise OptionError(f"{option.name} must be {_describe(hints[option.name])}, got {value!r}")
+        check_option_types(self)
         if not 0 < self.percentile <= 100:
             raise OptionError(f"percentile must be in (0, 100], got {self.percentile}")
         if not 0 <= self.leak_shift <= 31:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from spikeir.passes.place import PlacePass
 from spikeir.passes.quantize import QuantizePass
 from spikeir.passes.spikecore_pipeline import CalibratedQuantize, SpikeCorePipelinePass, lowering_passes
 from spikeir.tools.spike_opt import main as spike_opt
+
+TINY_MLP = Path(__file__).parents[2] / "examples" / "tiny_mlp.mlir"
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +124,28 @@ def test_rate_knobs_reach_the_program(model_and_data: tuple[torch.nn.Module, np.
     fires = [i for i in tuned.program if isinstance(i, Fire)]
     assert all(f.mode == FireMode.BINARY and f.reset == ResetMode.ZERO and not f.init_half for f in fires)
     assert [i.shift for i in tuned.program if isinstance(i, Leak)] == [3] * len(fires)
+
+
+@pytest.mark.parametrize(
+    "pipeline",
+    [
+        "spikecore-place{neurons-per-core=true}",
+        "convert-to-snn{leak-shift=false}",
+        'spikecore-quantize{calibration="x.npy" percentile=true}',
+        'spikecore-pipeline{calibration="x.npy" neurons-per-core=true}',
+    ],
+)
+def test_a_boolean_is_not_a_number(pipeline: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 19, 12: `neurons-per-core=true` was taken as 1 and written out as `neurons_per_core=True`."""
+    assert spike_opt([str(TINY_MLP), "-p", pipeline]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "must be" in err and ("True" in err or "False" in err), err
+
+
+def test_bools_and_ints_where_they_belong_are_accepted() -> None:
+    assert PlacePass(neurons_per_core=1).neurons_per_core == 1
+    assert QuantizePass(percentile=99, per_channel=True).percentile == 99
+    with pytest.raises(OptionError, match="neurons_per_core must be an integer, got True"):
+        PlacePass(neurons_per_core=True)
+    with pytest.raises(OptionError, match="cores must be an integer, got False"):
+        PipelineOptions(cores=False)

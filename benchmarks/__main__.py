@@ -83,8 +83,7 @@ def set_threads(threads: int) -> None:
 def _check_writable(path: str) -> None:
     """Refuse a --json path that cannot take the results (a folder, or a folder we cannot write)."""
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if target.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+    if target.is_dir() or not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
         raise OSError(errno.EACCES, "cannot write the benchmark results there (--json)", path)
 
 

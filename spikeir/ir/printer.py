@@ -22,22 +22,21 @@ from xdsl.targets.mlir import MLIRTarget
 from xdsl.utils.hints import isa
 
 
-def _list_form_is_exact(attribute: DenseIntOrFPElementsAttr[AnyFloat]) -> bool:
-    """Whether xDSL's list form of ``attribute`` has no hex element (which would read back wrong)."""
-    text = StringIO()
-    Printer(stream=text).print_attribute(attribute)
-    return "0x" not in text.getvalue()
-
-
 class ExactPrinter(Printer):
     """xDSL's printer, except float dense attributes whose list form would not read back exactly."""
 
     def print_attribute(self, attribute: Attribute) -> None:
-        if isa(attribute, DenseIntOrFPElementsAttr[AnyFloat]) and not _list_form_is_exact(attribute):
-            self.print_string(f'dense<"0x{attribute.data.data.hex().upper()}"> : ')
-            super().print_attribute(attribute.type)
+        if not isa(attribute, DenseIntOrFPElementsAttr[AnyFloat]):
+            super().print_attribute(attribute)
             return
-        super().print_attribute(attribute)
+        # xDSL's list form, printed once: kept unless it carries a hex element (which reads back wrong)
+        listed = StringIO()
+        Printer(stream=listed).print_attribute(attribute)
+        if "0x" not in listed.getvalue():
+            self.print_string(listed.getvalue())
+            return
+        self.print_string(f'dense<"0x{attribute.data.data.hex().upper()}"> : ')
+        super().print_attribute(attribute.type)
 
 
 def print_ir(op: Operation) -> str:

@@ -10,4 +10,4 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
     . .venv/bin/activate
 fi
 python -m pip install -q --disable-pip-version-check -c constraints.txt torch
-python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
+python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test,sweep,peers]"

@@ -1,0 +1,637 @@
+"""NIR frontend: a NIR graph (in memory or a ``.nir`` file) -> a `spikecore.program` (docs/nir.md).
+
+NIR (Pedersen et al., Nat. Commun. 2024) describes spiking networks in continuous time. Import has
+three phases, each a function here:
+
+1. :func:`read_nir`: the graph as plain dictionaries plus the file's NIR version. A file is read
+   with h5py directly, so a node the installed ``nir`` package cannot build (``CubaLI``, or
+   ``v_reset`` from nir >= 1.0.8) is still read; nested subgraphs are inlined.
+2. :func:`nir_to_spec`: discretization into a :class:`spikeir.numerics.snn_quantization.SNNSpec`
+   under a :class:`Conventions` (``dt``, ``>`` or ``>=``, Euler or exponential leak: the exporters
+   disagree, see :data:`CONVENTIONS`); linear nodes (Affine, Linear, Scale, Flatten, Delay) fold
+   into the projections of the neuron layer they feed; a cycle reads the previous step.
+3. :func:`build_module`: the quantized network as a `spikecore.program` in ISA v2 form (LEAK decay,
+   ACC into V or I, ACC current, binary FIRE with the reset the file's version means, a streamed
+   input, a spike probe on a spiking output).
+
+:func:`import_nir` runs the three (the `spike-opt model.nir` frontend: place it with
+``-p spikecore-place``); :func:`from_nir` also places and emits it and returns a runnable
+:class:`spikeir.snn.CompiledSNN`. A node or parameter that cannot be mapped is a
+:class:`spikeir.errors.FrontendError` naming the node.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Block, Operation, Region, SSAValue
+
+from spikeir.chip.target import SPIKECORE_V1, TargetDescription, get_target
+from spikeir.dialects import spikecore
+from spikeir.errors import FrontendError
+from spikeir.ir.arrays import dense_attr
+from spikeir.numerics.snn_quantization import (
+    INPUT,
+    Comparison,
+    NeuronLayer,
+    Projection,
+    QuantizedLayer,
+    QuantizedSNN,
+    Reset,
+    SNNSpec,
+    quantize_snn,
+)
+
+if TYPE_CHECKING:
+    from spikeir.snn import CompiledSNN
+
+Leak = Literal["euler", "exponential"]
+
+NEURONS = ("IF", "LIF", "LI", "I", "CubaLIF", "CubaLI", "Threshold")
+LINEAR = ("Affine", "Linear", "Scale", "Flatten", "Delay")
+CONV = ("Conv1d", "Conv2d", "SumPool2d", "AvgPool2d")
+SPIKING = ("IF", "LIF", "CubaLIF", "Threshold")
+V_RESET_VERSION = (1, 0, 8)
+"""From this NIR version on, IF/LIF/CubaLIF reset to ``v_reset`` (default 0); before, by subtraction."""
+_PASS = "_pass"
+"""Internal type of a subgraph's own Input/Output nodes once inlined: the identity."""
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """How to read a graph's continuous-time parameters as one timestep of the chip.
+
+    ``dt``: the step, in the graph's time unit. ``comparison``: NIR says ``v > v_threshold``
+    (``gt``); sinabs and SpikingJelly fire on ``>=`` (``ge``) and export the same threshold.
+    ``leak``: ``euler`` is NIR's reference discretization (``v += dt/tau * (v_leak - v + r*I)``,
+    snnTorch and Norse import/export it); ``exponential`` is sinabs' (``v = exp(-dt/tau) v + dt*r*I``).
+    """
+
+    dt: float = 1.0
+    comparison: Comparison = "gt"
+    leak: Leak = "euler"
+
+
+CONVENTIONS: dict[str, Conventions] = {
+    "nir": Conventions(),
+    "sinabs": Conventions(1.0, "ge", "exponential"),
+    "spikingjelly": Conventions(1.0, "ge", "euler"),
+    "snntorch": Conventions(1e-4, "gt", "euler"),
+    "norse": Conventions(1e-3, "gt", "euler"),
+}
+"""The convention each exporter writes its graphs in (docs/nir.md, "Peers")."""
+
+
+# --- 1. reading -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NIRDocument:
+    """A NIR graph as dictionaries: ``nodes[name]`` holds ``type`` and the node's parameters."""
+
+    version: tuple[int, ...]
+    nodes: dict[str, dict[str, Any]]
+    edges: list[tuple[str, str]]
+    source: str
+    """Where it came from (file name or ``<graph>``), for error locations."""
+
+    @property
+    def resets_to_value(self) -> bool:
+        return self.version >= V_RESET_VERSION
+
+
+def _version(text: str, where: str) -> tuple[int, ...]:
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    if match is None:
+        raise FrontendError(f"unreadable NIR version {text!r}", where)
+    return tuple(int(part or 0) for part in match.groups())
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf8")
+    if isinstance(value, np.ndarray) and value.shape == ():
+        return _text(value[()])
+    return str(value)
+
+
+def read_nir(graph_or_path: Any, name: str | None = None) -> NIRDocument:
+    """A ``nir.NIRGraph``, a path of a ``.nir`` file, or a binary stream of one."""
+    if isinstance(graph_or_path, str | Path) or hasattr(graph_or_path, "read"):
+        return _read_file(graph_or_path, name)
+    to_dict = getattr(graph_or_path, "to_dict", None)
+    if to_dict is None:
+        raise FrontendError(
+            f"expected a nir.NIRGraph, a .nir path or stream, got {type(graph_or_path).__name__}", name or "from_nir"
+        )
+    import nir
+
+    data = to_dict()
+    where = name or "<graph>"
+    if data.get("type") != "NIRGraph":
+        raise FrontendError(f"expected a NIRGraph, got a single {data.get('type')} node", where)
+    return _document(data, _version(nir.version, where), where)
+
+
+def _read_file(path: str | Path | IO[bytes], name: str | None) -> NIRDocument:
+    import h5py
+    from nir.serialization import hdf2dict
+
+    where = name or (str(path) if isinstance(path, str | Path) else "stdin")
+    try:
+        with h5py.File(path, "r") as f:
+            if "version" not in f or "node" not in f:
+                raise FrontendError("not a NIR file: it has no 'version' and 'node' entries", where)
+            entry: Any = f["version"]
+            version = _version(_text(entry[()]), where)
+            data = hdf2dict(f["node"])
+    except OSError as err:
+        raise FrontendError(f"not a NIR file (HDF5 could not read it: {err})", where) from None
+    if _text(data.get("type")) != "NIRGraph":
+        raise FrontendError(f"the file holds a single {_text(data.get('type'))} node, not a NIRGraph", where)
+    return _document(data, version, where)
+
+
+def _edges(raw: Any) -> list[tuple[str, str]]:
+    return [(_text(a), _text(b)) for a, b in (raw if raw is not None else [])]
+
+
+def _document(data: Mapping[str, Any], version: tuple[int, ...], where: str) -> NIRDocument:
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: list[tuple[str, str]] = []
+    _inline(data, "", nodes, edges, top=True)
+    return NIRDocument(version, nodes, edges, where)
+
+
+def _inline(
+    graph: Mapping[str, Any], prefix: str, nodes: dict[str, dict[str, Any]], edges: list[tuple[str, str]], top: bool
+) -> None:
+    """Add a graph's nodes and edges under ``prefix``; a nested graph's own Input/Output become
+    identity nodes and edges to or from the subgraph go to them."""
+    inner: dict[str, dict[str, Any]] = {}
+    for key, node in dict(graph["nodes"]).items():
+        kind = _text(node["type"])
+        full = f"{prefix}{key}"
+        if kind == "NIRGraph":
+            inner[key] = node
+            _inline(node, f"{full}.", nodes, edges, top=False)
+        else:
+            params = {k: v for k, v in node.items() if k not in ("type", "metadata")}
+            nodes[full] = {"type": _PASS if kind in ("Input", "Output") and not top else kind, **params}
+    for a, b in _edges(graph.get("edges")):
+        sources = _ports(inner, a, prefix, "Output")
+        targets = _ports(inner, b, prefix, "Input")
+        edges.extend((s, t) for s in sources for t in targets)
+
+
+def _ports(inner: Mapping[str, Mapping[str, Any]], name: str, prefix: str, kind: str) -> list[str]:
+    """An edge end: a subgraph stands for its own Input (as target) or Output (as source) nodes."""
+    if name not in inner:
+        return [f"{prefix}{name}"]
+    return [f"{prefix}{name}.{k}" for k, n in dict(inner[name]["nodes"]).items() if _text(n["type"]) == kind]
+
+
+# --- 2. discretization ---------------------------------------------------------------------------
+
+
+def _array(node: Mapping[str, Any], key: str, where: str, default: float | None = None) -> NDArray[np.float64]:
+    if key not in node:
+        if default is None:
+            raise FrontendError(f"{node['type']} node has no '{key}'", where)
+        return np.array(default, dtype=np.float64)
+    value = np.asarray(node[key], dtype=np.float64)
+    if not np.all(np.isfinite(value)):
+        raise FrontendError(f"'{key}' has NaN or infinite values", where)
+    return value
+
+
+class _Graph:
+    """The document with predecessor lists, node sizes and the folding of linear nodes."""
+
+    def __init__(self, doc: NIRDocument, conv: Conventions) -> None:
+        self.doc, self.conv = doc, conv
+        self.preds: dict[str, list[str]] = {name: [] for name in doc.nodes}
+        for a, b in doc.edges:
+            for end in (a, b):
+                if end not in doc.nodes:
+                    raise FrontendError(f"edge {a} -> {b} names no node '{end}'", self.where(end))
+            self.preds[b].append(a)
+        self.sizes: dict[str, int] = {}
+        for name, node in doc.nodes.items():
+            kind = node["type"]
+            if kind in CONV:
+                raise FrontendError(
+                    f"{kind} is not supported yet: convolutional NIR graphs need the conv lowering of the "
+                    "spikecore dialect (only dense graphs import today)",
+                    self.where(name),
+                )
+            if kind not in (*NEURONS, *LINEAR, "Input", "Output", _PASS):
+                raise FrontendError(f"unknown NIR node type {kind!r}", self.where(name))
+
+    def where(self, name: str) -> str:
+        kind = self.doc.nodes.get(name, {}).get("type", "?")
+        return f"{self.doc.source}: node '{name}' ({kind})"
+
+    def size(self, name: str, seen: frozenset[str] = frozenset()) -> int:
+        if name not in self.sizes:
+            self.sizes[name] = self._size(name, seen | {name})
+        return self.sizes[name]
+
+    def _size(self, name: str, seen: frozenset[str]) -> int:
+        node = self.doc.nodes[name]
+        kind = node["type"]
+        if kind == "Input":
+            return int(np.prod(np.asarray(node.get("shape", [0]), dtype=np.int64)))
+        if kind in ("Affine", "Linear"):
+            return int(_array(node, "weight", self.where(name)).shape[0])
+        own = max((np.size(v) for v in node.values() if isinstance(v, np.ndarray)), default=1)
+        if own > 1 and kind in (*NEURONS, "Scale"):
+            return int(own)
+        preds = [p for p in self.preds[name] if p not in seen]
+        if not preds:
+            return int(own)
+        return self.size(preds[0], seen)
+
+    def walk(
+        self, name: str, w: NDArray[np.float64], delay: int, path: tuple[str, ...]
+    ) -> Iterator[tuple[str, NDArray[np.float64] | None, NDArray[np.float64], int]]:
+        """From a node whose output reaches the layer through ``w``: yield (source, weight, None, delay)
+        at Input/neuron nodes and (node, None, bias, 0) for each bias on the way."""
+        node = self.doc.nodes[name]
+        kind = node["type"]
+        if kind == "Input" or kind in NEURONS:
+            yield name, w, np.zeros(0), delay
+            return
+        if name in path:
+            raise FrontendError("a cycle through linear nodes only (no neuron on it) has no meaning", self.where(name))
+        where = self.where(name)
+        if w.shape[1] != self.size(name):
+            raise FrontendError(
+                f"shape mismatch: {w.shape[1]} values expected, the node gives {self.size(name)}", where
+            )
+        if kind == "Affine":
+            yield name, None, w @ _array(node, "bias", where), 0
+            w = w @ _array(node, "weight", where)
+        elif kind == "Linear":
+            w = w @ _array(node, "weight", where)
+        elif kind == "Scale":
+            w = w * np.broadcast_to(_array(node, "scale", where), (w.shape[1],))[None, :]
+        elif kind == "Delay":
+            delay += self._delay_steps(name)
+        if not self.preds[name]:
+            raise FrontendError("the node has no input edge", where)
+        for pred in self.preds[name]:
+            yield from self.walk(pred, w, delay, (*path, name))
+
+    def _delay_steps(self, name: str) -> int:
+        values = _array(self.doc.nodes[name], "delay", self.where(name)).ravel()
+        steps = values / self.conv.dt
+        if values.size == 0 or np.any(steps != steps[0]):
+            raise FrontendError(
+                "per-element delays that differ are not supported (one ACC delay per edge)", self.where(name)
+            )
+        rounded = round(float(steps[0]))
+        if abs(rounded - float(steps[0])) > 1e-6 * max(1.0, abs(rounded)) or not 0 <= rounded <= spikecore.MAX_DELAY:
+            raise FrontendError(
+                f"delay {float(values[0])!r} is {float(steps[0])!r} steps of dt={self.conv.dt}: it must be a whole "
+                f"number of steps in 0..{spikecore.MAX_DELAY}",
+                self.where(name),
+            )
+        return rounded
+
+    def incoming(self, name: str) -> tuple[list[Projection], NDArray[np.float64]]:
+        """The projections into a neuron (or readout) node, with unit gain, and the summed bias."""
+        size = self.size(name)
+        projections: list[Projection] = []
+        bias = np.zeros(size)
+        for pred in self.preds[name]:
+            for source, w, b, delay in self.walk(pred, np.eye(size), 0, (name,)):
+                if w is None:
+                    bias += b
+                    continue
+                kind = self.doc.nodes[source]["type"]
+                if kind in NEURONS and kind not in SPIKING:
+                    raise FrontendError(
+                        f"feeds '{name}' with a membrane potential ({kind} does not spike): on SpikeCore only "
+                        "spikes travel between layers, so a non-spiking node must be the readout",
+                        self.where(source),
+                    )
+                projections.append(Projection(INPUT if kind == "Input" else source, w, delay))
+        return projections, bias
+
+
+def nir_to_spec(doc: NIRDocument, conventions: Conventions | str = "nir") -> SNNSpec:
+    """Discretize a NIR graph into per-step layers (docs/nir.md, "Node by node")."""
+    conv = _conventions(conventions)
+    graph = _Graph(doc, conv)
+    inputs = [n for n, node in doc.nodes.items() if node["type"] == "Input"]
+    outputs = [n for n, node in doc.nodes.items() if node["type"] == "Output"]
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise FrontendError(
+            f"the graph needs exactly one Input and one Output node, it has {len(inputs)} and {len(outputs)}",
+            doc.source,
+        )
+    layers = {n: _neuron_layer(graph, n) for n, node in doc.nodes.items() if node["type"] in NEURONS}
+    output = _readout(graph, outputs[0], layers)
+    ordered = _order(layers, doc)
+    return SNNSpec(graph.size(inputs[0]), tuple(ordered), output, conv.comparison)
+
+
+def _conventions(conventions: Conventions | str) -> Conventions:
+    if isinstance(conventions, Conventions):
+        if not (math.isfinite(conventions.dt) and conventions.dt > 0):
+            raise FrontendError(f"dt must be finite and positive, got {conventions.dt!r}", "conventions")
+        return conventions
+    if conventions not in CONVENTIONS:
+        raise FrontendError(
+            f"unknown convention {conventions!r}; expected one of {', '.join(CONVENTIONS)} or a Conventions",
+            "conventions",
+        )
+    return CONVENTIONS[conventions]
+
+
+def _readout(graph: _Graph, output: str, layers: dict[str, NeuronLayer]) -> str:
+    """The layer the Output node reads: a neuron node through identities, else a current readout
+    layer (V cleared every step) holding the linear map in front of the Output."""
+    preds = graph.preds[output]
+    if len(preds) != 1:
+        raise FrontendError(f"the Output node needs one input edge, it has {len(preds)}", graph.where(output))
+    node = preds[0]
+    while graph.doc.nodes[node]["type"] in ("Flatten", _PASS) and len(graph.preds[node]) == 1:
+        node = graph.preds[node][0]
+    if node in layers:
+        return node
+    if graph.doc.nodes[node]["type"] == "Input":
+        raise FrontendError("the Output reads the Input directly: there is nothing to compute", graph.where(output))
+    projections, bias = graph.incoming(output)
+    size = graph.size(output)
+    layers[output] = NeuronLayer(output, "Affine", size, tuple(projections), bias, decay_v=np.ones(size))
+    return output
+
+
+def _full(value: NDArray[np.float64], size: int, key: str, graph: _Graph, name: str) -> NDArray[np.float64]:
+    try:
+        return np.broadcast_to(value.ravel() if value.size > 1 else value.reshape(()), (size,)).astype(np.float64)
+    except ValueError:
+        raise FrontendError(f"'{key}' has {value.size} values for {size} neurons", graph.where(name)) from None
+
+
+def _neuron_layer(graph: _Graph, name: str) -> NeuronLayer:
+    """One neuron node, discretized: per-step decays, input gains (folded into the weights), biases."""
+    node, conv = graph.doc.nodes[name], graph.conv
+    kind, size, where = node["type"], graph.size(name), graph.where(name)
+
+    def param(key: str, default: float | None = None) -> NDArray[np.float64]:
+        return _full(_array(node, key, where, default), size, key, graph, name)
+
+    projections, path_bias = graph.incoming(name)
+    dt = conv.dt
+    threshold = param("threshold" if kind == "Threshold" else "v_threshold") if kind in SPIKING else None
+    reset, v_reset = _reset(graph, name, kind)
+    if kind == "Threshold":
+        return NeuronLayer(
+            name, kind, size, tuple(projections), path_bias, np.ones(size), threshold=threshold, reset="zero"
+        )
+    if kind in ("IF", "I"):
+        gain = dt * param("r")
+        return _layer(name, kind, projections, path_bias, gain, np.zeros(size), None, threshold, reset, v_reset)
+    tau = param("tau_mem" if kind.startswith("Cuba") else "tau")
+    if np.any(tau <= 0):
+        raise FrontendError("time constants must be positive", where)
+    decay, gain = _leak(conv, tau, param("r"))
+    leak_bias = decay * param("v_leak", 0.0)
+    if kind in ("LIF", "LI"):
+        return _layer(name, kind, projections, path_bias, gain, leak_bias, decay, threshold, reset, v_reset)
+    tau_syn = param("tau_syn")
+    if np.any(tau_syn <= 0):
+        raise FrontendError("time constants must be positive", where)
+    decay_i, gain_i = _leak(conv, tau_syn, param("w_in", 1.0))
+    total = gain * gain_i
+    into_i = tuple(Projection(p.source, p.weight * total[:, None], p.delay, "i") for p in projections)
+    return NeuronLayer(
+        name, kind, size, into_i, leak_bias, decay, decay_i, total * path_bias, threshold, reset, v_reset
+    )
+
+
+def _leak(
+    conv: Conventions, tau: NDArray[np.float64], r: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(fraction lost per step, input gain) of ``tau dv/dt = -v + r I`` under the conventions."""
+    if conv.leak == "euler":
+        return conv.dt / tau, conv.dt * r / tau
+    return 1.0 - np.exp(-conv.dt / tau), conv.dt * r
+
+
+def _layer(
+    name: str,
+    kind: str,
+    projections: list[Projection],
+    path_bias: NDArray[np.float64],
+    gain: NDArray[np.float64],
+    leak_bias: NDArray[np.float64],
+    decay: NDArray[np.float64] | None,
+    threshold: NDArray[np.float64] | None,
+    reset: Reset,
+    v_reset: NDArray[np.float64] | None,
+) -> NeuronLayer:
+    scaled = tuple(Projection(p.source, p.weight * gain[:, None], p.delay) for p in projections)
+    size = gain.shape[0]
+    return NeuronLayer(
+        name, kind, size, scaled, gain * path_bias + leak_bias, decay, threshold=threshold, reset=reset, v_reset=v_reset
+    )
+
+
+def _reset(graph: _Graph, name: str, kind: str) -> tuple[Reset, NDArray[np.float64] | None]:
+    """nir < 1.0.8: reset by subtraction. nir >= 1.0.8 (or a node carrying ``v_reset``): reset to v_reset."""
+    node = graph.doc.nodes[name]
+    if kind not in ("IF", "LIF", "CubaLIF"):
+        return "zero", None
+    if "v_reset" not in node and not graph.doc.resets_to_value:
+        return "subtract", None
+    v_reset = _full(_array(node, "v_reset", graph.where(name), 0.0), graph.size(name), "v_reset", graph, name)
+    return ("zero", None) if not np.any(v_reset) else ("value", v_reset)
+
+
+def _order(layers: dict[str, NeuronLayer], doc: NIRDocument) -> list[NeuronLayer]:
+    """Layers in an order where every zero-delay projection reads an earlier layer; the edges that
+    close a cycle read the previous step (delay 1), as snnTorch's and nirtorch's recurrent graphs mean."""
+    rank = {name: i for i, name in enumerate(doc.nodes)}
+    pending = dict(layers)
+    done: list[NeuronLayer] = []
+    while pending:
+        ready = [
+            n
+            for n, layer in pending.items()
+            if all(p.delay > 0 or p.source == INPUT or p.source not in pending for p in layer.projections)
+        ]
+        if not ready:
+            first = min(pending, key=lambda n: rank[n])
+            layer = pending[first]
+            recurrent = tuple(
+                Projection(p.source, p.weight, 1, p.compartment) if p.source in pending and p.delay == 0 else p
+                for p in layer.projections
+            )
+            pending[first] = _replace_projections(layer, recurrent)
+            continue
+        for name in sorted(ready, key=lambda n: rank[n]):
+            done.append(pending.pop(name))
+    return done
+
+
+def _replace_projections(layer: NeuronLayer, projections: tuple[Projection, ...]) -> NeuronLayer:
+    from dataclasses import replace
+
+    return replace(layer, projections=projections)
+
+
+# --- 3. the spikecore program -------------------------------------------------------------------
+
+
+def _symbol(index: int, what: str) -> str:
+    return f"l{index}_{what}"
+
+
+def build_module(q: QuantizedSNN, target: TargetDescription = SPIKECORE_V1, name: str = "nir") -> ModuleOp:
+    """The quantized network as an unplaced `spikecore.program` in a module (docs/isa.md's neuron
+    models: decays first, then inputs, the current, the bias, the FIRE)."""
+    tables: list[Operation] = []
+    input_op = spikecore.InputOp(q.spec.n_inputs, q.input_scale, stream=True)
+    groups = {layer.spec.name: spikecore.GroupOp(layer.spec.name, layer.spec.size, _units(layer)) for layer in q.layers}
+    fires: dict[str, spikecore.FireOp] = {}
+    for index, layer in enumerate(q.layers):
+        if layer.threshold is not None:
+            fires[layer.spec.name] = _fire(index, layer, groups[layer.spec.name], tables)
+    streams: dict[str, SSAValue] = {INPUT: input_op.result, **{n: f.result for n, f in fires.items()}}
+    body: list[Operation] = [input_op, *groups.values()]
+    for index, layer in enumerate(q.layers):
+        body += _layer_ops(index, layer, groups[layer.spec.name], streams, tables)
+        if layer.spec.name in fires:
+            body.append(fires[layer.spec.name])
+    out_group = groups[q.spec.output]
+    body.append(spikecore.OutputOp(out_group))
+    if q.spec.output in fires:
+        body.append(spikecore.ProbeOp(out_group, ["spikes"]))
+    body.append(spikecore.HaltOp())
+    program = spikecore.ProgramOp(name, target, Region(Block([*tables, *body])))
+    module = ModuleOp([program])
+    return module
+
+
+def _units(layer: QuantizedLayer) -> list[float]:
+    units = [float(u) for u in layer.unit]
+    return units[:1] if len(set(units)) == 1 else units
+
+
+def _params(tables: list[Operation], symbol: str, values: NDArray[np.int32]) -> str:
+    tables.append(spikecore.ParamsOp(symbol, dense_attr(np.ascontiguousarray(values, dtype=np.int32))))
+    return symbol
+
+
+def _fire(index: int, layer: QuantizedLayer, group: spikecore.GroupOp, tables: list[Operation]) -> spikecore.FireOp:
+    assert layer.threshold is not None
+    thresholds = _params(tables, _symbol(index, "theta"), layer.threshold)
+    reset_values = None
+    if layer.v_reset is not None:
+        reset_values = _params(tables, _symbol(index, "vreset"), layer.v_reset)
+    mode = "value" if reset_values is not None else layer.spec.reset
+    return spikecore.FireOp.binary(group, thresholds, mode, False, 1.0, reset_values=reset_values)
+
+
+def _layer_ops(
+    index: int,
+    layer: QuantizedLayer,
+    group: spikecore.GroupOp,
+    streams: dict[str, SSAValue],
+    tables: list[Operation],
+) -> list[Operation]:
+    ops: list[Operation] = []
+    if layer.decay_i is not None:
+        ops.append(spikecore.LeakOp.decaying(group, _params(tables, _symbol(index, "du"), layer.decay_i), "i"))
+    ops += _accs(index, layer, group, streams, tables, "i")
+    if layer.bias_i is not None and np.any(layer.bias_i):
+        ops.append(spikecore.AccBiasOp(group, _params(tables, _symbol(index, "bias_i"), layer.bias_i), "i"))
+    if layer.decay_v is not None:
+        ops.append(spikecore.LeakOp.decaying(group, _params(tables, _symbol(index, "dv"), layer.decay_v)))
+    ops += _accs(index, layer, group, streams, tables, "v")
+    if layer.decay_i is not None:
+        ops.append(spikecore.AccCurrentOp(group))
+    if np.any(layer.bias_v):
+        ops.append(spikecore.AccBiasOp(group, _params(tables, _symbol(index, "bias"), layer.bias_v)))
+    return ops
+
+
+def _accs(
+    index: int,
+    layer: QuantizedLayer,
+    group: spikecore.GroupOp,
+    streams: dict[str, SSAValue],
+    tables: list[Operation],
+    compartment: Literal["v", "i"],
+) -> list[Operation]:
+    ops: list[Operation] = []
+    for k, p in enumerate(layer.projections):
+        if p.compartment != compartment:
+            continue
+        if p.source not in streams:
+            raise FrontendError(f"reads '{p.source}', which does not spike", f"layer '{layer.spec.name}'")
+        symbol = _symbol(index, f"w{k}")
+        tables.append(spikecore.SynapsesOp(symbol, dense_attr(np.ascontiguousarray(p.weight))))
+        ops.append(
+            spikecore.AccOp(
+                group, streams[p.source], symbol, "i" if compartment == "i" else None, p.delay if p.delay else None
+            )
+        )
+    return ops
+
+
+# --- entry points ---------------------------------------------------------------------------------
+
+
+def import_nir(
+    graph_or_path: Any,
+    conventions: Conventions | str = "nir",
+    calibration: ArrayLike | None = None,
+    per_channel: bool = False,
+    target: TargetDescription | str = SPIKECORE_V1,
+    name: str | None = None,
+) -> ModuleOp:
+    """A NIR graph or file -> an unplaced `spikecore.program` (run `spikecore-place` next)."""
+    doc = read_nir(graph_or_path, name)
+    q = quantize_snn(nir_to_spec(doc, conventions), calibration, per_channel)
+    return build_module(q, get_target(target) if isinstance(target, str) else target)
+
+
+def from_nir(
+    graph_or_path: Any,
+    conventions: Conventions | str = "nir",
+    calibration: ArrayLike | None = None,
+    per_channel: bool = False,
+    target: TargetDescription | str = SPIKECORE_V1,
+) -> CompiledSNN:
+    """Import, quantize, place and emit a NIR graph: a :class:`spikeir.snn.CompiledSNN` that runs on
+    the hardware model. ``conventions`` names the exporter (:data:`CONVENTIONS`) or gives dt and
+    the comparison; ``calibration`` is a (B, T, n_inputs) sample of real input streams."""
+    import time
+
+    from spikeir.ir.emit import program_from_ir
+    from spikeir.passes.place import place_program
+    from spikeir.snn import CompiledSNN
+
+    start = time.perf_counter()
+    doc = read_nir(graph_or_path)
+    spec = nir_to_spec(doc, conventions)
+    q = quantize_snn(spec, calibration, per_channel)
+    chip = get_target(target) if isinstance(target, str) else target
+    module = build_module(q, chip)
+    program_op = next(op for op in module.ops if isinstance(op, spikecore.ProgramOp))
+    place_program(program_op, chip)
+    program = program_from_ir(program_op)
+    return CompiledSNN(program, module, q, doc.version, {"compile": time.perf_counter() - start})

@@ -16,17 +16,36 @@ the path is:
   (``/dev/stdout``, ``/proc/self/fd/1``), and the string ``"-"``: written through, never
   replaced (replacing ``/dev/null`` as root would turn the device into a regular file).
 - anything else (a folder, a block device, a socket): refused with an `OSError` naming the path.
+
+Reading has the mirror rule: `read_bounded`, `read_npy` and `read_npz` are the readers of every
+file a user names that holds data (spike-run inputs, calibration sets, Relay params, gzipped IDX).
+They refuse devices and folders unread, read at most `MAX_READ_BYTES` (decompressed, for gzip and
+``.npz`` members), check a ``.npy`` header's shape against the bytes actually present before
+anything is allocated, and load only plain numeric arrays (no pickle, no object, structured,
+string, datetime or complex dtypes unless asked), each failure one `DataError` naming the file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import gzip
+import io
+import math
 import os
 import stat
 import sys
 import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
+
+import numpy as np
+import numpy.lib.format as npy_format
+
+from spikeir.errors import DataError
 
 STDOUT = "-"
 """The path that means standard output (as a ``str``; ``Path("-")`` is a file named ``-``)."""
@@ -132,3 +151,145 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
     if info is not None and not stat.S_ISREG(info.st_mode):
         raise _refuse(path, info.st_mode)
     _replace(Path(os.path.realpath(given)), payload, info)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+MAX_READ_BYTES = 1 << 30
+"""The most bytes one data file may hold (1 GiB), after decompression: far more than any input,
+calibration set or parameter file of a network that fits SpikeCore's 128 cores."""
+
+NUMERIC_KINDS = "biuf"
+"""numpy dtype kinds a data file may hold by default: bool, signed and unsigned integers, floats."""
+
+_KIND_NAMES = {
+    "c": "complex",
+    "m": "timedelta",
+    "M": "datetime",
+    "O": "pickled objects",
+    "S": "bytes",
+    "U": "string",
+    "V": "void",
+}
+_KIND_NAMES_ALLOWED = {"b": "bool", "i": "integer", "u": "integer", "f": "float", **_KIND_NAMES}
+
+
+def _too_large(what: str, limit: int) -> str:
+    return f"the {what} is more than {limit:,} bytes, the most spikeir reads"
+
+
+_CHUNK = 1 << 20
+
+
+def _read_limited(stream: IO[bytes] | gzip.GzipFile, limit: int, what: str, place: str) -> bytes:
+    """At most ``limit`` bytes of ``stream``, read in chunks (``read(n)`` allocates ``n`` bytes at once)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := stream.read(min(_CHUNK, limit + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise DataError(_too_large(what, limit), place)
+    return b"".join(chunks)
+
+
+def read_bounded(path: str | os.PathLike[str], what: str = "file", limit: int = MAX_READ_BYTES) -> bytes:
+    """The bytes of ``path``, gunzipped when it ends in ``.gz``: a device or folder is refused unread,
+    and more than ``limit`` bytes (before or after decompression) is an error, never an allocation."""
+    place = os.fspath(path)
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) and not stat.S_ISFIFO(info.st_mode):
+            why = "Is a directory" if stat.S_ISDIR(info.st_mode) else "it is a device or socket, not a file"
+            raise DataError(f"cannot read the {what}: {why}", place)
+        with open(path, "rb") as raw:
+            if not place.endswith(".gz"):
+                if info.st_size > limit:
+                    raise DataError(f"the {what} is {info.st_size:,} bytes; spikeir reads at most {limit:,}", place)
+                return _read_limited(raw, limit, what, place)
+            with gzip.GzipFile(fileobj=raw) as stream:
+                return _read_limited(stream, limit, f"{what} (decompressed)", place)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise DataError(f"corrupt gzip data: {error}", place) from None
+    except OSError as error:
+        raise DataError(f"cannot read the {what}: {error.strerror or error}", place) from None
+
+
+def _check_dtype(dtype: np.dtype[np.generic], kinds: str, place: str) -> None:
+    structured = dtype.fields is not None or dtype.subdtype is not None
+    if structured or dtype.hasobject or dtype.kind not in kinds:
+        kind = "structured" if structured else _KIND_NAMES.get(dtype.kind, dtype.kind)
+        *others, last = sorted({_KIND_NAMES_ALLOWED[k] for k in kinds})
+        allowed = f"{', '.join(others)} or {last}" if others else last
+        raise DataError(f"the array has dtype {dtype} ({kind}); expected a plain {allowed} array", place)
+
+
+def parse_npy(data: bytes, place: str, kinds: str = NUMERIC_KINDS) -> np.ndarray:
+    """The array of ``.npy`` bytes, checked before anything is allocated: the magic bytes, a header
+    numpy can read, a dtype of ``kinds``, and a shape whose size is exactly the bytes that follow."""
+    if not data.startswith(npy_format.MAGIC_PREFIX):
+        hint = " (it looks like text)" if data[:64].isascii() and data.strip() else ""
+        raise DataError(f"not a .npy file: it does not start with the NumPy magic bytes{hint}", place)
+    stream = io.BytesIO(data)
+    try:
+        version = npy_format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
+        elif version in ((2, 0), (3, 0)):  # 3.0 differs only in the header's encoding (UTF-8 field names)
+            shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"unknown format version {version[0]}.{version[1]}")
+    except (ValueError, SyntaxError, EOFError) as error:
+        raise DataError(f"not a valid .npy header: {str(error).splitlines()[0]}", place) from None
+    _check_dtype(dtype, kinds, place)
+    count = math.prod(shape)
+    present = len(data) - stream.tell()
+    if count * dtype.itemsize != present:
+        raise DataError(
+            f"the header claims shape {tuple(shape)} of {dtype} ({count * dtype.itemsize:,} bytes), "
+            f"but {present:,} bytes of data follow",
+            place,
+        )
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
+    return flat.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def read_npy(path: str | os.PathLike[str], what: str = "array", kinds: str = NUMERIC_KINDS) -> np.ndarray:
+    """A ``.npy`` file as `parse_npy` checks it, read with `read_bounded`."""
+    return parse_npy(read_bounded(path, what), os.fspath(path), kinds)
+
+
+def _members(archive: zipfile.ZipFile, place: str, limit: int) -> Iterable[tuple[str, zipfile.ZipInfo]]:
+    seen: set[str] = set()
+    total = 0
+    for info in archive.infolist():
+        name = info.filename.removesuffix(".npy")
+        if info.is_dir() or not info.filename.endswith(".npy"):
+            raise DataError(f"entry {info.filename!r} is not a .npy array (an .npz holds only arrays)", place)
+        if name in seen:
+            raise DataError(f"duplicate array name {name!r}", place)
+        seen.add(name)
+        total += info.file_size
+        if total > limit:
+            raise DataError(_too_large("archive (decompressed)", limit), place)
+        yield name, info
+
+
+def read_npz(source: str | os.PathLike[str] | IO[bytes], kinds: str = NUMERIC_KINDS) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file or binary stream by name, each checked as `parse_npy` does, with
+    the archive's decompressed size bounded by `MAX_READ_BYTES` (a zip bomb stops at the bound)."""
+    if isinstance(source, (str, os.PathLike)):
+        place, data = os.fspath(source), read_bounded(source, "archive")
+    else:
+        place = str(getattr(source, "name", "<stream>"))
+        data = _read_limited(source, MAX_READ_BYTES, "archive", place)
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for name, info in _members(archive, place, MAX_READ_BYTES):
+                with archive.open(info) as member:
+                    body = _read_limited(member, info.file_size, f"entry {info.filename!r}", place)
+                arrays[name] = parse_npy(body, f"{place}[{name}]", kinds)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error) as error:
+        raise DataError(f"not a valid .npz archive: {error}", place) from None
+    return arrays

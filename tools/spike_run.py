@@ -34,7 +34,7 @@ from spikeir.chip.hardware_model import SpikeCoreCPU, SpikeEvent
 from spikeir.chip.image import decode, is_image
 from spikeir.chip.isa import Program
 from spikeir.errors import AssemblyError, DataError
-from spikeir.fileio import atomic_write
+from spikeir.fileio import atomic_write, read_npy
 from spikeir.tools.diagnostics import USER_ERRORS, quiet_broken_pipe, report, run_guarded
 
 if TYPE_CHECKING:
@@ -63,17 +63,9 @@ def load_program(path: str) -> Program:
 
 
 def read_array(path: str) -> np.ndarray:
-    """A ``.npy`` array, loaded without pickle."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        raise DataError(f"cannot read the input: {err.strerror or err}", path) from None
-    if not data.startswith(b"\x93NUMPY"):
-        raise DataError("not a .npy file (it does not start with the NumPy magic bytes)", path)
-    try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, EOFError) as err:
-        raise DataError(f"not a valid .npy array: {err}", path) from None
+    """A ``.npy`` array of plain numbers, loaded without pickle and checked before allocating
+    (spikeir.fileio.read_npy)."""
+    return read_npy(path, "input")
 
 
 def load_input(path: str, program: Program, batch_from_file: bool) -> np.ndarray:

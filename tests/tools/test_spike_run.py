@@ -162,8 +162,11 @@ def _save(path: Path, array: np.ndarray) -> Path:
         (lambda p: _save(p, np.array([1, 2, 300, 4])), "must lie in [-128, 127]"),
         (lambda p: _save(p, np.array([1.0, np.nan, 0.0, 0.0])), "NaN or infinity"),
         (lambda p: _save(p, np.array([True, False, True, False])), "got dtype bool"),
-        (lambda p: _save(p, np.array(["a", "b", "c", "d"])), "got dtype <U1"),
-        (lambda p: p.write_bytes(b"\x93NUMPY garbage") and p, "not a valid .npy array"),
+        (lambda p: _save(p, np.array(["a", "b", "c", "d"])), "dtype <U1 (string); expected a plain bool"),
+        (lambda p: _save(p, np.zeros(4, "m8[s]")), "dtype timedelta64[s] (timedelta)"),
+        (lambda p: _save(p, np.zeros(4, np.complex64)), "dtype complex64 (complex)"),
+        (lambda p: _save(p, np.zeros(4, [("a", "i1")])), "(structured)"),
+        (lambda p: p.write_bytes(b"\x93NUMPY garbage") and p, "not a valid .npy header"),
     ],
 )
 def test_bad_input_arrays(

@@ -9,7 +9,10 @@ every timestep and emits one binary spike worth ``lambda`` whenever V crosses
     theta_n = max(1, floor(lambda / unit_V[n] + 1/2))      (unit_V: the group's unit of V)
 
 so that over T steps the spike count times lambda approximates T times the ReLU activation clipped
-to ``[0, lambda]``. With ``reset=subtract`` the residue above theta is kept; ``init_half`` starts V
+to ``[0, lambda]``. A model can fix lambda itself: the module attribute ``spikecore.thresholds``
+(``{layer name: lambda}``, set by `spikeir.compile` from a QCFS-trained model's activations) replaces
+the calibrated value of the layers it names; with such a lambda the spike count over ``T = L`` steps
+is the QCFS activation of L levels (docs/quantization.md, "QCFS"). With ``reset=subtract`` the residue above theta is kept; ``init_half`` starts V
 at ``theta >> 1`` (Bu et al. 2022), which halves the rounding bias of rate coding.
 
 A spike now carries ``lambda`` instead of ``unit_out``, so each group that accumulates it has its
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import ArrayAttr, FloatAttr, ModuleOp, SymbolRefAttr, f64
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, FloatAttr, IntegerAttr, ModuleOp, SymbolRefAttr, f64
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -45,9 +48,34 @@ from spikeir.passes.diagnostics import PassError
 RESETS: tuple[Reset, ...] = ("subtract", "zero")
 
 
+THRESHOLDS_ATTR = "spikecore.thresholds"
+"""Module attribute: ``{layer name: lambda}``, the activation value one spike of that layer stands for,
+fixed by the model (a QCFS activation's lambda) instead of by calibration; `spikeir.compile` sets it."""
+
+
+def spike_thresholds(lam: float, units_v: np.ndarray) -> np.ndarray:
+    """``theta_n = max(1, floor(lambda / unit_V[n] + 1/2))`` as int64."""
+    return np.maximum(1, np.floor(lam / units_v + 0.5)).astype(np.int64)
+
+
 def thresholds(hi: int, unit_out: float, units_v: np.ndarray) -> np.ndarray:
-    """``theta_n = max(1, floor(hi * unit_out / unit_V[n] + 1/2))`` as int64."""
-    return np.maximum(1, np.floor(hi * unit_out / units_v + 0.5)).astype(np.int64)
+    """The thresholds of a calibrated layer, whose lambda is the top of its requantization range."""
+    return spike_thresholds(hi * unit_out, units_v)
+
+
+def model_lambdas(module: ModuleOp) -> dict[str, float]:
+    """The module's `THRESHOLDS_ATTR`, checked: layer names to positive finite lambdas."""
+    attr = module.attributes.get(THRESHOLDS_ATTR)
+    if attr is None:
+        return {}
+    if not isinstance(attr, DictionaryAttr):
+        raise PassError(f"{THRESHOLDS_ATTR} must be a dictionary of layer name to lambda, got {attr}", "builtin.module")
+    lambdas: dict[str, float] = {}
+    for layer, value in attr.data.items():
+        if not isinstance(value, FloatAttr | IntegerAttr) or not 0 < float(value.value.data) < float("inf"):
+            raise PassError(f'{THRESHOLDS_ATTR}: lambda of layer "{layer}" must be a positive number, got {value}')
+        lambdas[layer] = float(value.value.data)
+    return lambdas
 
 
 def _round_half_up(values: np.ndarray) -> np.ndarray:
@@ -61,6 +89,8 @@ class ConvertProgram(RewritePattern):
     leak_shift: int
     init_half: bool
     reset: spikecore.ResetMode
+    lambdas: dict[str, float]
+    """Layer name -> lambda fixed by the model (`THRESHOLDS_ATTR`); other layers take their calibrated one."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: spikecore.ProgramOp, rewriter: PatternRewriter) -> None:
@@ -129,7 +159,8 @@ class ConvertProgram(RewritePattern):
             )
         unit_out = fire.unit.value.data
         units_v = np.broadcast_to(np.asarray(group.units), (group.size,))
-        theta = thresholds(hi, unit_out, units_v)
+        lam = self.lambdas.get(group.layer.data, hi * unit_out)
+        theta = spike_thresholds(lam, units_v)
         if theta.max() > INT32_MAX:
             raise self._fail(program, group, f"its spike threshold {int(theta.max())} does not fit int32")
 
@@ -137,7 +168,6 @@ class ConvertProgram(RewritePattern):
         assert isinstance(multipliers, spikecore.ParamsOp)
         name = self._threshold_name(program, multipliers.sym_name.data)
         rewriter.insert(spikecore.ParamsOp(name, dense_attr(theta.astype(np.int32))), InsertPoint.before(multipliers))
-        lam = hi * unit_out
         binary = spikecore.FireOp.binary(group, name, self.reset, self.init_half, lam)
         new_ops: list[Operation] = [binary]
         if self.leak_shift:
@@ -188,5 +218,10 @@ class ConvertToSnnPass(ModulePass):
             raise PassError(f"leak-shift must be 0 (no leak) or in 1..31, got {self.leak_shift}", self.name)
         if self.reset not in RESETS:  # only reachable from Python: the option parser checks it
             raise PassError(f"reset must be {' or '.join(RESETS)}, got '{self.reset}'", self.name)
-        converter = ConvertProgram(self.leak_shift, self.init_half, spikecore.ResetMode(self.reset))
+        lambdas = model_lambdas(op)
+        layers = {group.layer.data for group in op.walk() if isinstance(group, spikecore.GroupOp)}
+        unknown = sorted(set(lambdas) - layers)
+        if unknown:
+            raise PassError(f'{THRESHOLDS_ATTR} names layer "{unknown[0]}", which no SpikeCore group holds', self.name)
+        converter = ConvertProgram(self.leak_shift, self.init_half, spikecore.ResetMode(self.reset), lambdas)
         PatternRewriteWalker(converter, apply_recursively=False).rewrite_module(op)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from xdsl.dialects.arith import ConstantOp
-from xdsl.dialects.builtin import ModuleOp, TensorType, f32
+from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, ModuleOp, StringAttr, TensorType, f32, f64
 from xdsl.dialects.func import FuncOp, ReturnOp
-from xdsl.ir import Block, Region, SSAValue
+from xdsl.ir import Block, Operation, Region, SSAValue
 
 from spikeir.chip.isa import Halt, Opcode, Program
 from spikeir.dialects import nn
@@ -132,6 +132,65 @@ def _as_nn_module(model: Any, example_input: Any) -> ModuleOp:
     )
 
 
+def _source_layer(relu: nn.ReluOp) -> str:
+    """The name of the layer whose output ``relu`` takes (through its bias_add)."""
+    op = relu.input.owner
+    while isinstance(op, Operation):
+        layer = op.properties.get("layer")
+        if isinstance(layer, StringAttr):
+            return layer.data
+        op = op.operands[0].owner if op.operands else None
+    raise SpikeIRError("this ReLU does not follow a named layer, so its QCFS lambda has no threshold to set", str(relu))
+
+
+def _with_model_thresholds(model: Any, example_input: Any, options: CompileOptions) -> tuple[ModuleOp, CompileOptions]:
+    """Import a torch model that carries QCFS activations: their staircase is what rate coding computes, so
+    the import sees plain ReLUs, and (in rate mode) each lambda goes into the module's
+    `THRESHOLDS_ATTR` under the name of the layer before it; the run's timesteps default to L."""
+    from spikeir.numerics.qcfs import activation_order, relu_model
+    from spikeir.passes.convert_to_snn import THRESHOLDS_ATTR
+
+    plain, lambdas, levels = relu_model(model)
+    module = _as_nn_module(plain, example_input)
+    if options.mode != "rate" or options.thresholds == "calibration":
+        return module, options
+    order = activation_order(plain, np.asarray(example_input, dtype=np.float32))
+    relus = [op for op in module.walk() if isinstance(op, nn.ReluOp)]
+    if len(relus) != len(order):
+        raise SpikeIRError(
+            f"the model calls {len(order)} ReLU/QCFS modules but its graph has {len(relus)} ReLUs (a functional "
+            "F.relu?), so the QCFS lambdas cannot be matched to layers; use nn.ReLU modules, or thresholds='calibration'",
+            type(model).__name__,
+        )
+    chosen = {_source_layer(relu): lambdas[name] for relu, name in zip(relus, order) if name in lambdas}
+    module.attributes[THRESHOLDS_ATTR] = DictionaryAttr({layer: FloatAttr(lam, f64) for layer, lam in chosen.items()})
+    return module, options if options.timesteps is not None else replace(options, timesteps=levels)
+
+
+def _import(model: Any, example_input: Any, options: CompileOptions) -> tuple[ModuleOp, CompileOptions]:
+    """The nn module of ``model`` and the options to compile it with (``thresholds`` applied)."""
+    from spikeir.numerics.qcfs import qcfs_modules
+
+    carries_qcfs = _is_torch_module(model) and bool(qcfs_modules(model))
+    if options.mode == "rate" and options.thresholds == "model" and not carries_qcfs:
+        raise SpikeIRError(
+            "thresholds='model' needs a torch model with QCFS activations (spikeir.numerics.qcfs.to_qcfs); "
+            "this one has none",
+            "compile",
+        )
+    if carries_qcfs:
+        return _with_model_thresholds(model, example_input, options)
+    return _as_nn_module(model, example_input), options
+
+
+def _is_torch_module(model: Any) -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return isinstance(model, torch.nn.Module)
+
+
 def compile(
     model: Any,
     example_input: Any = None,
@@ -149,6 +208,10 @@ def compile(
     ``leak_shift=4``, ``reset="zero"``, ...) replace those fields. ``mode="graded"`` reproduces the
     int8 network exactly in one timestep; ``mode="rate"`` converts it to integrate-and-fire neurons
     whose accuracy grows with the timesteps. ``record=True`` keeps the IR after every stage.
+
+    A torch model with QCFS activations (`spikeir.numerics.qcfs`) compiles as its ReLU network; in rate
+    mode each QCFS lambda becomes its layer's spike threshold and a run defaults to L timesteps
+    (``thresholds="calibration"`` ignores the lambdas).
     """
     from spikeir.ir.emit import program_from_module, programs_in
     from spikeir.passes.spikecore_pipeline import run_pipeline
@@ -156,7 +219,7 @@ def compile(
     options = CompileOptions.of(options, **overrides)  # a bad option fails here, before any work
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    module = _as_nn_module(model, example_input)
+    module, options = _import(model, example_input, options)
     seconds["import"] = time.perf_counter() - start
     if calibration is None:
         if example_input is None:

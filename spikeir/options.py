@@ -27,6 +27,10 @@ Method = Literal["max", "percentile"]
 """How calibration picks an activation range: the largest ``|x|`` or a percentile of ``|x|``."""
 Reset = Literal["subtract", "zero"]
 """Rate mode: what a FIRE does to the membrane potential of a neuron that spiked."""
+Thresholds = Literal["auto", "calibration", "model"]
+"""Rate mode: where a layer's lambda (the value of one spike, hence its threshold) comes from: the
+model's QCFS activations (``model``; an error without them), calibration, or ``auto``: the model's
+when it carries QCFS activations, else calibration."""
 
 _KINDS: dict[Any, str] = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
@@ -114,7 +118,10 @@ class CompileOptions(PipelineOptions):
     """Everything `spikeir.compile` takes besides the model and its data."""
 
     timesteps: int | None = None
-    """Timesteps of a `CompiledModel.run` unless it says otherwise; None: 1 for graded, 32 for rate."""
+    """Timesteps of a `CompiledModel.run` unless it says otherwise; None: 1 for graded, 32 for rate
+    (`spikeir.compile` of a QCFS-trained model in rate mode makes it the model's L)."""
+    thresholds: Thresholds = "auto"
+    """Rate mode: spike thresholds from the model's QCFS lambdas or from calibration (`Thresholds`)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

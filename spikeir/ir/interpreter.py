@@ -3,7 +3,8 @@
 Each dialect's semantics are an :class:`xdsl.interpreter.InterpreterFunctions` with one ``@impl`` per
 op, as xDSL's own interpreters are written (``xdsl/interpreters/arith.py``):
 
-- :class:`NnFunctions`: the nn dialect (dense, bias_add, relu, batch_flatten, reshape, softmax, fused_dense);
+- :class:`NnFunctions`: the nn dialect (dense, bias_add, relu, batch_flatten, reshape, softmax, fused_dense,
+  conv2d, fused_conv2d, pool2d, add, concat, batch_norm);
 - :class:`QuantFunctions`: the quant dialect, with the exact integer semantics of docs/quantization.md,
   so a quantized region computes bit for bit what SpikeCore does in graded mode;
 - :class:`TensorConstantFunctions`: ``arith.constant`` of dense tensors as numpy arrays (read once per
@@ -113,6 +114,62 @@ def _cached(interpreter: XDSLInterpreter, op: Operation, make: Callable[[], Arra
     return value
 
 
+# --- convolution and pooling arithmetic ----------------------------------------------------------------
+
+
+def conv2d(x: Array, weight: Array, params: nn.ConvParams) -> Array:
+    """NCHW ``x`` convolved with OIHW ``weight`` (PyTorch's ``conv2d`` without bias), one BLAS product per
+    group over the im2col windows. Integer inputs are computed in float64 and returned as int64: exact
+    while every partial sum stays below 2^53 (int8 x int8 products over fewer than 2^38 taps)."""
+    integer = np.issubdtype(x.dtype, np.integer)
+    work = np.float64 if integer else np.result_type(x.dtype, weight.dtype, np.float32)
+    (ph, pw), (sh, sw), (dh, dw) = params.padding, params.stride, params.dilation
+    padded = np.pad(x.astype(work, copy=False), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out_c, cg, kh, kw = weight.shape
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+    og = out_c // params.groups
+    w = weight.astype(work, copy=False)
+    pieces = [
+        np.tensordot(windows[:, g * cg : (g + 1) * cg], w[g * og : (g + 1) * og], axes=([1, 4, 5], [1, 2, 3]))
+        for g in range(params.groups)
+    ]
+    y = np.concatenate(pieces, axis=-1).transpose(0, 3, 1, 2)
+    return np.rint(y).astype(np.int64) if integer else y
+
+
+def pool2d(x: Array, kind: str, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]) -> Array:
+    """Pooling of an NCHW ``x`` (`nn.PoolKind`): ``sum`` and ``avg`` over zero-padded windows (``avg``
+    divides by the whole window, padding included), ``max`` ignoring the padding."""
+    (ph, pw), (sh, sw) = padding, stride
+    fill = -np.inf if kind == nn.PoolKind.MAX else 0
+    work = x.astype(np.float64) if kind == nn.PoolKind.MAX and np.issubdtype(x.dtype, np.integer) else x
+    padded = np.pad(work, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(2, 3))[:, :, ::sh, ::sw]
+    if kind == nn.PoolKind.MAX:
+        return windows.max(axis=(4, 5)).astype(x.dtype)
+    total = windows.sum(axis=(4, 5), dtype=np.int64 if np.issubdtype(x.dtype, np.integer) else None)
+    return total / (kernel[0] * kernel[1]) if kind == nn.PoolKind.AVG else total
+
+
+def channel_shaped(vector: Array, rank: int, axis: int = 1) -> Array:
+    """A per-channel vector shaped to broadcast along ``axis`` of a rank-``rank`` array."""
+    shape = [1] * rank
+    shape[axis] = vector.size
+    return vector.reshape(shape)
+
+
+def batch_norm(x: Array, gamma: Array, beta: Array, mean: Array, variance: Array, epsilon: float) -> Array:
+    """Inference batch norm along axis 1: ``(x - mean) / sqrt(variance + epsilon) * gamma + beta``."""
+    scale = gamma / np.sqrt(variance + epsilon)
+    return x * channel_shaped(scale, x.ndim) + channel_shaped(beta - mean * scale, x.ndim)
+
+
+def _fused_activation(op: nn.FusedDenseOp | nn.FusedConv2dOp, y: Array) -> Array:
+    # `.data` is the activation's name, whether the property is a string or an enum attribute.
+    return np.maximum(y, 0) if op.activation.data == "relu" else y
+
+
 # --- the dialects' semantics -------------------------------------------------------------------------
 
 
@@ -156,7 +213,7 @@ class NnFunctions(InterpreterFunctions):
     @impl(nn.BiasAddOp)
     def run_bias_add(self, interpreter: XDSLInterpreter, op: nn.BiasAddOp, args: PythonValues) -> PythonValues:
         x, b = args
-        return ((x + b).astype(_dtype(op.result), copy=False),)
+        return ((x + channel_shaped(b, x.ndim, op.channel_axis)).astype(_dtype(op.result), copy=False),)
 
     @impl(nn.ReluOp)
     def run_relu(self, interpreter: XDSLInterpreter, op: nn.ReluOp, args: PythonValues) -> PythonValues:
@@ -197,9 +254,36 @@ class NnFunctions(InterpreterFunctions):
         y = args[0] @ args[1].T
         if len(args) == 3:
             y = y + args[2]
-        # `.data` is the activation's name, whether the property is a string or an enum attribute.
-        if op.activation.data == "relu":
-            y = np.maximum(y, 0)
+        return (_fused_activation(op, y).astype(_dtype(op.result), copy=False),)
+
+    @impl(nn.Conv2dOp)
+    def run_conv2d(self, interpreter: XDSLInterpreter, op: nn.Conv2dOp, args: PythonValues) -> PythonValues:
+        x, w = args
+        return (conv2d(x, w, op.params).astype(_dtype(op.result), copy=False),)
+
+    @impl(nn.FusedConv2dOp)
+    def run_fused_conv2d(self, interpreter: XDSLInterpreter, op: nn.FusedConv2dOp, args: PythonValues) -> PythonValues:
+        y = conv2d(args[0], args[1], op.params)
+        if len(args) == 3:
+            y = y + channel_shaped(args[2], y.ndim)
+        return (_fused_activation(op, y).astype(_dtype(op.result), copy=False),)
+
+    @impl(nn.Pool2dOp)
+    def run_pool2d(self, interpreter: XDSLInterpreter, op: nn.Pool2dOp, args: PythonValues) -> PythonValues:
+        return (pool2d(args[0], op.kind.data, *op.window).astype(_dtype(op.result), copy=False),)
+
+    @impl(nn.AddOp)
+    def run_add(self, interpreter: XDSLInterpreter, op: nn.AddOp, args: PythonValues) -> PythonValues:
+        return ((args[0] + args[1]).astype(_dtype(op.result), copy=False),)
+
+    @impl(nn.ConcatOp)
+    def run_concat(self, interpreter: XDSLInterpreter, op: nn.ConcatOp, args: PythonValues) -> PythonValues:
+        return (np.concatenate(args, axis=op.axis.value.data),)
+
+    @impl(nn.BatchNormOp)
+    def run_batch_norm(self, interpreter: XDSLInterpreter, op: nn.BatchNormOp, args: PythonValues) -> PythonValues:
+        x, gamma, beta, mean, variance = args
+        y = batch_norm(x, gamma, beta, mean, variance, op.epsilon.value.data)
         return (y.astype(_dtype(op.result), copy=False),)
 
 

@@ -461,34 +461,43 @@ def _reset(graph: _Graph, name: str, kind: str) -> tuple[Reset, NDArray[np.float
 
 
 def _order(layers: dict[str, NeuronLayer], doc: NIRDocument) -> list[NeuronLayer]:
-    """Layers in an order where every zero-delay projection reads an earlier layer; the edges that
-    close a cycle read the previous step (delay 1), as snnTorch's and nirtorch's recurrent graphs mean."""
+    """Layers in an order where every zero-delay projection reads an earlier layer: a depth-first
+    walk along the data flow from the input; an edge back to a layer on the walk's path closes a
+    cycle and reads the previous step (delay 1), as snnTorch's and nirtorch's recurrent graphs mean."""
+    successors: dict[str, list[str]] = {INPUT: []}
+    for name, layer in layers.items():
+        successors.setdefault(name, [])
+        for p in layer.projections:
+            if p.delay == 0:
+                successors.setdefault(p.source, []).append(name)
     rank = {name: i for i, name in enumerate(doc.nodes)}
-    pending = dict(layers)
-    done: list[NeuronLayer] = []
-    while pending:
-        ready = [
-            n
-            for n, layer in pending.items()
-            if all(p.delay > 0 or p.source == INPUT or p.source not in pending for p in layer.projections)
-        ]
-        if not ready:
-            first = min(pending, key=lambda n: rank[n])
-            layer = pending[first]
-            recurrent = tuple(
-                Projection(p.source, p.weight, 1, p.compartment) if p.source in pending and p.delay == 0 else p
-                for p in layer.projections
-            )
-            pending[first] = _replace_projections(layer, recurrent)
-            continue
-        for name in sorted(ready, key=lambda n: rank[n]):
-            done.append(pending.pop(name))
-    return done
+    postorder: list[str] = []
+    back: set[tuple[str, str]] = set()
+    state: dict[str, int] = {}  # 1 on the path, 2 finished
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        for succ in sorted(set(successors[name]), key=lambda n: rank[n]):
+            if state.get(succ) == 1:
+                back.add((name, succ))
+            elif succ not in state:
+                visit(succ)
+        state[name] = 2
+        postorder.append(name)
+
+    for start in [INPUT, *sorted(layers, key=lambda n: rank[n])]:
+        if start not in state:
+            visit(start)
+    ordered = [n for n in reversed(postorder) if n != INPUT]
+    return [_delay_back_edges(layers[n], back) for n in ordered]
 
 
-def _replace_projections(layer: NeuronLayer, projections: tuple[Projection, ...]) -> NeuronLayer:
+def _delay_back_edges(layer: NeuronLayer, back: set[tuple[str, str]]) -> NeuronLayer:
     from dataclasses import replace
 
+    projections = tuple(
+        replace(p, delay=1) if p.delay == 0 and (p.source, layer.name) in back else p for p in layer.projections
+    )
     return replace(layer, projections=projections)
 
 

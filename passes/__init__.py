@@ -14,7 +14,9 @@ from xdsl.passes import ModulePass
 # spikecore or snn in it), so it cannot clash with a pass xDSL adds to the shared registry later.
 _PASSES: dict[str, tuple[str, str]] = {
     "nn-fold-reshapes": ("nn_fold_reshapes", "NnFoldReshapesPass"),
+    "nn-fold-batch-norm": ("fold_batch_norm", "NnFoldBatchNormPass"),
     "nn-fuse-dense": ("fuse_dense", "FuseDensePass"),
+    "nn-fuse-conv2d": ("fuse_conv2d", "FuseConv2dPass"),
     "partition-for-spikecore": ("partition_for_spikecore", "PartitionForSpikeCorePass"),
     "spikecore-quantize": ("quantize", "QuantizePass"),
     "lower-quant-to-spikecore": ("lower_quant_to_spikecore", "LowerQuantToSpikeCorePass"),

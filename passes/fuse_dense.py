@@ -25,7 +25,7 @@ from xdsl.utils.hints import isa
 from spikeir.dialects import nn
 
 
-def _sole_user(value: SSAValue) -> Operation | None:
+def sole_user(value: SSAValue) -> Operation | None:
     """The one operation using ``value``, if it has exactly one use."""
     use = value.get_unique_use()
     return None if use is None else use.operation
@@ -45,11 +45,11 @@ class FuseDensePattern(RewritePattern):
         bias: SSAValue | None = None
         activation = nn.Activation.NONE
 
-        user = _sole_user(op.result)
+        user = sole_user(op.result)
         if isinstance(user, nn.BiasAddOp) and user.input is op.result:
             bias = user.bias
             chain.append(user)
-            user = _sole_user(user.result)
+            user = sole_user(user.result)
         if isinstance(user, nn.ReluOp):
             activation = nn.Activation.RELU
             chain.append(user)

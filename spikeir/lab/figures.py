@@ -322,10 +322,12 @@ def plot_accuracy_vs_timesteps(
     float_accuracy: float | None = None,
     graded_accuracy: float | None = None,
     title: str = "Rate-coded accuracy vs timesteps",
+    intervals: Sequence[Sequence[float]] | None = None,
 ) -> Figure:
     """Accuracy of rate-coded runs against T, with the float and graded (T = 1) results as references.
 
     ``accuracies`` is one series, or several keyed by their legend label. Values are fractions in [0, 1].
+    ``intervals`` (one ``(low, high)`` per T, e.g. 95% intervals) draws a band around the first series.
     """
     if isinstance(accuracies, Mapping):
         series = dict(accuracies)
@@ -335,9 +337,15 @@ def plot_accuracy_vs_timesteps(
     for label, values in series.items():
         if len(values) != len(steps):
             raise ValueError(f"series '{label}' has {len(values)} accuracies for {len(steps)} timesteps")
+    if intervals is not None and len(intervals) != len(steps):
+        raise ValueError(f"{len(intervals)} intervals for {len(steps)} timesteps")
     figure, ax = plt.subplots(figsize=(7, 4.5))
     for label, values in series.items():
-        ax.plot(steps, 100 * np.asarray(values, dtype=np.float64), marker="o", label=label)
+        line = ax.plot(steps, 100 * np.asarray(values, dtype=np.float64), marker="o", label=label)[0]
+        if intervals is not None:
+            bounds = 100 * np.asarray(intervals, dtype=np.float64).reshape(-1, 2)
+            ax.fill_between(steps, bounds[:, 0], bounds[:, 1], color=line.get_color(), alpha=0.2, label="95% interval")
+            intervals = None
     if float_accuracy is not None:
         ax.axhline(100 * float_accuracy, color="0.3", linestyle="--", label=f"float model ({float_accuracy:.1%})")
     if graded_accuracy is not None:
@@ -408,5 +416,151 @@ def plot_core_utilisation(
         axes[1].set_xticks(cores)
     shown = f"{neurons.size} of {description.cores} cores shown"
     figure.suptitle(f"Core utilisation on {description.name} ({shown})")
+    figure.tight_layout()
+    return figure
+
+
+def plot_layer_firing_rates(
+    layers: Sequence[str], rates: Mapping[str, Sequence[float]], title: str = "Firing rate per layer"
+) -> Figure:
+    """Per layer, the fraction of its neurons that emit an event per timestep, one bar per mode
+    (``rates``: legend label -> one rate per layer). The output layer only accumulates: rate 0."""
+    figure, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(layers) + 2), 4.2))
+    width = 0.8 / max(len(rates), 1)
+    x = np.arange(len(layers))
+    for index, (label, values) in enumerate(rates.items()):
+        if len(values) != len(layers):
+            raise ValueError(f"'{label}' has {len(values)} rates for {len(layers)} layers")
+        bars = ax.bar(x + (index - (len(rates) - 1) / 2) * width, 100 * np.asarray(values), width, label=label)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
+    ax.set_xticks(x, list(layers), rotation=20, ha="right")
+    ax.set_ylabel("events per neuron per timestep (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title(title)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(loc="upper right")
+    figure.tight_layout()
+    return figure
+
+
+def plot_confusion_matrix(matrix: ArrayLike, title: str = "Confusion matrix") -> Figure:
+    """Counts of (true label, predicted label), with each row's recall on the right."""
+    counts = np.asarray(matrix, dtype=np.int64)
+    figure, ax = plt.subplots(figsize=(6, 5.2))
+    picture = ax.imshow(counts, cmap="Blues")
+    figure.colorbar(picture, ax=ax, label="digits", pad=0.12)
+    classes = counts.shape[0]
+    ax.set_xticks(range(classes))
+    ax.set_yticks(range(classes))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true label")
+    threshold = counts.max() / 2 if counts.size else 0
+    for (row, col), value in np.ndenumerate(counts):
+        if value:
+            colour = "white" if value > threshold else "black"
+            ax.text(col, row, str(value), ha="center", va="center", fontsize=7, color=colour)
+    totals = counts.sum(axis=1)
+    for row in range(classes):
+        recall = counts[row, row] / totals[row] if totals[row] else 0.0
+        ax.text(classes - 0.3, row, f"{recall:.0%}", va="center", fontsize=7, color="0.3")
+    accuracy = np.trace(counts) / counts.sum() if counts.sum() else 0.0
+    ax.set_title(f"{title}\n{accuracy:.2%} of {int(counts.sum()):,} digits")
+    figure.tight_layout()
+    return figure
+
+
+def plot_energy_breakdown(
+    by_kind: Mapping[str, float], by_layer: Mapping[str, float], title: str = "Energy per sample (estimate)"
+) -> Figure:
+    """The per-sample energy estimate in nJ, split by kind of operation and by layer (the layers'
+    share covers synaptic ops and neuron updates; deliveries appear only by kind)."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, parts, heading in ((left, by_kind, "by kind"), (right, by_layer, "by layer")):
+        names = list(parts)
+        values = np.asarray([parts[n] for n in names], dtype=np.float64) / 1e3
+        bars = ax.barh(names, values, color=SPIKE_COLOUR)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=2)
+        ax.invert_yaxis()
+        ax.set_xlabel("nJ per sample")
+        ax.set_title(heading)
+        ax.grid(True, axis="x", alpha=0.3)
+        ax.set_xlim(0, max(float(values.max(initial=0.0)) * 1.25, 1e-3))
+    figure.suptitle(f"{title}: {sum(by_kind.values()) / 1e3:.2f} nJ")
+    figure.tight_layout()
+    return figure
+
+
+def plot_feature_maps(
+    maps: Mapping[str, ArrayLike], max_channels: int = 8, title: str = "Feature maps"
+) -> Figure:
+    """Feature maps of one input: per layer (a row), up to ``max_channels`` channels of its (C, H, W)
+    activations, each channel on its own colour scale."""
+    shown = {name: np.asarray(m, dtype=np.float64) for name, m in maps.items()}
+    for name, m in shown.items():
+        if m.ndim != 3:
+            raise ValueError(f"feature map '{name}' must be (channels, height, width), got shape {m.shape}")
+    columns = max([min(m.shape[0], max_channels) for m in shown.values()], default=1)
+    figure, axes = plt.subplots(len(shown) or 1, columns, figsize=(1.5 * columns + 1, 1.6 * max(len(shown), 1)), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for row, (name, m) in enumerate(shown.items()):
+        for channel in range(min(m.shape[0], max_channels)):
+            ax = axes[row, channel]
+            ax.imshow(m[channel], cmap="magma", interpolation="nearest")
+            ax.set_title(f"{name} c{channel}" if channel == 0 else f"c{channel}", fontsize=7)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_membrane_traces(
+    traces: Mapping[str, ArrayLike],
+    spikes: Mapping[str, ArrayLike],
+    thresholds: Mapping[str, float] | None = None,
+    title: str = "Membrane potential",
+) -> Figure:
+    """V over timesteps for a few neurons (one panel each, keyed by a label such as ``layer[neuron]``),
+    with their spikes as ticks and the threshold as a dashed line when known."""
+    names = list(traces)
+    figure, axes = plt.subplots(len(names) or 1, 1, figsize=(8, 1.5 * max(len(names), 1) + 0.6), sharex=True, squeeze=False)
+    for ax, name in zip(axes[:, 0], names):
+        v = np.asarray(traces[name], dtype=np.float64)
+        ax.plot(np.arange(v.size), v, color=SPIKE_COLOUR, drawstyle="steps-mid")
+        fired = np.flatnonzero(np.asarray(spikes.get(name, np.zeros(v.size))) != 0)
+        if fired.size:
+            ax.vlines(fired, 0, 1, transform=ax.get_xaxis_transform(), color="#e6550d", linewidth=1, alpha=0.6)
+        if thresholds and name in thresholds:
+            ax.axhline(thresholds[name], color="0.4", linestyle="--", linewidth=1)
+        ax.set_ylabel(name, fontsize=8)
+        ax.text(0.99, 0.9, f"{fired.size} spikes", transform=ax.transAxes, ha="right", va="top", fontsize=7)
+        ax.grid(True, alpha=0.3)
+    axes[-1, 0].set_xlabel("timestep")
+    axes[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_layer_raster(
+    events: Mapping[str, tuple[ArrayLike, ArrayLike]],
+    sizes: Mapping[str, int],
+    num_timesteps: int,
+    title: str = "Spikes per layer",
+) -> Figure:
+    """A raster per layer (its name on the panel): x the timestep, y the neuron of the layer.
+    ``events`` maps a layer to its (timesteps, neurons) arrays; ``sizes`` gives each layer's neurons
+    (so a layer that never fires shows as an empty panel of the right height, not as nothing)."""
+    names = list(sizes)
+    figure, axes = plt.subplots(len(names) or 1, 1, figsize=(9, 1.8 * max(len(names), 1) + 0.6), sharex=True, squeeze=False)
+    for ax, name in zip(axes[:, 0], names):
+        steps, neurons = (np.asarray(a, dtype=np.int64) for a in events.get(name, ([], [])))
+        ax.scatter(steps, neurons, s=4, marker="|", color=SPIKE_COLOUR)
+        ax.set_ylim(-0.5, sizes[name] - 0.5)
+        ax.set_xlim(-0.5, max(num_timesteps, 1) - 0.5)
+        ax.set_ylabel(f"{name}\n({sizes[name]:,})", fontsize=8)
+        ax.text(0.99, 0.92, _plural(int(steps.size), "event"), transform=ax.transAxes, ha="right", va="top", fontsize=7)
+    axes[-1, 0].set_xlabel("timestep")
+    axes[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
+    figure.suptitle(title)
     figure.tight_layout()
     return figure

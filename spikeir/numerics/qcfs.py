@@ -64,7 +64,7 @@ class QCFS(nn.Module):
         return self.lam * torch.clamp(stepped / self.levels, 0.0, 1.0)
 
     def extra_repr(self) -> str:
-        return f"levels={self.levels}, lam={float(self.lam):.4g}"
+        return f"levels={self.levels}, lam={float(self.lam.detach()):.4g}"
 
 
 def qcfs_modules(model: nn.Module) -> list[tuple[str, QCFS]]:

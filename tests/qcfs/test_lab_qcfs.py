@@ -1,0 +1,59 @@
+"""spikeir.lab.qcfs: the plain vs QCFS side-by-side, on a tiny slice of the lab data (fast)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import spikeir.lab.qcfs as lab_qcfs
+from spikeir.lab.data import MNISTSplit, load_mnist
+from spikeir.lab.training import MLP, train
+from spikeir.options import CompileOptions
+
+
+@pytest.fixture(scope="module")
+def tiny() -> tuple[MLP, MNISTSplit]:
+    data = load_mnist()
+    small = replace(
+        data, x_train=data.x_train[:400], y_train=data.y_train[:400], x_test=data.x_test[:100], y_test=data.y_test[:100]
+    )
+    model = MLP(hidden=(16,))
+    train(model, small.x_train, small.y_train, epochs=2, progress=False)
+    return model, small
+
+
+def test_comparison_rows_table_figure_and_cache(
+    tiny: tuple[MLP, MNISTSplit], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, data = tiny
+    options = CompileOptions(per_channel=True)
+    result = lab_qcfs.qcfs_comparison(
+        model, data, options, levels=(2,), timesteps=(2, 1), calibration_samples=100, epochs=1, cache_dir=tmp_path
+    )
+    assert [row.name for row in result.rows] == ["plain ReLU", "QCFS L=2"]
+    assert [row.levels for row in result.rows] == [None, 2]
+    assert result.options.mode == "rate" and result.options.per_channel
+    assert list(result.rows[1].lambdas) == ["layers.1"]
+    for row in result.rows:
+        assert sorted(row.rate) == [1, 2]
+        for measured in row.rate.values():
+            for what in ("accuracy", "agreement"):
+                low, high = measured[what]["ci95"]
+                assert low <= measured[what]["value"] <= high and measured[what]["samples"] == 100
+    table = result.table().splitlines()
+    assert len(table) == 2 + 1 + 2 and table[0].startswith("| T | plain ReLU accuracy")
+    assert len(result.figure().axes) == 2
+    report = result.as_dict()
+    assert report["samples"] == 100 and report["models"][1]["rate"]["2"] == result.rows[1].rate[2]
+    assert len(list(tmp_path.glob("qcfs-L2-*.pt"))) == 1
+
+    def no_training(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the cached model must be loaded, not retrained")
+
+    monkeypatch.setattr(lab_qcfs, "fine_tune", no_training)
+    again = lab_qcfs.qcfs_comparison(
+        model, data, options, levels=(2,), timesteps=(2, 1), calibration_samples=100, epochs=1, cache_dir=tmp_path
+    )
+    assert again.as_dict() == report

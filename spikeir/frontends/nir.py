@@ -219,11 +219,13 @@ class _Graph:
     def __init__(self, doc: NIRDocument, conv: Conventions) -> None:
         self.doc, self.conv = doc, conv
         self.preds: dict[str, list[str]] = {name: [] for name in doc.nodes}
+        self.succs: dict[str, list[str]] = {name: [] for name in doc.nodes}
         for a, b in doc.edges:
             for end in (a, b):
                 if end not in doc.nodes:
                     raise FrontendError(f"edge {a} -> {b} names no node '{end}'", self.where(end))
             self.preds[b].append(a)
+            self.succs[a].append(b)
         self.sizes: dict[str, int] = {}
         for name, node in doc.nodes.items():
             kind = node["type"]
@@ -249,7 +251,7 @@ class _Graph:
         node = self.doc.nodes[name]
         kind = node["type"]
         if kind == "Input":
-            return int(np.prod(np.asarray(node.get("shape", [0]), dtype=np.int64)))
+            return self._input_size(name)
         if kind in ("Affine", "Linear"):
             return int(_array(node, "weight", self.where(name)).shape[0])
         own = max((np.size(v) for v in node.values() if isinstance(v, np.ndarray)), default=1)
@@ -259,6 +261,22 @@ class _Graph:
         if not preds:
             return int(own)
         return self.size(preds[0], seen)
+
+    def _input_size(self, name: str) -> int:
+        """The Input's width; sinabs writes the time dimension into its shape ((T, n) for n inputs),
+        so a shape whose trailing dimensions give what every consuming Affine/Linear reads is that."""
+        shape = [int(d) for d in np.asarray(self.doc.nodes[name].get("shape", [0]), dtype=np.int64).ravel()]
+        widths = {
+            int(np.shape(self.doc.nodes[s]["weight"])[1])
+            for s in self.succs[name]
+            if self.doc.nodes[s]["type"] in ("Affine", "Linear")
+        }
+        full = int(np.prod(shape))
+        if len(widths) == 1 and full not in widths:
+            (width,) = widths
+            if any(int(np.prod(shape[i:])) == width for i in range(1, len(shape))):
+                return width
+        return full
 
     def walk(
         self, name: str, w: NDArray[np.float64], delay: int, path: tuple[str, ...]
@@ -570,6 +588,10 @@ def _layer_ops(
     if layer.decay_v is not None:
         ops.append(spikecore.LeakOp.decaying(group, _params(tables, _symbol(index, "dv"), layer.decay_v)))
     ops += _accs(index, layer, group, streams, tables, "v")
+    if layer.compensation is not None:
+        symbol = _symbol(index, "comp")
+        tables.append(spikecore.SynapsesOp(symbol, dense_attr(np.diag(layer.compensation).astype(np.int8))))
+        ops.append(spikecore.AccOp(group, streams[layer.spec.name], symbol, None, 1))
     if layer.decay_i is not None:
         ops.append(spikecore.AccCurrentOp(group))
     if np.any(layer.bias_v):

@@ -223,6 +223,17 @@ class QuantizedLayer:
     decay_i: NDArray[np.int32] | None
     threshold: NDArray[np.int32] | None
     v_reset: NDArray[np.int32] | None
+    compensation: NDArray[np.int8] | None = None
+    """Subtractive reset only: 1 where the chip's FIRE subtracts one unit more than the graph means
+    (``theta = floor(q) + 1`` for ``v > q`` with an integer q), added back the next step by a
+    delay-1 ACC of the layer's own spikes; None when no neuron needs it."""
+
+    @property
+    def subtracted(self) -> NDArray[np.int32] | None:
+        """What a spike really subtracts from V: ``theta - compensation``."""
+        if self.threshold is None:
+            return None
+        return self.threshold if self.compensation is None else self.threshold - self.compensation
 
 
 @dataclass(frozen=True)
@@ -358,6 +369,10 @@ def _quantize_layer(
     decay_v, err_v = _decays(layer.decay_v, where)
     decay_i, err_i = _decays(layer.decay_i, where)
     theta = None if layer.threshold is None else _thresholds(layer, units, spec.comparison)
+    compensation = None
+    if theta is not None and layer.threshold is not None and layer.reset == "subtract":
+        extra = theta - np.rint(_snap(layer.threshold / units))  # 0 or 1: theta minus the nearest subtrahend
+        compensation = extra.astype(np.int8) if np.any(extra) else None
     theta_err = 0.0
     if theta is not None and layer.threshold is not None:
         exact = layer.threshold / units
@@ -386,4 +401,7 @@ def _quantize_layer(
         max(err_v, err_i),
         headroom,
     )
-    return QuantizedLayer(layer, units, tuple(projections), bias_v, bias_i, decay_v, decay_i, theta, v_reset), error
+    layer_q = QuantizedLayer(
+        layer, units, tuple(projections), bias_v, bias_i, decay_v, decay_i, theta, v_reset, compensation
+    )
+    return layer_q, error

@@ -85,8 +85,10 @@ def test_lab_rejects_bad_options(tmp_path: Path) -> None:
 
 
 def test_lab_trains_the_same_model_as_train_or_load() -> None:
-    from spikeir.lab.pipeline import LabOptions
+    from spikeir.lab.pipeline import DEFAULT_LAB_EPOCHS, LabOptions, trained_epochs
     from spikeir.lab.training import DEFAULT_EPOCHS, DEFAULT_HIDDEN
 
     # One cached model serves the lab, the notebook and the README's snippets.
-    assert LabOptions().epochs == DEFAULT_EPOCHS and LabOptions().hidden == tuple(DEFAULT_HIDDEN)
+    assert trained_epochs(LabOptions()) == DEFAULT_EPOCHS == DEFAULT_LAB_EPOCHS
+    assert LabOptions().hidden == tuple(DEFAULT_HIDDEN)
+    assert trained_epochs(LabOptions(epochs=3)) == 3

@@ -273,7 +273,7 @@ def test_summary_says_where_the_model_came_from() -> None:
     assert model_provenance(cached) == "loaded from cache (/c/m.pt)"
     report = LabReport(options={}, training=dict(cached, model=model_provenance(cached)))
     assert "model: MLP 784-64-10, loaded from cache (/c/m.pt)\n" in render_summary(report)
-    assert "model: MLP 784-64-10, loaded from cache (/c/m.pt)\n" in render_markdown(report)
+    assert "| model | MLP 784-64-10, loaded from cache (/c/m.pt) |\n" in render_markdown(report)
     # a report.json written before the "model" key existed still renders
     assert "model: MLP 784-64-10, trained now (12 epochs, 10.5 s)" in render_summary(LabReport({}, training=trained))
 
@@ -291,5 +291,5 @@ def test_lab_on_small_data_trains_then_loads_from_cache(tmp_path: Path, capsys: 
         assert f"model: MLP 784-16-10, {expected}" in console
         report = json.loads((out / "report.json").read_text())
         assert report["training"]["model"].startswith(expected) and report["training"]["cached"] is bool(run)
-        assert f"model: MLP 784-16-10, {expected}" in (out / "report.md").read_text()
+        assert f"| model | MLP 784-16-10, {expected}" in (out / "report.md").read_text()
     assert str(tmp_path / "cache") in report["training"]["model"]

@@ -65,9 +65,21 @@ def _cell(record: Record, field: str, form: str) -> str:
     return "-" if value is None else form.format(value)
 
 
-def render_table(records: Sequence[Record], title: str) -> str:
-    """A plain-text table of ``records``: each point's options, then the metrics of `COLUMNS`."""
-    rows = [[describe_point(r["options"]), *(_cell(r, f, form) for f, _, form in COLUMNS)] for r in records]
+def varying(records: Sequence[Record]) -> list[str]:
+    """The options whose value differs between ``records`` (what tells their rows apart)."""
+    names = sorted({name for r in records for name in r["options"]})
+    return [n for n in names if len({json.dumps(r["options"].get(n)) for r in records}) > 1]
+
+
+def render_table(records: Sequence[Record], title: str, names: Sequence[str] | None = None) -> str:
+    """A plain-text table of ``records``: each point's options (``names``, default: all), then the
+    metrics of `COLUMNS`."""
+
+    def options(record: Record) -> str:
+        shown = record["options"] if names is None else {n: record["options"].get(n) for n in names}
+        return describe_point(shown)
+
+    rows = [[options(r), *(_cell(r, f, form) for f, _, form in COLUMNS)] for r in records]
     header = ["options", *(heading for _, heading, _ in COLUMNS)]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = [title]

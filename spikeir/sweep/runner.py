@@ -26,7 +26,15 @@ from spikeir.fileio import atomic_write
 from spikeir.sweep.engine import Engine, EngineKind, make_engine
 from spikeir.sweep.evaluate import EvalData, evaluate_shard, merge_counts, metrics, shard_bounds
 from spikeir.sweep.models import EvalSet, SweepModel, lab_eval_set, lab_model, reference_data
-from spikeir.sweep.report import COSTS, best_points, plot_front, render_failures, render_table, report_document
+from spikeir.sweep.report import (
+    COSTS,
+    best_points,
+    plot_front,
+    render_failures,
+    render_table,
+    report_document,
+    varying,
+)
 from spikeir.sweep.results import Record, ResultsFile
 from spikeir.sweep.space import Point, SweepSpace, describe_point, point_key
 
@@ -207,13 +215,14 @@ def run_sweep(
     workers: int | None = None,
     shard_size: int = DEFAULT_SHARD_SIZE,
     top: int = 10,
+    figures: bool = True,
     progress: bool = True,
     on_point: Callable[[Record], None] | None = None,
     say: Callable[[str], None] = print,
 ) -> SweepReport:
     """Sweep ``space`` for ``model`` (default: the lab's seed MLP) over ``data`` (default: the lab's
     1,000 held-out digits); write ``out``/results.jsonl as points finish, then report.json and one
-    Pareto figure per cost, and print the best points. ``resume`` continues an existing results file,
+    Pareto figure per cost (unless not ``figures``), and print the best points. ``resume`` continues an existing results file,
     skipping its finished points. ``on_point`` is called with each record as it is written."""
     start = time.perf_counter()
     model = lab_model() if model is None else model
@@ -254,7 +263,7 @@ def run_sweep(
         "workers": chosen.workers,
         "seconds": round(seconds, 2),
     }
-    files = _write_outputs(out, records, header, summary, top)
+    files = _write_outputs(out, records, header, summary, top, figures)
     _say_summary(say, records, top)
     return SweepReport(records, out, chosen.name, seconds, len(runs) - len(todo), files)
 
@@ -269,14 +278,14 @@ def _point_runs(space: SweepSpace) -> list[_PointRun]:
 
 
 def _write_outputs(
-    out: Path, records: list[Record], header: dict[str, Any], summary: dict[str, Any], top: int
+    out: Path, records: list[Record], header: dict[str, Any], summary: dict[str, Any], top: int, figures: bool
 ) -> list[str]:
-    """report.json and one figure per cost (pareto-<cost>.png), each written atomically."""
+    """report.json and (with ``figures``) one figure per cost, pareto-<cost>.png, each written atomically."""
     from spikeir.lab.pipeline import _figure_png  # pyright: ignore[reportPrivateUsage]
 
     atomic_write(out / REPORT, report_document(records, header, summary, top))
     files = [RESULTS, REPORT]
-    for cost in COSTS:
+    for cost in COSTS if figures else ():
         name = f"pareto-{cost.replace('_', '-')}.png"
         atomic_write(out / name, _figure_png(lambda cost=cost: plot_front(records, cost)))
         files.append(name)
@@ -285,7 +294,8 @@ def _write_outputs(
 
 def _say_summary(say: Callable[[str], None], records: list[Record], top: int) -> None:
     measured = [r for r in records if r["status"] == "ok"]
-    say(render_table(best_points(records, top), f"best {min(top, len(measured))} of {len(measured)} measured points:"))
+    title = f"best {min(top, len(measured))} of {len(measured)} measured points:"
+    say(render_table(best_points(records, top), title, varying(records)))
     failures = render_failures(records)
     if failures:
         say(f"{len(records) - len(measured)} point(s) not measured:\n{failures}")

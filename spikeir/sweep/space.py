@@ -185,3 +185,19 @@ def point_key(point: Mapping[str, OptionValue]) -> str:
 def describe_point(point: Mapping[str, OptionValue]) -> str:
     """``timesteps=8 per_channel=true`` (for tables and failure lines)."""
     return " ".join(f"{name}={json.dumps(value)}" for name, value in point.items())
+
+
+SEED_SPACE: dict[str, OptionValue | list[OptionValue]] = {
+    "mode": "rate",
+    "timesteps": [1, 2, 4, 8, 16, 32],
+    "method": ["max", "percentile"],
+    "per_channel": [False, True],
+    "neurons_per_core": [0, 1],
+}
+"""The default space (48 points): timesteps x calibration method x per-channel scales x neurons per core
+(the target's 1,024, or the seed's one), in rate mode."""
+
+
+def seed_space() -> SweepSpace:
+    """`SEED_SPACE` as a grid."""
+    return space_from_mapping(SEED_SPACE, "the default space")

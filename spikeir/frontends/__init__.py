@@ -1,6 +1,6 @@
 """Frontends: read a trained model in some format and produce the `nn` dialect (docs/pipeline.md, 1).
 
-`FRONTENDS` maps a file extension (without the dot: ``"pt2"``, ``"relay"``, ``"onnx"``) to the
+`FRONTENDS` maps a file extension (without the dot: ``"pt2"``, ``"relay"``, ``"onnx"``, ``"nir"``) to the
 function that imports such a file. `spike-opt model.pt2 -p ...` picks the frontend by the
 extension (or ``-f EXT``), just as it parses ``.mlir`` text, so every pass and target works on
 every input format.
@@ -74,7 +74,15 @@ def _onnx(stream: IO[bytes], options: FrontendOptions) -> ModuleOp:
     return import_onnx(stream.read(), options.filename, options.folder)
 
 
-FRONTENDS: dict[str, Frontend] = {"pt2": _pt2, "relay": _relay, "onnx": _onnx}
+def _nir(stream: IO[bytes], options: FrontendOptions) -> ModuleOp:
+    """A NIR graph (HDF5), under NIR's own conventions (dt = 1, ``v > threshold``): an unplaced
+    `spikecore.program` (see spikeir.frontends.nir; place it with ``-p spikecore-place``)."""
+    from spikeir.frontends.nir import import_nir
+
+    return import_nir(stream, name=options.filename)
+
+
+FRONTENDS: dict[str, Frontend] = {"pt2": _pt2, "relay": _relay, "onnx": _onnx, "nir": _nir}
 """File extension -> frontend. Entries are written here, in this file, as functions that import
 their implementing module (spikeir.frontends.torch_export, ...) when called."""
 
@@ -86,6 +94,7 @@ _IMPORTERS: dict[str, str] = {
     "import_onnx": "spikeir.frontends.onnx",
     "import_relax": "spikeir.frontends.relax",
     "import_relay": "spikeir.frontends.relay_text",
+    "import_nir": "spikeir.frontends.nir",
 }
 """The Python importers, by name: ``from spikeir.frontends import import_torch`` loads only torch's
 frontend (lazily, like the `FRONTENDS` registry, so spike-opt's start stays light)."""

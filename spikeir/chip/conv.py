@@ -113,8 +113,9 @@ def neuron_bounds(instr: AccConv, table: np.ndarray) -> np.ndarray:
     return sums.sum(axis=1)[channel] * MAX_ABS_PAYLOAD
 
 
-def convolve(kernel: ConvKernel, source: np.ndarray) -> np.ndarray:
-    """The members' dot products, (neurons, N) int64, for ``source`` (N, C*H*W) of payloads."""
+def convolve(kernel: ConvKernel, source: np.ndarray, as_float: bool = False) -> np.ndarray:
+    """The members' dot products, (neurons, N), for ``source`` (N, C*H*W) of payloads: int64, or
+    with ``as_float`` the exact float products as they come (for float32 state)."""
     dtype = kernel.weights.dtype
     n = source.shape[0]
     padded = np.zeros((source.shape[1] + 1, n), dtype)
@@ -122,7 +123,8 @@ def convolve(kernel: ConvKernel, source: np.ndarray) -> np.ndarray:
     patches = padded[kernel.gather]  # (groups, KC, H'*W', N)
     groups, taps = patches.shape[:2]
     out = np.matmul(kernel.weights, patches.reshape(groups, taps, -1))  # (groups, C'g, H'*W'*N)
-    return out.reshape(-1, n)[kernel.rows].astype(np.int64)
+    dots = out.reshape(-1, n)[kernel.rows]
+    return dots if as_float else dots.astype(np.int64)
 
 
 def _as_slice(values: np.ndarray) -> np.ndarray | slice:

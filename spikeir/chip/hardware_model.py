@@ -25,7 +25,7 @@ import numpy as np
 from spikeir.chip.accounting import Accounts, RunStats, SpikeEvent, run_stats
 from spikeir.chip.isa import PROBE_KINDS, ProbeSpec, Program, validate_program
 from spikeir.chip.plan import Plan, build_plan
-from spikeir.chip.steps import Chunk
+from spikeir.chip.steps import AccStep, Chunk, Step
 from spikeir.chip.target import SPIKECORE_V1, TargetDescription
 from spikeir.errors import ProgramError
 
@@ -248,6 +248,7 @@ class SpikeCoreCPU:
         self.spike_log_truncated = False
         clock = previous.clock if previous is not None else 0
         chunk_size = max(1, _CHUNK_BYTES // _bytes_per_lane(plan, lanes))
+        steps = _scheduled_steps(plan, clock + timesteps)
         final: _State | None = None
         for start in range(0, batch, chunk_size):
             stop = min(batch, start + chunk_size)
@@ -258,7 +259,7 @@ class SpikeCoreCPU:
                 if specs
                 else []
             )
-            self._run_chunk(plan, chunk, lanes[start:stop], timesteps, clock, writers, accounts)
+            self._run_chunk(plan, steps, chunk, lanes[start:stop], timesteps, clock, writers, accounts)
             for step, counts in zip(plan.fire_steps, chunk.fire_counts):
                 spikes[start:stop, step.segment_cores] += step.core_spikes(counts)
             outputs[start:stop] = chunk.V[:, plan.output_columns]
@@ -275,6 +276,7 @@ class SpikeCoreCPU:
     def _run_chunk(
         self,
         plan: Plan,
+        steps: list[Step],
         chunk: Chunk,
         x: np.ndarray,
         timesteps: int,
@@ -288,9 +290,9 @@ class SpikeCoreCPU:
         for first in range(0, timesteps, block):
             filled = min(block, timesteps - first)
             if plain:
-                _run_block(plan, chunk, first, filled)
+                _run_block(plan, steps, chunk, first, filled)
             else:
-                _run_block_v2(plan, chunk, x, first, filled, clock, writers)
+                _run_block_v2(plan, steps, chunk, x, first, filled, clock, writers)
             self._flush(plan, chunk, filled, first, accounts)
 
     def _flush(self, plan: Plan, chunk: Chunk, filled: int, first: int, accounts: Accounts) -> None:
@@ -387,10 +389,17 @@ class SpikeCoreCPU:
             raise ProgramError(f"core {core} is out of range 0..{cores - 1}", "SpikeCoreCPU")
 
 
-def _run_block(plan: Plan, chunk: Chunk, first: int, filled: int) -> None:
+def _scheduled_steps(plan: Plan, timesteps: int) -> list[Step]:
+    """The plan's steps for a run ending ``timesteps`` after a fresh state, without the bias steps
+    that input-only ACC steps fold into their products in such a run."""
+    folded = [id(step.bias) for step in plan.acc_steps if isinstance(step, AccStep) and step.folds_bias(timesteps)]
+    return [step for step in plan.steps if id(step) not in folded]
+
+
+def _run_block(plan: Plan, steps: list[Step], chunk: Chunk, first: int, filled: int) -> None:
     """``filled`` timesteps from ``first`` of a program with nothing to do between timesteps but
     the bus clear (v1's loop: direct input, no probes, no delays)."""
-    steps, clear_bus = plan.steps, plan.clear_bus
+    clear_bus = plan.clear_bus
     for slot in range(filled):
         chunk.record = chunk.events[slot]
         chunk.log_record = chunk.log[slot]
@@ -401,11 +410,18 @@ def _run_block(plan: Plan, chunk: Chunk, first: int, filled: int) -> None:
 
 
 def _run_block_v2(
-    plan: Plan, chunk: Chunk, x: np.ndarray, first: int, filled: int, clock: int, writers: list[_ProbeWriter]
+    plan: Plan,
+    steps: list[Step],
+    chunk: Chunk,
+    x: np.ndarray,
+    first: int,
+    filled: int,
+    clock: int,
+    writers: list[_ProbeWriter],
 ) -> None:
     """As :func:`_run_block`, with a streamed input (the block's input-only products formed at
     once), probe records and the ring of past buses."""
-    steps, clear_bus, push = plan.steps, plan.clear_bus, plan.ring_push
+    clear_bus, push = plan.clear_bus, plan.ring_push
     stream = None
     if plan.program.streamed_input:
         given = x[:, first : first + filled]
@@ -535,11 +551,13 @@ def _start_chunk(
     n_log = plan.log_cores.size if log_row is not None else 0
     block = _block_length(plan, lanes, timesteps, n_log)
     rows = slice(start, start + lanes)
+    float_state = clock + timesteps <= plan.f32_timesteps
+    state = np.float32 if float_state else np.int64
     if previous is not None:
-        V, current = previous.V[rows].copy(), previous.I[rows].copy()
+        V, current = previous.V[rows].astype(state), previous.I[rows].copy()
         R, ring = previous.R[rows].copy(), previous.ring[:, rows].copy()
     else:
-        V = np.repeat(plan.init_V[None, :], lanes, axis=0)
+        V = np.repeat(plan.init_V[None, :].astype(state), lanes, axis=0)
         unused = np.zeros((lanes, 0), np.int64)  # a state the program never touches has no columns
         current = np.zeros((lanes, n), np.int64) if plan.uses_current else unused
         R = np.zeros((lanes, n), np.int64) if plan.uses_refractory else unused
@@ -553,13 +571,14 @@ def _start_chunk(
         bus=np.zeros((lanes, plan.n_bus), np.float32),
         x=x,
         timesteps=clock + timesteps,
-        fire_counts=[np.zeros((lanes, step.param.size), np.int64) for step in plan.fire_steps],
+        fire_counts=[np.zeros((lanes, step.param.size), state) for step in plan.fire_steps],
         events=np.zeros((block, lanes, plan.records)),
         record=np.zeros(0),
         log_row=log_row,
         log=np.zeros((block, n_log), np.int8),
         log_record=np.zeros(0, np.int8),
         ring=ring,
+        float_state=float_state,
         clock=clock,
     )
     if not streamed:
@@ -596,7 +615,7 @@ def _keep_state(
     """Every lane's final state: the chunk's own arrays when one chunk holds the batch, else the
     chunks' rows copied into whole-batch arrays."""
     if start == 0 and stop == batch:
-        return _State(plan, chunk.V, chunk.I, chunk.R, chunk.ring, clock)
+        return _State(plan, chunk.V.astype(np.int64, copy=False), chunk.I, chunk.R, chunk.ring, clock)
     if final is None:
         final = _State(
             plan,

@@ -17,13 +17,28 @@ Exactness: bus payloads are int8, so an ACC row's dot product is bounded by
 is below 2^24 for every row of a fused block, float32 BLAS forms every partial sum exactly;
 otherwise float64 does (the bound is below 2^53 for any block that fits in memory).
 Saturation adds in int64 and clips to int32. Membrane potentials are int64 arrays holding int32
-values. The clip is skipped where it provably cannot act: no LEAK ever increases ``|X|`` and a FIRE
+values, or float32 arrays for a run in which they provably stay below 2^24 (see "Float32 state"
+below). The clip is skipped where it provably cannot act: no LEAK ever increases ``|X|`` and a FIRE
 only sets V to 0, ``V - theta`` or a reset value ``vr``, so a neuron's ``|V|`` never exceeds
 ``max(|V_init|, |vr|) + t * growth``, with ``growth`` the largest change its ACCs can make in one
 timestep (``|I| <= t * growth_I`` likewise); a step whose neurons all stay within int32 for the run
 needs no clip. A current ACC adds I, which can reach 2^31 in one step: it always clips, and so does
 every V step of a neuron that receives one. ``t`` counts timesteps since the state was fresh, so a
 continued run counts the runs it continues.
+
+Float32 state: the same bound, ``|V| <= max(|V_init|, |vr|) + t * growth``, below 2^24 for every
+neuron over a whole run makes every V an integer that float32 holds exactly, and every sum the steps
+form (V plus a dot product, a bias, minus a threshold) too, since each is bounded by the same
+``growth``. Such a run keeps V in float32, so products add into it with no conversion
+(:attr:`Plan.f32_timesteps` is the longest such run; programs with a current, or a decay LEAK, keep
+int64). Graded FIRE still multiplies in int64; a LEAK's ``X >> s`` is ``floor(X * 2^-s)``, exact.
+
+Counted products: when an ACC reads only payloads of binary FIREs (0 or 1), the events it reads
+are the sum of its source row, and its intra-core deliveries the source times a fixed weight; both
+become extra columns of its weight matrix (exact: at most the source length), so one product forms
+the dot products and the counts. An input-only ACC followed directly by the bias step of the same
+neurons folds the bias into its once-formed products in runs where neither saturates (no clip can
+act between the two adds, so ``V + d + b == V + (d + b)``).
 
 :func:`build_plan` runs the phases in order: lay out the state compactly, level the instructions,
 bound the growth of every neuron, fuse each group of a level into a step, and precompute what the
@@ -70,6 +85,8 @@ from spikeir.chip.target import TargetDescription
 
 _F32_EXACT = 2**24
 """Integers below this magnitude are exact in float32, and so is every partial sum that stays below it."""
+_F32_STATE = 2**24 - 1
+"""The largest integer (and run length) float32 state holds exactly, with every integer below it."""
 _NEVER = 2**62
 """A number of timesteps no run reaches (a step whose neurons cannot saturate at all)."""
 
@@ -132,6 +149,9 @@ class Plan:
     ring_width: int
     """Addresses the ring keeps: the union of the delayed ACCs' sources."""
     ring_push: RingPush | None
+    f32_timesteps: int
+    """The longest run (counting the runs it continues) whose V provably stays below 2^24: such a
+    run keeps V in float32 (see the module docstring); 0 when the program needs int64 state."""
     scratch_per_lane: int
     """Bytes per lane of the largest temporary a conv step makes (its im2col patches)."""
     fires: list[Fire]
@@ -198,6 +218,8 @@ class _Levels:
     """The indices (into the body) of the instructions fused into each step."""
     writer_core: np.ndarray
     """Per bus column, the core of the FIRE that writes it (-1: none does)."""
+    graded_bus: np.ndarray
+    """Per bus column, whether a graded FIRE writes it (its payloads are not just 0 or 1)."""
     clear_bus: bool
     """See :attr:`Plan.clear_bus`."""
 
@@ -239,13 +261,18 @@ def build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDesc
     levels = _level(body, layout)
     n_neurons = int(layout.neuron_ids.size)
     init_V = _initial_potentials(program, body, levels.columns, n_neurons)
-    safe = _safe_timesteps(program, body, levels.columns, tables, init_V)
+    growth, start, always = _growth(program, body, levels.columns, tables, init_V)
+    safe_v = np.where(always, 0, _headroom(growth[0], start, INT32_MAX))
+    safe = (safe_v, _headroom(growth[1], np.zeros_like(start), INT32_MAX))
     log_offsets, log_cores, log_neurons = _log_layout(body)
     fusion = _Fusion(
         program, tables, layout, levels, safe, log_offsets, _refractory_columns(body, levels.columns, n_neurons),
         [], [], [], [], [],
     )  # fmt: skip
     _fuse(fusion, body, chip.cores)
+    _fold_biases(fusion.steps)
+    uses_current = any(_compartment(instr) == Compartment.I or isinstance(instr, AccCurrent) for instr in body)
+    float_state = not uses_current and not any(isinstance(instr, LeakDecay) for instr in body)
     const_cycles, core_updates = _core_constants(body, chip.cores)
     cycle_base, cycle_rows = _cycle_patterns(body, fusion.cycle_columns, const_cycles, chip.cores)
     records = len(fusion.record_counts)
@@ -270,11 +297,14 @@ def build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDesc
         bus_addrs=layout.bus_addrs,
         log_cores=log_cores,
         log_neurons=log_neurons,
-        uses_current=any(_compartment(instr) == Compartment.I or isinstance(instr, AccCurrent) for instr in body),
+        uses_current=uses_current,
         uses_refractory=any(isinstance(instr, Fire) and instr.refractory > 0 for instr in body),
         max_delay=max((_delay(instr) for instr in body), default=0),
         ring_width=int(layout.ring_addrs.size),
         ring_push=_ring_push(layout),
+        f32_timesteps=max(0, int(_headroom(growth[0], start, _F32_STATE).min(initial=_F32_STATE)))
+        if float_state
+        else 0,
         scratch_per_lane=fusion.scratch_per_lane,
         fires=[instr for instr in body if isinstance(instr, Fire)],
     )
@@ -316,6 +346,7 @@ def _level(body: list[_RangeInstruction], layout: _Layout) -> _Levels:
     bus_written = np.full(layout.bus_addrs.size, -1)
     bus_read = np.full(layout.bus_addrs.size, -1)
     writer_core = np.full(layout.bus_addrs.size, -1)
+    graded_bus = np.zeros(layout.bus_addrs.size, bool)
     clear_bus = False
     columns: list[np.ndarray] = []
     groups: dict[_GroupKey, list[int]] = {}
@@ -333,11 +364,12 @@ def _level(body: list[_RangeInstruction], layout: _Layout) -> _Levels:
             level = max(level, int(bus_read[dst].max())) + 1
             bus_written[dst] = level
             writer_core[dst] = instr.core
+            graded_bus[dst] |= instr.mode == FireMode.GRADED
         else:
             level += 1
         neuron_level[cols] = level
         groups.setdefault((level, *_kind(instr)), []).append(index)
-    return _Levels(columns, groups, writer_core, clear_bus)
+    return _Levels(columns, groups, writer_core, graded_bus, clear_bus)
 
 
 def _kind(instr: _RangeInstruction) -> tuple[object, ...]:
@@ -364,15 +396,16 @@ def _initial_potentials(
     return init_V
 
 
-def _safe_timesteps(
+def _growth(
     program: Program,
     body: list[_RangeInstruction],
     columns: list[np.ndarray],
     tables: dict[int, np.ndarray],
     init_V: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per compartment (V, I), per column, the longest run in which the neuron stays within int32
-    without saturating (the module docstring says why the bounds hold)."""
+) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """Per compartment (V, I), per column, the most its ACCs change it in one timestep; per column
+    the largest ``|V|`` a run starts or a reset restarts from; and which columns receive a current
+    (always clipped). The module docstring says why ``|X| <= start + t * growth`` holds."""
     n = init_V.size
     growth = (np.zeros(n, np.int64), np.zeros(n, np.int64))
     start = np.abs(init_V)
@@ -391,13 +424,12 @@ def _safe_timesteps(
         elif isinstance(instr, Fire) and instr.reset == ResetMode.VALUE:
             reset = program.param_tables[instr.reset_table][instr.reset_row : instr.reset_row + instr.count]
             start[cols] = np.maximum(start[cols], np.abs(reset.astype(np.int64)))
-    safe_v = np.where(always, 0, _headroom(growth[0], start))
-    return safe_v, _headroom(growth[1], np.zeros(n, np.int64))
+    return growth, start, always
 
 
-def _headroom(growth: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """``|X| <= start + t * growth`` stays within int32 for t up to this."""
-    return np.where(growth > 0, (INT32_MAX - start) // np.maximum(growth, 1), _NEVER)
+def _headroom(growth: np.ndarray, start: np.ndarray, limit: int) -> np.ndarray:
+    """``|X| <= start + t * growth`` stays within ``limit`` for t up to this (negative: not even at t = 0)."""
+    return np.where(growth > 0, (limit - start) // np.maximum(growth, 1), np.where(start <= limit, _NEVER, -1))
 
 
 def _refractory_columns(body: list[_RangeInstruction], columns: list[np.ndarray], n_neurons: int) -> np.ndarray:
@@ -446,6 +478,26 @@ def _fuse(fusion: _Fusion, body: list[_RangeInstruction], cores: int) -> None:
         fusion.steps.append(builders[key[1]](fusion, instrs, cols, cores))
 
 
+def _fold_biases(steps: list[Step]) -> None:
+    """Give each input-only ACC step the bias step that directly follows it on the same neurons and
+    compartment: runs in which neither saturates add the bias into its once-formed products."""
+    for acc, bias in zip(steps, steps[1:]):
+        if (
+            isinstance(acc, AccStep)
+            and isinstance(bias, BiasStep)
+            and acc.precomputed
+            and acc.compartment == bias.compartment
+            and _same_index(acc.neurons, bias.neurons)
+        ):
+            acc.bias = bias
+
+
+def _same_index(a: Index, b: Index) -> bool:
+    if isinstance(a, slice) and isinstance(b, slice):
+        return a == b
+    return not isinstance(a, slice) and not isinstance(b, slice) and bool(np.array_equal(a, b))
+
+
 def _safe(fusion: _Fusion, compartment: Compartment, cols: np.ndarray) -> int:
     return int(fusion.safe[int(compartment)][cols].min())
 
@@ -465,7 +517,8 @@ def _acc_step(fusion: _Fusion, accs: list[Acc], cols: np.ndarray, n_cores: int) 
     cores, inverse = np.unique([i.core for i in accs], return_inverse=True)
     core_rows = np.zeros(cores.size, np.int64)
     np.add.at(core_rows, inverse, [i.count for i in accs])
-    writers = fusion.levels.writer_core[layout.bus_of(first.src, first.src_len)]
+    source_cols = layout.bus_of(first.src, first.src_len)
+    writers = fusion.levels.writer_core[source_cols]
     intra = np.zeros(writers.size, np.float64)
     for instr in accs:
         intra += writers == instr.core
@@ -475,12 +528,20 @@ def _acc_step(fusion: _Fusion, accs: list[Acc], cols: np.ndarray, n_cores: int) 
     intra_key = -1
     if intra.any():
         intra_key = fusion.add_record([0, 0, 1], np.zeros(n_cores, np.int64), np.zeros(n_cores, np.int64))
+    source = layout.source(first.src, first.src_len, first.delay)
+    # A source of binary payloads only: its events and intra-core deliveries come out of the product.
+    counted = first.src >= fusion.program.n_inputs and not bool(fusion.levels.graded_bus[source_cols].any())
+    weights = block.T
+    if counted:
+        extra = [np.ones(first.src_len, np.int64)] + ([intra.astype(np.int64)] if intra.any() else [])
+        weights = np.concatenate([weights, np.stack(extra, axis=1)], axis=1)
     step = AccStep(
         key=key,
         intra_key=intra_key,
-        source=layout.source(first.src, first.src_len, first.delay),
+        source=source,
         neurons=_index(cols),
-        weights=np.ascontiguousarray(block.T, dtype=dtype),
+        weights=np.ascontiguousarray(weights, dtype=dtype),
+        counted=counted,
         cores=cores.astype(np.int64),
         core_rows=core_rows,
         rows=int(block.shape[0]),
@@ -564,12 +625,14 @@ def _fire_step(fusion: _Fusion, members: list[tuple[int, Fire]], cols: np.ndarra
             )
         )
     binary = fires[0].mode == FireMode.BINARY
+    params = np.concatenate([param(f.table, f.row, f.count) for f in fires])
     step = FireStep(
         neurons=_index(cols),
         dst=_index(np.concatenate([fusion.layout.bus_of(f.dst, f.count) for f in fires]) - program.n_inputs),
         binary=binary,
         slot=len(fusion.fire_steps),
-        param=np.concatenate([param(f.table, f.row, f.count) for f in fires]),
+        param=params,
+        threshold_f32=params.astype(np.float32),
         rounding=_uniform(np.where(shift > 0, np.left_shift(1, np.maximum(shift - 1, 0)), 0)),
         shift=_uniform(shift),
         lo=_uniform(per_neuron([f.lo for f in fires])),
@@ -593,7 +656,8 @@ def _bias_step(fusion: _Fusion, instrs: list[AccBias], cols: np.ndarray, n_cores
     del n_cores
     bias = np.concatenate([fusion.program.param_tables[i.table][i.row : i.row + i.count] for i in instrs])
     compartment = instrs[0].compartment
-    return BiasStep(_index(cols), bias.astype(np.int64), _safe(fusion, compartment, cols), int(compartment))
+    bias = bias.astype(np.int64)
+    return BiasStep(_index(cols), bias, bias.astype(np.float32), _safe(fusion, compartment, cols), int(compartment))
 
 
 def _current_step(fusion: _Fusion, instrs: list[AccCurrent], cols: np.ndarray, n_cores: int) -> CurrentStep:
@@ -604,8 +668,10 @@ def _current_step(fusion: _Fusion, instrs: list[AccCurrent], cols: np.ndarray, n
 def _leak_step(fusion: _Fusion, instrs: list[Leak], cols: np.ndarray, n_cores: int) -> LeakStep:
     """Fused LEAKs: their shifts, one per neuron."""
     del fusion, n_cores
-    shifts = np.concatenate([np.full(i.count, i.shift) for i in instrs])
-    return LeakStep(_index(cols), shifts.astype(np.int64), int(instrs[0].compartment))
+    shifts = np.concatenate([np.full(i.count, i.shift) for i in instrs]).astype(np.int64)
+    return LeakStep(
+        _index(cols), shifts, np.ldexp(np.float32(1), -shifts).astype(np.float32), int(instrs[0].compartment)
+    )
 
 
 def _decay_step(fusion: _Fusion, instrs: list[LeakDecay], cols: np.ndarray, n_cores: int) -> DecayStep:

@@ -5,7 +5,8 @@ one numpy operation over every lane of a chunk: the ACCs of a dependency level t
 bus range become one matrix product, its FIREs one vectorised requantization, its conv ACCs of one
 kernel one im2col product (:mod:`spikeir.chip.conv`). The choices made when planning (float32 or
 float64 products, where the int32 clip can be skipped) are explained in that module's docstring;
-here they are only obeyed.
+here they are only obeyed. A chunk whose run keeps V in float32 (``Chunk.float_state``) gets the
+float products as they are; otherwise they are converted to int64 first.
 
 ISA v2 state: besides V, a chunk holds I (the current, only when the program uses it), R (the
 refractory counters, only when some FIRE has a refractory period) and the ring of past buses that
@@ -51,7 +52,8 @@ class Chunk:
     """The state of a chunk of lanes during a run."""
 
     V: np.ndarray
-    """(lanes, neurons) int64: membrane potentials of the neurons the program touches."""
+    """(lanes, neurons): membrane potentials of the neurons the program touches, int64, or float32
+    when ``float_state``."""
     I: np.ndarray  # noqa: E741  (docs/isa.md's name for the current)
     """(lanes, neurons) int64: their currents (v2; (lanes, 0) when the program never uses I)."""
     R: np.ndarray
@@ -66,8 +68,8 @@ class Chunk:
     """Timesteps since the state was fresh at the end of this run: whether a step must saturate
     depends on it (a continued run counts the runs it continues)."""
     fire_counts: list[np.ndarray]
-    """Per FIRE step, (lanes, neurons of the step) int64: each neuron's spikes so far (summed per
-    core at the end of the run, not every timestep)."""
+    """Per FIRE step, (lanes, neurons of the step), int64 (float32 with ``float_state``): each
+    neuron's spikes so far (summed per core at the end of the run, not every timestep)."""
     events: np.ndarray
     """(block, lanes, columns) float64: per timestep of the block, what each ACC step read (see
     :attr:`spikeir.chip.plan.Plan.records`)."""
@@ -82,6 +84,8 @@ class Chunk:
     ring: np.ndarray
     """(D, lanes, delayed addresses) float32: the bus of the last D timesteps at the addresses
     delayed ACCs read (v2; D = 0 without delays); timestep c is in row ``c % D``."""
+    float_state: bool = False
+    """Whether V is float32 in this run: it provably stays below 2^24 (spikeir.chip.plan)."""
     clock: int = 0
     """Timesteps since the state was fresh, at the current timestep (indexes the ring)."""
     slot: int = 0
@@ -136,7 +140,8 @@ class AccStep:
     source: Source
     neurons: Index
     weights: np.ndarray
-    """(len, rows) contiguous, float32 when exact (see spikeir.chip.plan), else float64."""
+    """(len, rows) contiguous, float32 when exact (see spikeir.chip.plan), else float64; when
+    ``counted``, followed by a column of ones and (with intra-core deliveries) ``intra_weight``."""
     cores: np.ndarray
     """Distinct cores of the members, and the rows each runs (a core spends a cycle per row and event)."""
     core_rows: np.ndarray
@@ -149,6 +154,12 @@ class AccStep:
     compartment: int = V
     streamed: bool = False
     """Whether the input port changes every timestep (its precomputed products are per timestep)."""
+    counted: bool = False
+    """Whether its source holds only binary payloads, so that the product's extra columns count
+    its events and intra-core deliveries (spikeir.chip.plan, "Counted products")."""
+    bias: BiasStep | None = None
+    """The bias step right after it on the same neurons, folded into its once-formed products in
+    runs where neither saturates (input-only steps only)."""
     precomputed: bool = field(init=False)
     """Whether it reads only the current input port (its products are formed ahead of time)."""
 
@@ -160,12 +171,23 @@ class AccStep:
         """The neurons it adds into (the width of its products)."""
         return self.rows
 
+    def folds_bias(self, timesteps: int) -> bool:
+        """Whether a run ending ``timesteps`` after a fresh state adds :attr:`bias` into the products."""
+        bias = self.bias
+        return bias is not None and timesteps <= min(self.safe_timesteps, bias.safe_timesteps)
+
+    def _constant(self, chunk: Chunk, source: np.ndarray) -> np.ndarray:
+        dots = self._dots(source, chunk.float_state)
+        if self.bias is not None and self.folds_bias(chunk.timesteps):
+            dots += self.bias.bias_f32 if chunk.float_state else self.bias.bias
+        return dots
+
     def prepare(self, chunk: Chunk) -> None:
         """An input-only step on a direct input reads the same payloads every timestep: form its
         products and record its events once per chunk, for every timestep slot of the block."""
         if self.precomputed and not self.streamed:
             cols = self.source.input_cols
-            chunk.constant[self.key] = self._dots(chunk.inputs[:, cols])
+            chunk.constant[self.key] = self._constant(chunk, chunk.inputs[:, cols])
             chunk.events[:, :, self.key] = np.count_nonzero(chunk.x[:, cols], axis=1)
 
     def prepare_block(self, chunk: Chunk, inputs: np.ndarray, x: np.ndarray) -> None:
@@ -175,7 +197,7 @@ class AccStep:
             cols = self.source.input_cols
             lanes, block = inputs.shape[:2]
             source = inputs[:, :, cols].reshape(lanes * block, -1)
-            chunk.constant[self.key] = self._dots(source).reshape(lanes, block, self.rows)
+            chunk.constant[self.key] = self._constant(chunk, source).reshape(lanes, block, self.rows)
             chunk.events[:block, :, self.key] = np.count_nonzero(x[:, :, cols], axis=2).T
 
     def execute(self, chunk: Chunk) -> None:
@@ -183,19 +205,28 @@ class AccStep:
             dots = chunk.constant[self.key]
             if self.streamed:
                 dots = dots[:, chunk.slot]
+        elif self.counted:
+            product = self._dots(self.source.read(chunk), chunk.float_state)
+            chunk.record[:, self.key] = product[:, self.rows]
+            if self.intra_weight is not None:
+                chunk.record[:, self.intra_key] = product[:, self.rows + 1]
+            dots = product[:, : self.rows]
         else:
             source = self.source.read(chunk)
-            dots = self._dots(source)
+            dots = self._dots(source, chunk.float_state)
             nonzero = source != 0
             chunk.record[:, self.key] = nonzero.sum(axis=1)
             if self.intra_weight is not None:
                 chunk.record[:, self.intra_key] = nonzero @ self.intra_weight
         _add_saturating(chunk.state[self.compartment], self.neurons, dots, chunk.timesteps > self.safe_timesteps)
 
-    def _dots(self, source: np.ndarray) -> np.ndarray:
+    def _dots(self, source: np.ndarray, float_state: bool) -> np.ndarray:
+        """The exact dot products, as floats for float32 state, else int64."""
         if self.weights.dtype == np.float32:
-            return (source @ self.weights).astype(np.int64)
-        return (source.astype(np.float64) @ self.weights).astype(np.int64)
+            product = source @ self.weights
+        else:
+            product = source.astype(np.float64) @ self.weights
+        return product if float_state else product.astype(np.int64)
 
 
 @dataclass
@@ -229,7 +260,7 @@ class ConvStep:
         if self.precomputed and not self.streamed:
             x = chunk.x[:, self.source.input_cols]
             chunk.constant[self.key] = np.ascontiguousarray(
-                convolve(self.kernel, chunk.inputs[:, self.source.input_cols]).T
+                convolve(self.kernel, chunk.inputs[:, self.source.input_cols], chunk.float_state).T
             )
             chunk.events[:, :, self.key : self.key + self.fan.shape[1]] = (x != 0) @ self.fan
 
@@ -238,7 +269,7 @@ class ConvStep:
         if self.precomputed and self.streamed:
             cols = self.source.input_cols
             lanes, block = inputs.shape[:2]
-            dots = convolve(self.kernel, inputs[:, :, cols].reshape(lanes * block, -1))
+            dots = convolve(self.kernel, inputs[:, :, cols].reshape(lanes * block, -1), chunk.float_state)
             chunk.constant[self.key] = dots.T.reshape(lanes, block, -1)
             events = (x[:, :, cols] != 0) @ self.fan  # (lanes, block, columns)
             chunk.events[:block, :, self.key : self.key + self.fan.shape[1]] = events.transpose(1, 0, 2)
@@ -250,7 +281,7 @@ class ConvStep:
                 dots = dots[:, chunk.slot]
         else:
             source = self.source.read(chunk)
-            dots = convolve(self.kernel, source).T
+            dots = convolve(self.kernel, source, chunk.float_state).T
             chunk.record[:, self.key : self.key + self.fan.shape[1]] = (source != 0) @ self.fan
         _add_saturating(chunk.state[self.compartment], self.neurons, dots, chunk.timesteps > self.safe_timesteps)
 
@@ -261,12 +292,15 @@ class BiasStep:
 
     neurons: Index
     bias: np.ndarray
+    bias_f32: np.ndarray
+    """The same values in float32, for float32 state (exact there: each is below its neuron's bound)."""
     safe_timesteps: int
     """The longest run in which none of its neurons can saturate (see spikeir.chip.plan)."""
     compartment: int = V
 
     def execute(self, chunk: Chunk) -> None:
-        _add_saturating(chunk.state[self.compartment], self.neurons, self.bias, chunk.timesteps > self.safe_timesteps)
+        bias = self.bias_f32 if chunk.float_state else self.bias
+        _add_saturating(chunk.state[self.compartment], self.neurons, bias, chunk.timesteps > self.safe_timesteps)
 
 
 @dataclass
@@ -285,12 +319,17 @@ class LeakStep:
 
     neurons: Index
     shift: np.ndarray
+    scale: np.ndarray
+    """``2^-shift`` in float32: for float32 state ``X >> s`` is ``floor(X * 2^-s)``, exact."""
     compartment: int = V
 
     def execute(self, chunk: Chunk) -> None:
         X = chunk.state[self.compartment]
         x = X[:, self.neurons]
-        X[:, self.neurons] = x - (x >> self.shift)
+        if chunk.float_state:  # only V exists then (a program with I keeps int64 state)
+            X[:, self.neurons] = x - np.floor(x * self.scale)
+        else:
+            X[:, self.neurons] = x - (x >> self.shift)
 
 
 @dataclass
@@ -318,6 +357,9 @@ class FireStep:
     """Index of this step's spike counters in the chunk."""
     param: np.ndarray
     """Graded: the multiplier M; binary: the threshold theta."""
+    threshold_f32: np.ndarray
+    """``param`` in float32, the threshold float32 state compares with: exact below 2^24, and
+    a larger one rounds to at least 2^24, above every V of such a run, just as theta is."""
     rounding: np.ndarray | np.int64
     shift: np.ndarray | np.int64
     lo: np.ndarray | np.int64
@@ -339,6 +381,8 @@ class FireStep:
     def execute(self, chunk: Chunk) -> None:
         v = chunk.V[:, self.neurons]
         if not self.binary:
+            if chunk.float_state:
+                v = v.astype(np.int64)  # M * V needs up to 55 bits
             payload = v * self.param
             payload += self.rounding
             payload >>= self.shift
@@ -349,13 +393,14 @@ class FireStep:
             fired = self._fire_v2(chunk, v)
             payload = fired.view(np.int8)
         else:
-            fired = v >= self.param
+            theta = self.threshold_f32 if chunk.float_state else self.param
+            fired = v >= theta
             if self.subtract is True:
-                decrement = fired * self.param
+                decrement = fired * theta
             elif self.subtract is False:
                 decrement = fired * v
             else:
-                decrement = fired * np.where(self.subtract, self.param, v)
+                decrement = fired * np.where(self.subtract, theta, v)
             if isinstance(self.neurons, slice):
                 v -= decrement
             else:
@@ -386,6 +431,7 @@ class FireStep:
 
     def core_spikes(self, counts: np.ndarray) -> np.ndarray:
         """Per-neuron spike counts summed per core of this step: (lanes, segment_cores.size)."""
+        counts = counts.astype(np.int64, copy=False)
         return counts if self.one_per_core else np.add.reduceat(counts, self.segment_starts, axis=1)
 
 

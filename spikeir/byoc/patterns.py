@@ -1,8 +1,10 @@
 """The BYOC pattern table: which Relax subgraphs SpikeCore runs (the seed's `relay_patterns`, on Relax).
 
-A SpikeCore layer is a fully connected product of a vector with a constant matrix, an optional
-constant bias and an optional ReLU. Relax (apache-tvm 0.27; Relay is gone) writes ``nn.Linear`` as
-``matmul(x, permute_dims(W))`` followed by ``add(b, ...)`` (either operand order).
+A SpikeCore layer is a fully connected product of a vector with a constant matrix, or a 2-D
+convolution of an NCHW map with a constant OIHW kernel, each with an optional constant bias and an
+optional ReLU; average pooling is a layer too. Relax (apache-tvm 0.27; Relay is gone) writes
+``nn.Linear`` as ``matmul(x, permute_dims(W))`` followed by ``add(b, ...)`` (either operand order),
+and a convolution's bias as ``add(conv2d(x, W), reshape(b, [1, C, 1, 1]))``.
 
 As TVM's own backends do (``tvm/relax/backend/cuda/cublas.py``), a pattern only describes the shape
 of the subgraph, with its operands annotated, and a check function decides whether a match is
@@ -49,6 +51,67 @@ def check_layer(context: Any) -> bool:
     )
 
 
+def _symmetric(padding: Any) -> bool:
+    """Relax's (top, left, bottom, right) padding pads both sides of each axis alike."""
+    pads = [int(p) for p in padding]
+    return len(pads) == 4 and pads[0] == pads[2] and pads[1] == pads[3]
+
+
+def _feature_map(expr: Any) -> bool:
+    ty = expr.ty
+    return getattr(ty, "ndim", None) == 4 and str(getattr(ty, "dtype", "")) == "float32"
+
+
+def check_conv(context: Any) -> bool:
+    """Whether a conv2d (+ bias) (+ relu) match is a layer SpikeCore runs: NCHW / OIHW, constant
+    weights, a per-channel constant bias, symmetric padding, nothing used outside the match."""
+    from tvm.relax.backend.utils import has_leaking_intermediate_variables
+
+    annotated = context.annotated_expr
+    attrs = annotated["conv"].attrs
+    bias = annotated.get("bias")
+    return (
+        not has_leaking_intermediate_variables(context)
+        and _feature_map(annotated["input"])
+        and (str(attrs.data_layout), str(attrs.kernel_layout), str(attrs.out_layout)) == ("NCHW", "OIHW", "NCHW")
+        and _symmetric(attrs.padding)
+        and _is_constant(annotated["weight"], (4,))
+        and (bias is None or _is_constant(bias, (1, 4)))
+    )
+
+
+def check_pool(context: Any) -> bool:
+    """Whether an average pooling is one SpikeCore runs: NCHW, symmetric padding that the average
+    counts, no dilation, floor sizing."""
+    from tvm.relax.backend.utils import has_leaking_intermediate_variables
+
+    annotated = context.annotated_expr
+    attrs = annotated["pool"].attrs
+    padded = any(int(p) for p in attrs.padding)
+    return (
+        not has_leaking_intermediate_variables(context)
+        and _feature_map(annotated["input"])
+        and str(attrs.layout) == "NCHW"
+        and _symmetric(attrs.padding)
+        and all(int(d) == 1 for d in attrs.dilation)
+        and not bool(attrs.ceil_mode)
+        and (not padded or bool(attrs.count_include_pad))
+    )
+
+
+def check_flatten(context: Any) -> bool:
+    """A conv or pooling layer followed by the flatten before a dense layer (``[B, C, H, W] ->
+    [B, C*H*W]``): the flatten is only a way of reading the map, so it stays on the chip with the layer
+    (the model's own input flatten is a host op, as before)."""
+    annotated = context.annotated_expr
+    flatten = annotated["flatten"]
+    source = flatten.args[0].ty
+    shape = [int(v) for v in getattr(getattr(flatten.ty, "shape", None), "values", [])]
+    is_flatten = len(shape) == 2 and getattr(source, "ndim", None) == 4 and shape[0] == int(source.shape.values[0])
+    layer = check_conv(context) if "conv" in annotated else check_pool(context)
+    return is_flatten and layer
+
+
 def spikecore_patterns() -> list[Pattern]:
     """The table `register_spikecore_target` registers, general before specific (registration order)."""
     from tvm.relax.dpl import is_op, wildcard
@@ -59,10 +122,27 @@ def spikecore_patterns() -> list[Pattern]:
     dense_relu = is_op("relax.nn.relu")(dense_bias | dense)
     operands = {"input": x, "weight": w}
     with_bias = {**operands, "bias": b}
+    conv = is_op("relax.nn.conv2d")(x, w)
+    channel_bias = is_op("relax.reshape")(b, wildcard()) | b  # from_exported_program reshapes it to [1, C, 1, 1]
+    conv_bias = is_op("relax.add")(conv, channel_bias) | is_op("relax.add")(channel_bias, conv)
+    conv_relu = is_op("relax.nn.relu")(conv_bias | conv)
+    pool = is_op("relax.nn.avg_pool2d")(x)
+    conv_or_pool = conv_relu | conv_bias | conv | pool
+    flatten = is_op("relax.reshape")(conv_or_pool, wildcard())
     return [
         (f"{PATTERN_PREFIX}.dense", dense, operands, check_layer),
         (f"{PATTERN_PREFIX}.dense_bias", dense_bias, with_bias, check_layer),
         (f"{PATTERN_PREFIX}.dense_relu", dense_relu, with_bias, check_layer),
+        (f"{PATTERN_PREFIX}.avg_pool2d", pool, {"input": x, "pool": pool}, check_pool),
+        (f"{PATTERN_PREFIX}.conv2d", conv, {**operands, "conv": conv}, check_conv),
+        (f"{PATTERN_PREFIX}.conv2d_bias", conv_bias, {**with_bias, "conv": conv}, check_conv),
+        (f"{PATTERN_PREFIX}.conv2d_relu", conv_relu, {**with_bias, "conv": conv}, check_conv),
+        (
+            f"{PATTERN_PREFIX}.flatten",
+            flatten,
+            {**with_bias, "conv": conv, "pool": pool, "flatten": flatten},
+            check_flatten,
+        ),
     ]
 
 

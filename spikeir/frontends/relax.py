@@ -23,7 +23,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
 
 from spikeir.errors import FrontendError
-from spikeir.frontends.builder import NNBuilder
+from spikeir.frontends.builder import NNBuilder, bias_vector, shape_of
 
 
 def import_relax(mod: Any, params: Mapping[str, np.ndarray] | None = None, entry: str = "main") -> ModuleOp:
@@ -157,7 +157,10 @@ class _Converter:
                 if name == "relax.nn.log_softmax"
                 else ""
             )
-            raise FrontendError(f"Relax op '{name}' is not supported by spikeir{hint}", self.where)
+            raise FrontendError(
+                f"Relax op '{name}' is not supported by spikeir{hint}; supported ops: {', '.join(SUPPORTED_OPS)}",
+                self.where,
+            )
         return convert(self, name, call, args, f"{self.where}: {name}")
 
     def matmul(self, name: str, call: Any, args: list[Any], where: str) -> Value:
@@ -168,13 +171,18 @@ class _Converter:
         return self.builder.dense(self.activation(x, name), weight.T, None, where)
 
     def add(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        """Two activations: nn.add (a skip connection); an activation and a constant: a bias, along
+        the last axis or, as ``[1, C, 1, 1]`` after a convolution, along the channels."""
         lhs, rhs = args[0], self.expr(args[1])
         if isinstance(lhs, _Const):
             lhs, rhs = rhs, lhs
+        if isinstance(lhs, SSAValue) and isinstance(rhs, SSAValue):
+            return self.builder.add(lhs, rhs, where)
         bias = self.constant(rhs, name, "bias (only constant bias vectors can be added)")
-        if bias.ndim == 2 and bias.shape[0] == 1:
-            bias = bias[0]
-        return self.builder.bias_add(self.activation(lhs, name), bias, where)
+        x = self.activation(lhs, name)
+        if len(shape_of(x)) == 4 and bias.ndim == 4 and bias.shape[0] == 1 and bias.shape[2:] == (1, 1):
+            return self.builder.channel_bias(x, bias.reshape(-1), where)
+        return self.builder.bias_add(x, bias_vector(bias, name, where), where)
 
     def relu(self, name: str, call: Any, args: list[Any], where: str) -> Value:
         return self.builder.relu(self.activation(args[0], name))
@@ -189,6 +197,89 @@ class _Converter:
 
     def flatten(self, name: str, call: Any, args: list[Any], where: str) -> Value:
         return self.builder.reshape(self.activation(args[0], name), [-1], name, where)
+
+    def conv2d(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        attrs = call.attrs
+        _check_layout(name, {"data_layout": "NCHW", "kernel_layout": "OIHW", "out_layout": "NCHW"}, attrs, where)
+        weight = self.constant(self.expr(args[1]), name, "weight")
+        return self.builder.conv2d(
+            self.activation(args[0], name),
+            weight,
+            _pair(attrs.strides),
+            [int(p) for p in attrs.padding],
+            _pair(attrs.dilation),
+            int(attrs.groups),
+            None,
+            where,
+        )
+
+    def pool2d(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        """avg_pool2d / max_pool2d: symmetric padding, no dilation, floor sizing; an average over
+        padding must count the padding (nn.pool2d's avg divides by the whole window)."""
+        attrs = call.attrs
+        _check_layout(name, {"layout": "NCHW", "out_layout": "NCHW"}, attrs, where)
+        padding = [int(p) for p in attrs.padding]
+        kind = "max" if name == "relax.nn.max_pool2d" else "avg"
+        if _pair(attrs.dilation) != (1, 1) or bool(attrs.ceil_mode):
+            raise FrontendError(f"{name}: dilation and ceil_mode=True are not supported", where)
+        if any(padding) and (kind == "max" or not bool(attrs.count_include_pad)):
+            raise FrontendError(
+                f"{name}: padding {padding} is supported only for an average that counts it "
+                "(count_include_pad=True); max pooling pads with -inf, nn.pool2d with zeros",
+                where,
+            )
+        x = self.activation(args[0], name)
+        return self.builder.pool2d(x, kind, _pair(attrs.pool_size), _pair(attrs.strides), padding, None, where)
+
+    def adaptive_avg_pool2d(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        _check_layout(name, {"layout": "NCHW", "out_layout": "NCHW"}, call.attrs, where)
+        x = self.activation(args[0], name)
+        in_h, in_w = shape_of(x)[2:]
+        size = call.attrs.output_size
+        out_h, out_w = (in_h, in_w) if size is None else _pair(size)
+        if in_h % out_h or in_w % out_w:
+            raise FrontendError(
+                f"{name}: output size {[out_h, out_w]} does not divide the {in_h}x{in_w} map evenly", where
+            )
+        kernel = (in_h // out_h, in_w // out_w)
+        return self.builder.pool2d(x, "avg", kernel, kernel, 0, None, where)
+
+    def mean(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        """The mean over the spatial axes of an NCHW map: global average pooling."""
+        x = self.activation(args[0], name)
+        shape = shape_of(x)
+        axes = sorted(int(a) % len(shape) for a in call.attrs.axis) if call.attrs.axis is not None else []
+        if len(shape) != 4 or axes != [2, 3]:
+            raise FrontendError(
+                f"{name}: only the mean over the spatial axes [2, 3] of an NCHW map is supported, got axes "
+                f"{axes} of shape {list(shape)}",
+                where,
+            )
+        pooled = self.builder.global_avg_pool(x, None, where)
+        return pooled if bool(call.attrs.keepdims) else self.builder.reshape(pooled, [-1, shape[1]], name, where)
+
+    def batch_norm(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        """Inference batch norm on axis 1: the normalised tensor and the (unchanged) moving statistics."""
+        attrs = call.attrs
+        if int(attrs.axis) != 1 or bool(attrs.training):
+            raise FrontendError(f"{name}: only inference batch norm on the channel axis 1 is supported", where)
+        x = self.activation(args[0], name)
+        gamma, beta, mean, variance = (self.constant(self.expr(a), name, "statistics") for a in args[1:5])
+        if not bool(attrs.scale):
+            gamma = np.ones_like(gamma)
+        if not bool(attrs.center):
+            beta = np.zeros_like(beta)
+        result = self.builder.batch_norm(x, gamma, beta, mean, variance, float(attrs.epsilon), None, where)
+        return (result, _Const(mean), _Const(variance))
+
+    def concat(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        fields = args[0] if isinstance(args[0], tuple) else (args[0],)
+        values = [self.activation(field, name) for field in fields]
+        return self.builder.concat(values, int(call.attrs.axis), where)
+
+    def zeros_like(self, name: str, call: Any, args: list[Any], where: str) -> Value:
+        """A constant (the importer writes max pooling's unused indices so)."""
+        return _Const(np.zeros(self.tensor_shape(call, name), dtype=np.float32))
 
     def fold(self, name: str, call: Any, args: list[Any]) -> _Const:
         array = self.constant(args[0], name, "operand (only constants can be permuted)")
@@ -221,5 +312,29 @@ _OPS: dict[str, Callable[[_Converter, str, Any, list[Any], str], Value]] = {
     "relax.nn.softmax": _Converter.softmax,
     "relax.reshape": _Converter.reshape,
     "relax.flatten": _Converter.flatten,
+    "relax.nn.conv2d": _Converter.conv2d,
+    "relax.nn.avg_pool2d": _Converter.pool2d,
+    "relax.nn.max_pool2d": _Converter.pool2d,
+    "relax.nn.adaptive_avg_pool2d": _Converter.adaptive_avg_pool2d,
+    "relax.mean": _Converter.mean,
+    "relax.nn.batch_norm": _Converter.batch_norm,
+    "relax.concat": _Converter.concat,
+    "relax.zeros_like": _Converter.zeros_like,
 }
 """The Relax ops the importer converts (after folding constant permutes and reshapes), by name."""
+
+SUPPORTED_OPS = tuple(sorted([*_OPS, "relax.permute_dims"]))
+"""What unsupported-op errors list (permute_dims only of constants)."""
+
+
+def _pair(values: Any) -> tuple[int, int]:
+    """A Relax attribute of two integers (or one, for both axes)."""
+    items = [int(v) for v in values] if hasattr(values, "__len__") else [int(values)]
+    return (items[0], items[-1])
+
+
+def _check_layout(name: str, expected: Mapping[str, str], attrs: Any, where: str) -> None:
+    for key, layout in expected.items():
+        value = str(getattr(attrs, key))
+        if value not in (layout, ""):
+            raise FrontendError(f"{name}: {key} {value} is not supported (only {layout})", where)

@@ -54,10 +54,11 @@ binding: "let"? LOCAL [":" type] "=" expr ";"
      | LOCAL                                  -> var
      | "meta" "[" NAME "]" "[" INT "]"        -> meta
      | "(" expr ")"
+     | "(" expr ("," expr)+ ","? ")"          -> tuple
 call: NAME "(" [arg ("," arg)*] ")"
 ?arg: expr
     | NAME "=" value                          -> attr
-?value: SIGNED_NUMBER                         -> number
+?value: SIGNED_NUMBER "f"?                    -> number
       | STRING                                -> string
       | NAME                                  -> name
       | "[" [value ("," value)*] "]"          -> list
@@ -160,7 +161,8 @@ class _Const:
     """The variable the weight came from, for layer names."""
 
 
-Value = SSAValue | _Const
+Value = SSAValue | _Const | tuple[Any, ...]
+"""A tuple for nn.batch_norm's three results and ``(%a, %b)`` expressions."""
 
 
 class _Converter:
@@ -262,17 +264,12 @@ class _Converter:
 
     def expr(self, tree: Tree | Token) -> Value:
         assert isinstance(tree, Tree)
+        if tree.data == "tuple":
+            return tuple(self.expr(child) for child in tree.children)
         if tree.data == "var":
             (name,) = tree.children
             assert isinstance(name, Token)
-            if str(name) in self.env:
-                return self.env[str(name)]
-            key = str(name)[1:]
-            if key not in self.params:
-                raise FrontendError(f"variable {name} is not defined and {self.no_value(key)}", self.where(name))
-            value = self.bound(name, self.declared.get(str(name)))
-            self.env[str(name)] = value
-            return value
+            return self.var(name)
         if tree.data == "meta":
             kind, index = tree.children
             if str(kind) != "relay.Constant":
@@ -298,10 +295,39 @@ class _Converter:
                 args.append(self.expr(arg))
         handler = _OPS.get(str(op))
         if handler is None:
-            raise FrontendError(f"Relay op '{op}' is not supported by spikeir{_hint(str(op))}", self.where(tree))
+            raise FrontendError(
+                f"Relay op '{op}' is not supported by spikeir{_hint(str(op))}; supported ops: {', '.join(SUPPORTED_OPS)}",
+                self.where(tree),
+            )
         return handler(self, tree, str(op), args, attrs)
 
+    def var(self, name: Token) -> Value:
+        """A bound variable, a tuple's field (``%1.0``) or a weight from the params file."""
+        if str(name) in self.env:
+            return self.env[str(name)]
+        field = self.tuple_field(name)
+        if field is not None:
+            return field
+        key = str(name)[1:]
+        if key not in self.params:
+            raise FrontendError(f"variable {name} is not defined and {self.no_value(key)}", self.where(name))
+        value = self.bound(name, self.declared.get(str(name)))
+        self.env[str(name)] = value
+        return value
+
+    def tuple_field(self, name: Token) -> Value | None:
+        """``%1.0``: field 0 of the tuple bound to ``%1`` (nn.batch_norm's result), else None."""
+        base, _, index = str(name).rpartition(".")
+        value = self.env.get(base)
+        if not isinstance(value, tuple) or not index.isdigit():
+            return None
+        if int(index) >= len(value):
+            raise FrontendError(f"{name}: {base} has {len(value)} fields", self.where(name))
+        return value[int(index)]
+
     def activation(self, value: Value, op: str, tree: Tree) -> SSAValue:
+        if isinstance(value, tuple):
+            raise FrontendError(f"{op}: expected a tensor, got a tuple (take one field: %name.0)", self.where(tree))
         if not isinstance(value, SSAValue):
             raise FrontendError(f"{op}: expected a value computed from the inputs, got a constant", self.where(tree))
         return value
@@ -364,17 +390,37 @@ def _dense(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict
 
 
 def _bias_add(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
+    """nn.bias_add along ``axis`` (Relay's default 1: the features of a matrix, the channels of a map)."""
+    _arity(op, args, 2, conv, tree)
+    x = conv.activation(args[0], op, tree)
+    rank = len(shape_of(x))
+    axis = _axis(attrs, 1, rank, op, conv, tree) % rank
+    if axis != rank - 1 and (rank, axis) != (4, 1):
+        raise FrontendError(
+            f"{op}: only a bias along the last axis or the channels of an NCHW map is supported, got axis={axis}",
+            conv.where(tree),
+        )
+    bias = conv.const(args[1], op, "bias", tree)
+    vector = bias_vector(bias.array, op, conv.where(tree))
+    where = f"{conv.where(tree)}: {op}"
+    return conv.builder.bias_add(x, vector, where) if axis == rank - 1 else conv.builder.channel_bias(x, vector, where)
+
+
+def _add(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
+    """``add``: a skip connection (two values computed from the inputs) or a constant bias (a vector on
+    the last axis, ``[C, 1, 1]`` on the channels of an NCHW map)."""
     _arity(op, args, 2, conv, tree)
     lhs, rhs = args
-    if op == "add" and isinstance(lhs, _Const):
+    if isinstance(lhs, _Const):
         lhs, rhs = rhs, lhs
     x = conv.activation(lhs, op, tree)
-    rank = len(shape_of(x))
-    axis = _axis(attrs, 1, rank, op, conv, tree)
-    if axis % rank != rank - 1:
-        raise FrontendError(f"{op}: only a bias along the last axis is supported, got axis={axis}", conv.where(tree))
-    bias = conv.const(rhs, op, "bias", tree)
-    return conv.builder.bias_add(x, bias_vector(bias.array, op, conv.where(tree)), f"{conv.where(tree)}: {op}")
+    where = f"{conv.where(tree)}: {op}"
+    if isinstance(rhs, SSAValue) and (rhs not in conv.inputs or len(shape_of(rhs)) == len(shape_of(x))):
+        return conv.builder.add(x, rhs, where)  # an input of lower rank: a bias without params
+    bias = conv.const(rhs, op, "bias", tree).array
+    if len(shape_of(x)) == 4 and bias.ndim in (3, 4) and bias.shape[-2:] == (1, 1):
+        return conv.builder.channel_bias(x, bias.reshape(-1), where)
+    return conv.builder.bias_add(x, bias_vector(bias, op, conv.where(tree)), where)
 
 
 def _relu(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
@@ -407,6 +453,7 @@ def _reshape(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: di
             raise FrontendError(
                 f"{op}: cannot reshape a constant of shape {list(value.array.shape)} to {newshape}", conv.where(tree)
             ) from None
+    value = conv.activation(value, op, tree)
     in_shape = shape_of(value)
     dims: list[int] = []
     for axis, d in enumerate(newshape):
@@ -435,6 +482,150 @@ def _transpose(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: 
     return _Const(np.transpose(value.array, axes), value.source)
 
 
+def _ints_attr(
+    attrs: dict[str, Any], name: str, default: list[int], op: str, conv: _Converter, tree: Tree
+) -> list[int]:
+    """A list-of-integers attribute (a single integer counts for every entry)."""
+    value = attrs.get(name, default)
+    items = [value] if isinstance(value, int) and not isinstance(value, bool) else value
+    if (
+        not isinstance(items, list)
+        or not items
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in items)
+    ):
+        raise FrontendError(f"{op}: {name} must be a list of integers, got {value!r}", conv.where(tree))
+    return items
+
+
+def _hw(attrs: dict[str, Any], name: str, default: int, op: str, conv: _Converter, tree: Tree) -> tuple[int, int]:
+    """``strides`` / ``dilation`` / ``pool_size``: one integer for both axes, or (h, w)."""
+    items = _ints_attr(attrs, name, [default, default], op, conv, tree)
+    if len(items) > 2:
+        raise FrontendError(f"{op}: {name} must be one or two integers, got {items}", conv.where(tree))
+    return items[0], items[-1]
+
+
+def _padding(attrs: dict[str, Any], op: str, conv: _Converter, tree: Tree) -> list[int] | int:
+    """Relay's padding: one value, (h, w) or (top, left, bottom, right), as the builder takes it."""
+    pads = _ints_attr(attrs, "padding", [0], op, conv, tree)
+    return pads[0] if len(pads) == 1 else pads
+
+
+def _layouts(attrs: dict[str, Any], expected: dict[str, str], op: str, conv: _Converter, tree: Tree) -> None:
+    for key, layout in expected.items():
+        if attrs.get(key, layout) not in (layout, ""):
+            raise FrontendError(f"{op}: {key}={attrs[key]!r} is not supported (only {layout!r})", conv.where(tree))
+
+
+def _conv2d(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
+    _arity(op, args, 2, conv, tree)
+    _layouts(attrs, {"data_layout": "NCHW", "kernel_layout": "OIHW", "out_layout": "NCHW"}, op, conv, tree)
+    x = conv.activation(args[0], op, tree)
+    weight = conv.const(args[1], op, "weight", tree)
+    channels = attrs.get("channels")
+    if channels is not None and weight.array.ndim == 4 and channels != weight.array.shape[0]:
+        raise FrontendError(
+            f"{op}: channels={channels} but the weight has shape {list(weight.array.shape)}", conv.where(tree)
+        )
+    kernel = attrs.get("kernel_size")
+    if (
+        kernel is not None
+        and weight.array.ndim == 4
+        and list(_hw(attrs, "kernel_size", 1, op, conv, tree)) != list(weight.array.shape[2:])
+    ):
+        raise FrontendError(
+            f"{op}: kernel_size={kernel} but the weight has shape {list(weight.array.shape)}", conv.where(tree)
+        )
+    layer = None if weight.source is None else weight.source.removesuffix(".weight").removesuffix("_weight")
+    return conv.builder.conv2d(
+        x,
+        weight.array,
+        _hw(attrs, "strides", 1, op, conv, tree),
+        _padding(attrs, op, conv, tree),
+        _hw(attrs, "dilation", 1, op, conv, tree),
+        _int_attr(attrs, "groups", 1, op, conv, tree),
+        layer,
+        f"{conv.where(tree)}: {op}",
+    )
+
+
+def _pool2d(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
+    """nn.avg_pool2d / nn.max_pool2d: no dilation, no ceil_mode; padding only for an average that
+    counts it (Relay's default count_include_pad=False divides by the unpadded part)."""
+    _arity(op, args, 1, conv, tree)
+    _layouts(attrs, {"layout": "NCHW", "out_layout": "NCHW"}, op, conv, tree)
+    kind = "max" if op == "nn.max_pool2d" else "avg"
+    kernel = _hw(attrs, "pool_size", 1, op, conv, tree)
+    stride = _hw(attrs, "strides", 1, op, conv, tree)
+    padding = _padding(attrs, op, conv, tree)
+    if _hw(attrs, "dilation", 1, op, conv, tree) != (1, 1) or attrs.get("ceil_mode", False):
+        raise FrontendError(f"{op}: dilation and ceil_mode=True are not supported", conv.where(tree))
+    if any(np.atleast_1d(padding)) and (kind == "max" or not attrs.get("count_include_pad", False)):
+        raise FrontendError(
+            f"{op}: padding={padding} is supported only for an average with count_include_pad=True "
+            "(nn.pool2d pads with zeros and divides by the whole window)",
+            conv.where(tree),
+        )
+    x = conv.activation(args[0], op, tree)
+    return conv.builder.pool2d(x, kind, kernel, stride, padding, None, f"{conv.where(tree)}: {op}")
+
+
+def _global_avg_pool2d(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
+    """nn.global_avg_pool2d, and nn.adaptive_avg_pool2d to sizes that divide the map evenly."""
+    _arity(op, args, 1, conv, tree)
+    _layouts(attrs, {"layout": "NCHW", "out_layout": "NCHW"}, op, conv, tree)
+    x = conv.activation(args[0], op, tree)
+    in_h, in_w = shape_of(x)[2:] if len(shape_of(x)) == 4 else (0, 0)
+    out_h, out_w = _hw(attrs, "output_size", 1, op, conv, tree) if op == "nn.adaptive_avg_pool2d" else (1, 1)
+    if not in_h or out_h < 1 or out_w < 1 or in_h % out_h or in_w % out_w:
+        raise FrontendError(
+            f"{op}: output size {[out_h, out_w]} must divide the NCHW map {list(shape_of(x))} evenly", conv.where(tree)
+        )
+    kernel = (in_h // out_h, in_w // out_w)
+    return conv.builder.pool2d(x, "avg", kernel, kernel, 0, None, f"{conv.where(tree)}: {op}")
+
+
+def _batch_norm(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
+    """nn.batch_norm (inference, axis 1): its three results, the moving statistics unchanged."""
+    _arity(op, args, 5, conv, tree)
+    if _int_attr(attrs, "axis", 1, op, conv, tree) != 1:
+        raise FrontendError(f"{op}: only axis=1 (the channels) is supported", conv.where(tree))
+    x = conv.activation(args[0], op, tree)
+    gamma, beta, mean, variance = (conv.const(a, op, what, tree).array for a, what in zip(args[1:], _NORM_OPERANDS))
+    if attrs.get("scale", True) is False:
+        gamma = np.ones_like(gamma)
+    if attrs.get("center", True) is False:
+        beta = np.zeros_like(beta)
+    epsilon = attrs.get("epsilon", 1e-5)
+    if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool):
+        raise FrontendError(f"{op}: epsilon must be a number, got {epsilon!r}", conv.where(tree))
+    layer = next((a.source for a in args[1:] if isinstance(a, _Const) and a.source), None)
+    result = conv.builder.batch_norm(
+        x, gamma, beta, mean, variance, float(epsilon), _norm_layer(layer), f"{conv.where(tree)}: {op}"
+    )
+    return (result, _Const(mean, None), _Const(variance, None))
+
+
+_NORM_OPERANDS = ("gamma", "beta", "moving mean", "moving variance")
+
+
+def _norm_layer(source: str | None) -> str | None:
+    """``bn1`` for ``bn1_gamma`` / ``bn1.weight``."""
+    if source is None:
+        return None
+    for suffix in (".weight", "_weight", "_gamma", ".gamma"):
+        source = source.removesuffix(suffix)
+    return source
+
+
+def _concatenate(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
+    _arity(op, args, 1, conv, tree)
+    fields = args[0] if isinstance(args[0], tuple) else (args[0],)
+    values = [conv.activation(field, op, tree) for field in fields]
+    axis = _int_attr(attrs, "axis", 0, op, conv, tree)
+    return conv.builder.concat(values, axis, f"{conv.where(tree)}: {op}")
+
+
 def _identity(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
     _arity(op, args, 1, conv, tree)
     return args[0]
@@ -443,7 +634,14 @@ def _identity(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: d
 _OPS: dict[str, Callable[[_Converter, Tree, str, list[Value], dict[str, Any]], Value]] = {
     "nn.dense": _dense,
     "nn.bias_add": _bias_add,
-    "add": _bias_add,
+    "add": _add,
+    "nn.conv2d": _conv2d,
+    "nn.avg_pool2d": _pool2d,
+    "nn.max_pool2d": _pool2d,
+    "nn.global_avg_pool2d": _global_avg_pool2d,
+    "nn.adaptive_avg_pool2d": _global_avg_pool2d,
+    "nn.batch_norm": _batch_norm,
+    "concatenate": _concatenate,
     "nn.relu": _relu,
     "nn.softmax": _softmax,
     "nn.batch_flatten": _batch_flatten,
@@ -451,6 +649,9 @@ _OPS: dict[str, Callable[[_Converter, Tree, str, list[Value], dict[str, Any]], V
     "transpose": _transpose,
     "copy": _identity,
 }
+
+SUPPORTED_OPS = tuple(sorted(_OPS))
+"""The Relay ops this frontend maps (unsupported-op errors list them)."""
 
 
 def _hint(op: str) -> str:

@@ -26,6 +26,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from math import prod
 from typing import IO, Any
 
 import numpy as np
@@ -37,7 +38,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
 
 from spikeir.errors import FrontendError
-from spikeir.frontends.builder import NNBuilder, bias_vector
+from spikeir.frontends.builder import NNBuilder, bias_vector, shape_of
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
@@ -55,7 +56,8 @@ class _Symbolic:
     """A symbolic size (``x.size(0)`` under dynamic shapes): only the node's recorded shape matters."""
 
 
-Value = SSAValue | _Const | _Symbolic | None
+Value = SSAValue | _Const | _Symbolic | tuple[Any, ...] | None
+"""What a node stands for; a tuple for ops with several results (batch norm's, max pool's indices)."""
 
 
 def import_torch(model: torch.nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, ...]) -> ModuleOp:
@@ -390,15 +392,27 @@ class _Converter:
             return None
         if name == "aten.sym_size":
             return _Symbolic()
-        args = [self.values[a] if isinstance(a, Node) else a for a in node.args]
+        args = [self.argument(a) for a in node.args]
         if all(not isinstance(a, SSAValue) for a in args):
             folded = self.fold(name, args)
             if folded is not None:
                 return folded
         handler = _HANDLERS.get(name)
         if handler is None:
-            raise FrontendError(f"{name} is not supported by spikeir{_hint(name)}", _location(node))
+            raise FrontendError(
+                f"{name}{_layer_note(_module_path(node))} is not supported by spikeir{_hint(name)}; "
+                f"supported ops: {', '.join(SUPPORTED_OPS)}",
+                _location(node),
+            )
         return handler(self, node, args)
+
+    def argument(self, arg: Any) -> Any:
+        """A node argument with its nodes replaced by their values (also inside lists: ``cat``'s tensors)."""
+        if isinstance(arg, Node):
+            return self.values[arg]
+        if isinstance(arg, (list, tuple)):
+            return [self.argument(a) for a in arg]  # pyright: ignore[reportUnknownVariableType]
+        return arg
 
     def fold(self, name: str, args: list[Any]) -> _Const | None:
         """Evaluate a layout op on a constant (weight transposes, reshapes)."""
@@ -453,12 +467,21 @@ class _Converter:
 # -- handlers -----------------------------------------------------------------------------------
 
 
-def _layer(weight: _Const, node: Node) -> str | None:
-    if weight.source is not None:
-        return weight.source.removesuffix(".weight")
+def _module_path(node: Node) -> str | None:
+    """The path of the innermost module that produced ``node`` (``features.3``), if torch recorded one."""
     stack = node.meta.get("nn_module_stack") or {}
     paths = [path for path, _ in stack.values() if path]
     return paths[-1] if paths else None
+
+
+def _layer(weight: _Const, node: Node) -> str | None:
+    if weight.source is not None:
+        return weight.source.removesuffix(".weight")
+    return _module_path(node)
+
+
+def _layer_note(layer: str | None) -> str:
+    return f" (layer '{layer}')" if layer else ""
 
 
 def _dense(conv: _Converter, node: Node, x: Value, weight: _Const, bias: Value) -> SSAValue:
@@ -495,19 +518,49 @@ def _mm(conv: _Converter, node: Node, args: list[Any]) -> Value:
 
 
 def _add(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    """A skip connection (two activations: nn.add) or a constant bias (nn.bias_add: a vector on the
+    last axis, or a ``[C, 1, 1]`` / ``[1, C, 1, 1]`` one on the channels of a feature map)."""
+    where = _location(node)
     if node.kwargs.get("alpha", 1) != 1:
-        raise FrontendError("aten.add with alpha other than 1 is not supported", _location(node))
+        raise FrontendError("aten.add with alpha other than 1 is not supported", where)
     lhs, rhs = args[0], args[1]
     if isinstance(lhs, _Const) and isinstance(rhs, SSAValue):
         lhs, rhs = rhs, lhs
+    if isinstance(lhs, SSAValue) and isinstance(rhs, SSAValue):
+        return conv.builder.add(lhs, rhs, where)
     if not isinstance(lhs, SSAValue) or not isinstance(rhs, _Const):
-        raise FrontendError("aten.add is supported only as the addition of a constant bias vector", _location(node))
-    where = _location(node)
+        raise FrontendError("aten.add: one operand must be computed from the model input", where)
+    if len(shape_of(lhs)) == 4 and rhs.array.ndim in (3, 4) and rhs.array.shape[-2:] == (1, 1):
+        return conv.builder.channel_bias(lhs, rhs.array.reshape(-1), where)
     return conv.builder.bias_add(lhs, bias_vector(rhs.array, _op_name(node), where), where)
 
 
 def _relu(conv: _Converter, node: Node, args: list[Any]) -> Value:
     return conv.builder.relu(conv.activation(args[0], node))
+
+
+def _in_place(
+    handler: Callable[[_Converter, Node, list[Any]], Value],
+) -> Callable[[_Converter, Node, list[Any]], Value]:
+    """An in-place op (``out += x``, ``relu_``) as its functional form, which is what it computes as
+    long as nothing reads the overwritten tensor afterwards; a later reader would see the new value."""
+
+    def convert(conv: _Converter, node: Node, args: list[Any]) -> Value:
+        target = node.args[0]
+        later = (
+            [user for user in target.users if user is not node and user not in conv.values]
+            if isinstance(target, Node)
+            else []
+        )
+        if later:
+            raise FrontendError(
+                f"{_op_name(node)}{_layer_note(_module_path(node))} overwrites a tensor that is read again "
+                f"later (by {later[0].name}); use the out-of-place op",
+                _location(node),
+            )
+        return handler(conv, node, args)
+
+    return convert
 
 
 def _reshape(conv: _Converter, node: Node, args: list[Any]) -> Value:
@@ -533,6 +586,235 @@ def _identity(conv: _Converter, node: Node, args: list[Any]) -> Value:
     return conv.activation(args[0], node)
 
 
+def _getitem(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    """One result of a multi-result op (the output of batch norm, not its statistics)."""
+    results, index = args[0], args[1]
+    if not isinstance(results, tuple) or not isinstance(index, int) or not -len(results) <= index < len(results):
+        raise FrontendError(f"indexing {type(results).__name__} with {index!r} is not supported", _location(node))
+    return results[index]
+
+
+def _int_list(value: Any, count: int, what: str, node: Node) -> tuple[int, ...]:
+    """An int or a list of ints (one for every axis, or ``count`` of them) as ``count`` ints."""
+    items = [value] * count if isinstance(value, int) else list(value) if isinstance(value, list) else [value]
+    if len(items) == 1:
+        items = items * count
+    if len(items) != count or not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        raise FrontendError(f"{_op_name(node)}: {what} must be {count} integers, got {value!r}", _location(node))
+    return tuple(items)
+
+
+def _pair(value: Any, what: str, node: Node) -> tuple[int, int]:
+    h, w = _int_list(value, 2, what, node)
+    return h, w
+
+
+def _option(node: Node, args: list[Any], index: int, name: str, default: Any) -> Any:
+    """Argument ``index`` of the ATen schema, given positionally or as keyword ``name``."""
+    return args[index] if len(args) > index else node.kwargs.get(name, default)
+
+
+def _same_padding(weight: np.ndarray, dilation: tuple[int, int], node: Node) -> tuple[int, int]:
+    """``padding="same"`` as symmetric padding; an even effective kernel would pad one side more."""
+    extents = [d * (k - 1) for k, d in zip(weight.shape[2:], dilation, strict=True)]
+    if any(e % 2 for e in extents):
+        raise FrontendError(
+            f"{_op_name(node)}{_layer_note(_module_path(node))}: padding='same' with a kernel of even extent "
+            f"{list(weight.shape[2:])} (dilation {list(dilation)}) pads one side more than the other; "
+            "SpikeCore convolutions pad both sides alike: use an odd kernel or explicit padding",
+            _location(node),
+        )
+    return extents[0] // 2, extents[1] // 2
+
+
+def _conv_layer(conv: _Converter, node: Node, args: list[Any], padding: Any, groups: Any) -> Value:
+    """nn.conv2d (+ nn.bias_add on the channels) for conv2d / convolution with their geometry."""
+    where = _location(node)
+    weight = conv.constant(args[1], node, "weight")
+    if weight.array.ndim != 4:
+        raise FrontendError(
+            f"{_op_name(node)}: only 2-D convolutions are supported, got a weight of shape {list(weight.array.shape)}",
+            where,
+        )
+    stride = _pair(_option(node, args, 3, "stride", 1), "stride", node)
+    dilation = _pair(_option(node, args, 5, "dilation", 1), "dilation", node)
+    if padding == "valid":
+        padding = 0
+    pads = _same_padding(weight.array, dilation, node) if padding == "same" else _pair(padding, "padding", node)
+    if not isinstance(groups, int):
+        raise FrontendError(f"{_op_name(node)}: groups must be an integer, got {groups!r}", where)
+    x = conv.activation(args[0], node)
+    result = conv.builder.conv2d(x, weight.array, stride, pads, dilation, groups, _layer(weight, node), where)
+    bias = args[2] if len(args) > 2 else conv.argument(node.kwargs.get("bias"))
+    if bias is None:
+        return result
+    return conv.builder.channel_bias(result, conv.constant(bias, node, "bias").array, where)
+
+
+def _conv2d(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    """``aten.conv2d(input, weight, bias, stride, padding, dilation, groups)``; padding may be a string."""
+    return _conv_layer(conv, node, args, _option(node, args, 4, "padding", 0), _option(node, args, 6, "groups", 1))
+
+
+def _convolution(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    """``aten.convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
+    groups)``, what run_decompositions() leaves of conv2d."""
+    if _option(node, args, 6, "transposed", False):
+        raise FrontendError(
+            f"{_op_name(node)}{_layer_note(_module_path(node))}: transposed convolutions are not supported",
+            _location(node),
+        )
+    return _conv_layer(conv, node, args, _option(node, args, 4, "padding", 0), _option(node, args, 8, "groups", 1))
+
+
+def _pool(conv: _Converter, node: Node, x: Value, kind: str, window: tuple[Any, Any, Any]) -> SSAValue:
+    """nn.pool2d with (kernel, stride, padding) as ATen gives them (an empty stride is the kernel)."""
+    kernel = _pair(window[0], "kernel_size", node)
+    stride = kernel if window[1] in (None, []) else _pair(window[1], "stride", node)
+    padding = _pair(window[2], "padding", node)
+    return conv.builder.pool2d(
+        conv.activation(x, node), kind, kernel, stride, padding, _module_path(node), _location(node)
+    )
+
+
+def _ceil_mode(conv: _Converter, node: Node, args: list[Any], index: int) -> None:
+    """``ceil_mode=True`` is refused: nn.pool2d sizes its output by PyTorch's floor formula."""
+    if _option(node, args, index, "ceil_mode", False):
+        raise FrontendError(
+            f"{_op_name(node)}{_layer_note(_module_path(node))}: ceil_mode=True is not supported (the window "
+            "count is rounded down on SpikeCore)",
+            _location(node),
+        )
+
+
+def _avg_pool2d(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    """``avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)``;
+    ``divisor_override=1`` is sum pooling."""
+    where = _location(node)
+    window = (args[1], _option(node, args, 2, "stride", []), _option(node, args, 3, "padding", 0))
+    _ceil_mode(conv, node, args, 4)
+    padded = any(_pair(window[2], "padding", node))
+    if padded and not _option(node, args, 5, "count_include_pad", True):
+        raise FrontendError(
+            f"{_op_name(node)}{_layer_note(_module_path(node))}: count_include_pad=False with padding is not "
+            "supported (an average pool divides by the whole window, padding included)",
+            where,
+        )
+    divisor = _option(node, args, 6, "divisor_override", None)
+    area = prod(_pair(args[1], "kernel_size", node))
+    if divisor not in (None, 1, area):
+        raise FrontendError(
+            f"{_op_name(node)}: divisor_override={divisor} is not supported (1 is sum pooling; none or "
+            f"{area}, the window's size, is average pooling)",
+            where,
+        )
+    return _pool(conv, node, args[0], "sum" if divisor == 1 and area != 1 else "avg", window)
+
+
+def _max_pool2d(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    """``max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)``: nn.pool2d max."""
+    where = _location(node)
+    window = (args[1], _option(node, args, 2, "stride", []), _option(node, args, 3, "padding", 0))
+    if any(_pair(_option(node, args, 4, "dilation", 1), "dilation", node)[i] != 1 for i in (0, 1)):
+        raise FrontendError(f"{_op_name(node)}: dilated max pooling is not supported", where)
+    if any(_pair(window[2], "padding", node)):
+        raise FrontendError(
+            f"{_op_name(node)}{_layer_note(_module_path(node))}: max pooling with padding is not supported "
+            "(PyTorch pads with -inf, nn.pool2d with zeros)",
+            where,
+        )
+    _ceil_mode(conv, node, args, 5)
+    pooled = _pool(conv, node, args[0], "max", window)
+    return (pooled, None) if _op_name(node) == "aten.max_pool2d_with_indices" else pooled
+
+
+def _adaptive_avg_pool2d(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    """An output size that divides the map evenly is average pooling with a fixed window (1x1: global)."""
+    x = conv.activation(args[0], node)
+    in_h, in_w = shape_of(x)[2:]
+    out_h, out_w = (v if v is not None else s for v, s in zip(_size_pair(args[1]), (in_h, in_w), strict=True))
+    if in_h % out_h or in_w % out_w:
+        raise FrontendError(
+            f"{_op_name(node)}{_layer_note(_module_path(node))}: output size {[out_h, out_w]} does not divide "
+            f"the {in_h}x{in_w} map evenly (uneven adaptive windows are not supported)",
+            _location(node),
+        )
+    kernel = (in_h // out_h, in_w // out_w)
+    return _pool(conv, node, x, "avg", (list(kernel), list(kernel), 0))
+
+
+def _size_pair(value: Any) -> tuple[int | None, int | None]:
+    items = [value, value] if isinstance(value, int) else list(value)
+    return (items[0], items[-1])
+
+
+def _mean(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    """``mean(x, [2, 3] or [-1, -2], keepdim)`` of a feature map: global average pooling."""
+    x = conv.activation(args[0], node)
+    rank = len(shape_of(x))
+    dims = sorted(int(d) % rank for d in _option(node, args, 1, "dim", []) or [])
+    if rank != 4 or dims != [2, 3] or _option(node, args, 3, "dtype", None) is not None:
+        raise FrontendError(
+            f"{_op_name(node)}: only the mean over the two spatial axes of an NCHW map (global average "
+            f"pooling) is supported, got dims {_option(node, args, 1, 'dim', None)} of a rank-{rank} tensor",
+            _location(node),
+        )
+    pooled = conv.builder.global_avg_pool(x, _module_path(node), _location(node))
+    if _option(node, args, 2, "keepdim", False):
+        return pooled
+    return conv.builder.reshape(pooled, [-1, shape_of(x)[1]], _op_name(node), _location(node))
+
+
+def _norm_parameters(conv: _Converter, node: Node, args: list[Any], channels: int) -> list[np.ndarray]:
+    """gamma, beta, mean, variance of a batch norm; no affine parameters are ones and zeros."""
+    defaults = (np.ones(channels, np.float32), np.zeros(channels, np.float32))
+    arrays: list[np.ndarray] = []
+    for index, what in enumerate(("weight", "bias", "running_mean", "running_var")):
+        value = args[index + 1]
+        if value is None and index < 2:
+            arrays.append(defaults[index])
+        elif value is None:
+            raise FrontendError(
+                f"{_op_name(node)}{_layer_note(_module_path(node))}: batch norm without running statistics "
+                "(track_running_stats=False) normalises with the batch's own statistics, which inference "
+                "on SpikeCore cannot",
+                _location(node),
+            )
+        else:
+            arrays.append(conv.constant(value, node, what).array)
+    return arrays
+
+
+def _batch_norm_layer(conv: _Converter, node: Node, args: list[Any], eps: Any) -> SSAValue:
+    x = conv.activation(args[0], node)
+    gamma, beta, mean, variance = _norm_parameters(conv, node, args, shape_of(x)[1] if shape_of(x)[1:] else 0)
+    return conv.builder.batch_norm(x, gamma, beta, mean, variance, float(eps), _module_path(node), _location(node))
+
+
+def _batch_norm(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    """``batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn)``."""
+    if args[3] is not None and args[4] is not None and _option(node, args, 5, "training", False):
+        raise FrontendError(
+            f"{_op_name(node)}{_layer_note(_module_path(node))}: batch norm in training mode: call model.eval() "
+            "before exporting",
+            _location(node),
+        )
+    return _batch_norm_layer(conv, node, args, _option(node, args, 7, "eps", 1e-5))
+
+
+def _batch_norm_no_training(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    """``_native_batch_norm_legit_no_training(input, weight, bias, mean, var, momentum, eps)`` (the
+    decomposed form): three results, of which the model uses the first."""
+    return (_batch_norm_layer(conv, node, args, _option(node, args, 6, "eps", 1e-5)), None, None)
+
+
+def _cat(conv: _Converter, node: Node, args: list[Any]) -> Value:
+    tensors = args[0] if isinstance(args[0], list) else [args[0]]
+    values = [conv.activation(t, node, "concatenated tensor") for t in tensors]
+    dim = _option(node, args, 1, "dim", 0)
+    return conv.builder.concat(values, int(dim), _location(node))
+
+
 _IDENTITY = ("aten.clone", "aten.contiguous", "aten.detach", "aten.alias", "aten.lift_fresh_copy")
 
 _HANDLERS: dict[str, Callable[[_Converter, Node, list[Any]], Value]] = {
@@ -541,8 +823,20 @@ _HANDLERS: dict[str, Callable[[_Converter, Node, list[Any]], Value]] = {
     "aten.mm": _mm,
     "aten.matmul": _mm,
     "aten.add": _add,
+    "aten.add_": _in_place(_add),
+    "aten.conv2d": _conv2d,
+    "aten.convolution": _convolution,
+    "aten.avg_pool2d": _avg_pool2d,
+    "aten.max_pool2d": _max_pool2d,
+    "aten.max_pool2d_with_indices": _max_pool2d,
+    "aten.adaptive_avg_pool2d": _adaptive_avg_pool2d,
+    "aten.mean": _mean,
+    "aten.batch_norm": _batch_norm,
+    "aten._native_batch_norm_legit_no_training": _batch_norm_no_training,
+    "aten.cat": _cat,
+    "getitem": _getitem,
     "aten.relu": _relu,
-    "aten.relu_": _relu,
+    "aten.relu_": _in_place(_relu),
     "aten.view": _reshape,
     "aten.reshape": _reshape,
     "aten._unsafe_view": _reshape,
@@ -553,6 +847,9 @@ _HANDLERS: dict[str, Callable[[_Converter, Node, list[Any]], Value]] = {
     "aten.dropout_": _dropout,
     **{name: _identity for name in _IDENTITY},
 }
+
+SUPPORTED_OPS = tuple(sorted(name for name in _HANDLERS if name.startswith("aten.")))
+"""The ATen ops this frontend maps (unsupported-op errors list them)."""
 
 
 def _op_name(node: Node) -> str:

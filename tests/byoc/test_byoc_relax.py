@@ -71,7 +71,16 @@ def test_unsupported_relax_op_is_named() -> None:
 
 def test_pattern_table_lists_general_before_specific() -> None:
     names = [name for name, _ in spikecore_pattern_table()]
-    assert names == ["spikecore.dense", "spikecore.dense_bias", "spikecore.dense_relu"]
+    assert names == [
+        "spikecore.dense",
+        "spikecore.dense_bias",
+        "spikecore.dense_relu",
+        "spikecore.avg_pool2d",
+        "spikecore.conv2d",
+        "spikecore.conv2d_bias",
+        "spikecore.conv2d_relu",
+        "spikecore.flatten",
+    ]
 
 
 def test_partition_outlines_one_region_per_chain(seed_relax: object) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import io
 from pathlib import Path
 
@@ -123,23 +122,6 @@ def test_dropout_and_nested_sequential() -> None:
     assert isinstance(main, FuncOp)
     assert [op.layer.data for op in main.body.ops if isinstance(op, nn_dialect.DenseOp) and op.layer] == ["1.0", "2"]
     _agrees(module, model, torch.randn(4, 3, 4))
-
-
-class WithConv(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(1, 2, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x)  # the line the error must name
-
-
-def test_unsupported_op_names_op_and_source_line() -> None:
-    with pytest.raises(FrontendError) as info:
-        import_torch(WithConv(), torch.randn(1, 1, 5, 5))
-    line = inspect.getsourcelines(WithConv.forward)[1] + 1
-    assert info.value.location == f"{__file__}:{line}"
-    assert "aten.conv2d is not supported by spikeir" in info.value.message
 
 
 def test_log_softmax_is_rejected_with_a_hint() -> None:

@@ -24,7 +24,7 @@ from spikeir.chip.hardware_model import SpikeCoreCPU
 from spikeir.chip.isa import ProbeSpec, Program
 from spikeir.dialects import spikecore
 from spikeir.errors import DataError
-from spikeir.numerics.snn_quantization import QuantizedSNN, simulate
+from spikeir.numerics.snn_quantization import QuantizedLayer, QuantizedSNN, simulate
 
 Encoder = Literal["direct", "rate", "poisson", "latency"]
 ENCODERS: tuple[str, ...] = ("direct", "rate", "poisson", "latency")
@@ -83,7 +83,8 @@ def encode(
 @dataclass
 class Records:
     """Per-step records of a run: ``spk_rec[layer]`` (B, T, n) spikes and ``mem_rec[layer]`` (B, T, n)
-    membrane potentials in real units (V after the step's FIRE), for the layers asked for."""
+    membrane potentials in real units (V after the step's FIRE, including the unit a compensated
+    subtractive reset gives back the next step: the graph's V), for the layers asked for."""
 
     spk_rec: dict[str, NDArray[Any]] = field(default_factory=dict[str, NDArray[Any]])
     mem_rec: dict[str, NDArray[np.float64]] = field(default_factory=dict[str, NDArray[np.float64]])
@@ -164,8 +165,9 @@ class CompiledSNN:
         if output == "counts":
             return per_layer.spk_rec[self.output_layer].sum(axis=1, dtype=np.int64)
         if output == "membrane":
-            unit = self._unit(self.output_layer)
-            return cpu.outputs().astype(np.float64) * unit
+            if self._spiking(self.output_layer):
+                return per_layer.mem_rec[self.output_layer][:, -1]
+            return cpu.outputs().astype(np.float64) * self._unit(self.output_layer)
         return per_layer
 
     def _recorded(self, output: Output, record: tuple[str, ...] | None) -> list[str]:
@@ -176,7 +178,7 @@ class CompiledSNN:
                 )
             return [self.output_layer]
         if output == "membrane":
-            return []
+            return [self.output_layer] if self._spiking(self.output_layer) else []
         names = list(self.layers if record is None else record)
         unknown = [n for n in names if n not in self._slices]
         if unknown:
@@ -187,8 +189,11 @@ class CompiledSNN:
         core, base, count = self._slices[name][index]
         return ProbeSpec(core, base, count, spikes=self._spiking(name), v=True)
 
+    def _layer(self, name: str) -> QuantizedLayer:
+        return next(layer for layer in self.quantized.layers if layer.spec.name == name)
+
     def _unit(self, name: str) -> NDArray[np.float64]:
-        return next(layer.unit for layer in self.quantized.layers if layer.spec.name == name)
+        return self._layer(name).unit
 
     def _gather(self, names: list[str], probes: list[dict[str, NDArray[Any]]]) -> Records:
         records = Records()
@@ -196,9 +201,14 @@ class CompiledSNN:
         for name in names:
             parts = probes[position : position + len(self._slices[name])]
             position += len(parts)
-            records.mem_rec[name] = np.concatenate([p["v"] for p in parts], axis=-1) * self._unit(name)
+            v = np.concatenate([p["v"] for p in parts], axis=-1).astype(np.float64)
             if self._spiking(name):
-                records.spk_rec[name] = np.concatenate([p["spikes"] for p in parts], axis=-1)
+                spikes = np.concatenate([p["spikes"] for p in parts], axis=-1)
+                records.spk_rec[name] = spikes
+                compensation = self._layer(name).compensation
+                if compensation is not None:  # the unit the chip gives back next step belongs to this one
+                    v = v + spikes * compensation
+            records.mem_rec[name] = v * self._unit(name)
         return records
 
     def run_float(

@@ -285,16 +285,17 @@ class _Graph:
         at Input/neuron nodes and (node, None, bias, 0) for each bias on the way."""
         node = self.doc.nodes[name]
         kind = node["type"]
+        if w.shape[1] != self.size(name):
+            raise FrontendError(
+                f"shape mismatch: {w.shape[1]} values expected, the node gives {self.size(name)}",
+                self.where(path[-1]),
+            )
         if kind == "Input" or kind in NEURONS:
             yield name, w, np.zeros(0), delay
             return
         if name in path:
             raise FrontendError("a cycle through linear nodes only (no neuron on it) has no meaning", self.where(name))
         where = self.where(name)
-        if w.shape[1] != self.size(name):
-            raise FrontendError(
-                f"shape mismatch: {w.shape[1]} values expected, the node gives {self.size(name)}", where
-            )
         if kind == "Affine":
             yield name, None, w @ _array(node, "bias", where), 0
             w = w @ _array(node, "weight", where)

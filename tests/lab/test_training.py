@@ -208,3 +208,41 @@ def test_thread_count_restored(small: MNISTSplit) -> None:
     train(model, small.x_train[:64], small.y_train[:64], epochs=1, progress=False)
     evaluate(model, small.x_test, small.y_test)
     assert torch.get_num_threads() == before
+
+
+def test_lenet_is_conv_relu_pool_twice_then_two_linear_layers() -> None:
+    from spikeir.lab.training import LeNet, architecture, build_model, describe
+
+    model = LeNet()
+    shapes = {name: tuple(p.shape) for name, p in model.state_dict().items()}
+    assert shapes == {
+        "features.0.weight": (6, 1, 5, 5),
+        "features.0.bias": (6,),
+        "features.3.weight": (16, 6, 5, 5),
+        "features.3.bias": (16,),
+        "classifier.0.weight": (64, 400),
+        "classifier.0.bias": (64,),
+        "classifier.2.weight": (10, 64),
+        "classifier.2.bias": (10,),
+    }
+    kinds = [type(m).__name__ for m in model.features]
+    assert kinds == ["Conv2d", "ReLU", "AvgPool2d", "Conv2d", "ReLU", "AvgPool2d"]
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+    assert describe("cnn", (64,)) == "LeNet CNN conv6-pool-conv16-pool-400-64-10"
+    assert describe("mlp", (64,)) == "MLP 784-64-10"
+    assert architecture("mlp", (64,)) == {"kind": "mlp", "in_features": 784, "hidden": [64], "num_classes": 10}
+    assert isinstance(build_model("mlp"), MLP) and isinstance(build_model("cnn"), LeNet)
+    with pytest.raises(ValueError, match="unknown model kind 'rnn'; known: mlp, cnn"):
+        build_model("rnn")  # type: ignore[arg-type]
+
+
+def test_cnn_is_cached_under_its_own_key(small: MNISTSplit, tmp_path: Path) -> None:
+    base = dict(hidden=(16,), data=small, epochs=1, batch_size=64, lr=1e-3, seed=0, normalized=False)
+    assert cache_key(**base, kind="cnn") != cache_key(**base, kind="mlp") == cache_key(**base)  # type: ignore[arg-type]
+    tiny = dataclasses.replace(small, x_train=small.x_train[:128], y_train=small.y_train[:128], source="tiny")
+    first, info = train_or_load((16,), tiny, epochs=1, cache_dir=tmp_path, kind="cnn")
+    assert not info.cached and info.path.name.startswith("cnn-16-") and info.lr == 3e-3  # the CNN's learning rate
+    again, info2 = train_or_load((16,), tiny, epochs=1, cache_dir=tmp_path, kind="cnn")
+    assert info2.cached and info2.path == info.path
+    for a, b in zip(first.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)

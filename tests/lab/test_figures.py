@@ -183,3 +183,53 @@ def test_core_utilisation_nearly_empty_zooms(tmp_path: Path) -> None:
     assert synapses_ax.get_ylim()[1] < 1.0 and "axis zoomed" in synapses_ax.get_title()
     with pytest.raises(ValueError, match="one per core"):
         figures.plot_core_utilisation([1, 2], [3], "spikecore-v1")
+
+
+def test_layer_firing_rates(tmp_path: Path) -> None:
+    figure = figures.plot_layer_firing_rates(["features.0", "classifier.2"], {"graded (T=1)": [0.4, 0.0], "rate": [0.1, 0.0]})
+    save(figure, tmp_path / "rates.png")
+    assert "features.0" in texts(figure) and "40.0" in texts(figure)
+    with pytest.raises(ValueError, match="'rate' has 1 rates for 2 layers"):
+        figures.plot_layer_firing_rates(["a", "b"], {"rate": [0.1]})
+
+
+def test_confusion_matrix(tmp_path: Path) -> None:
+    matrix = np.diag(np.full(10, 9))
+    matrix[3, 5] = 10
+    figure = figures.plot_confusion_matrix(matrix, "Confusion: graded")
+    save(figure, tmp_path / "confusion.png")
+    assert "90.00% of 100 digits" in texts(figure) and "47%" in texts(figure)  # row 3: 9 of 19
+
+
+def test_energy_breakdown(tmp_path: Path) -> None:
+    figure = figures.plot_energy_breakdown({"synaptic_ops": 2000.0, "deliveries_inter_core": 500.0}, {"layers.0": 2000.0})
+    save(figure, tmp_path / "energy.png")
+    assert "2.50 nJ" in texts(figure) and "layers.0" in texts(figure)
+
+
+def test_feature_maps(tmp_path: Path) -> None:
+    maps = {"features.0": np.arange(6 * 28 * 28).reshape(6, 28, 28), "features.3": np.ones((16, 10, 10))}
+    figure = figures.plot_feature_maps(maps, max_channels=4)
+    save(figure, tmp_path / "maps.png")
+    assert len(figure.axes) == 8 and "features.3 c0" in texts(figure)
+    with pytest.raises(ValueError, match="'flat' must be \\(channels, height, width\\), got shape \\(64,\\)"):
+        figures.plot_feature_maps({"flat": np.zeros(64)})
+
+
+def test_membrane_traces_and_layer_raster(tmp_path: Path) -> None:
+    v = np.array([0, 5, 10, 2, 7, 12, 4])
+    spikes = (v > 9).astype(np.int8)
+    figure = figures.plot_membrane_traces({"layers.0[3]": v}, {"layers.0[3]": spikes}, {"layers.0[3]": 9.0})
+    save(figure, tmp_path / "traces.png")
+    assert "2 spikes" in texts(figure)
+    events = {"input": (np.array([0, 1]), np.array([5, 5])), "layers.0": (np.array([2]), np.array([1]))}
+    figure = figures.plot_layer_raster(events, {"input": 784, "layers.0": 64, "layers.2": 10}, 4)
+    save(figure, tmp_path / "raster.png")
+    assert "layers.2\n(10)" in texts(figure) and "0 events" in texts(figure) and "2 events" in texts(figure)
+
+
+def test_accuracy_band_needs_one_interval_per_t() -> None:
+    figure = figures.plot_accuracy_vs_timesteps([1, 4], [0.5, 0.9], intervals=[(0.45, 0.55), (0.88, 0.92)])
+    assert "95% interval" in texts(figure)
+    with pytest.raises(ValueError, match="1 intervals for 2 timesteps"):
+        figures.plot_accuracy_vs_timesteps([1, 4], [0.5, 0.9], intervals=[(0.4, 0.6)])

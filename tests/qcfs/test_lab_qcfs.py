@@ -57,3 +57,12 @@ def test_comparison_rows_table_figure_and_cache(
         model, data, options, levels=(2,), timesteps=(2, 1), calibration_samples=100, epochs=1, cache_dir=tmp_path
     )
     assert again.as_dict() == report
+
+
+def test_output_bias_study_measures_before_and_after(tiny: tuple[MLP, MNISTSplit]) -> None:
+    model, data = tiny
+    table = lab_qcfs.output_bias_study(
+        [("plain", model)], data, CompileOptions(mode="rate"), timesteps=(1, 2), calibration_samples=100
+    ).splitlines()
+    assert len(table) == 2 + 2 and table[2].startswith("| plain | 1 | ")
+    assert all(line.count("%") == 12 for line in table[2:])  # four measurements with their intervals

@@ -224,9 +224,11 @@ class QuantizedLayer:
     threshold: NDArray[np.int32] | None
     v_reset: NDArray[np.int32] | None
     compensation: NDArray[np.int8] | None = None
-    """Subtractive reset only: 1 where the chip's FIRE subtracts one unit more than the graph means
-    (``theta = floor(q) + 1`` for ``v > q`` with an integer q), added back the next step by a
-    delay-1 ACC of the layer's own spikes; None when no neuron needs it."""
+    """Subtractive reset under ``v > q`` only: the deployed threshold is ``floor(q)`` for both the
+    comparison (``V > floor(q)`` is the chip's ``V >= theta`` with ``theta = floor(q) + 1``) and the
+    reset, so FIRE's subtraction of theta takes one unit too many; a delay-1 ACC of the layer's
+    own spikes with these weights (ones) adds it back the next step, before anything reads V.
+    None under ``>=`` (``theta = ceil(q)`` serves both)."""
 
     @property
     def subtracted(self) -> NDArray[np.int32] | None:
@@ -370,9 +372,8 @@ def _quantize_layer(
     decay_i, err_i = _decays(layer.decay_i, where)
     theta = None if layer.threshold is None else _thresholds(layer, units, spec.comparison)
     compensation = None
-    if theta is not None and layer.threshold is not None and layer.reset == "subtract":
-        extra = theta - np.rint(_snap(layer.threshold / units))  # 0 or 1: theta minus the nearest subtrahend
-        compensation = extra.astype(np.int8) if np.any(extra) else None
+    if theta is not None and layer.reset == "subtract" and spec.comparison == "gt":
+        compensation = np.ones(layer.size, dtype=np.int8)  # subtract floor(q) = theta - 1, as v > floor(q) means
     theta_err = 0.0
     if theta is not None and layer.threshold is not None:
         exact = layer.threshold / units

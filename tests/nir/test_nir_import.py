@@ -59,20 +59,23 @@ def test_each_neuron_node_has_the_documented_instruction_sequence() -> None:
     ones, zeros, theta = np.ones(n), np.zeros(n), np.full(n, 50.6)
     tau = np.full(n, 4.0)
     cases: dict[str, tuple[nir.NIRNode, list[str]]] = {
-        "IF": (nir.IF(ones, theta), ["Acc", "AccBias", "Fire"]),
-        # v > 50 is V >= 51, and the unit the subtraction of 51 takes too many comes back (delay-1 ACC)
-        "IF, integer threshold": (nir.IF(ones, np.full(n, 50.0)), ["Acc", "Acc", "AccBias", "Fire"]),
+        # v > q deploys as V >= floor(q) + 1 with floor(q) subtracted: the extra unit FIRE takes comes
+        # back by a delay-1 ACC of the layer's own spikes (the second Acc)
+        "IF": (nir.IF(ones, theta), ["Acc", "Acc", "AccBias", "Fire"]),
         "I": (nir.I(ones), ["Acc", "AccBias"]),
-        "LIF": (nir.LIF(tau, tau, zeros, theta), ["LeakDecay", "Acc", "AccBias", "Fire"]),
+        "LIF": (nir.LIF(tau, tau, zeros, theta), ["LeakDecay", "Acc", "Acc", "AccBias", "Fire"]),
         "LI": (nir.LI(tau, tau, zeros), ["LeakDecay", "Acc", "AccBias"]),
         "CubaLIF": (
             nir.CubaLIF(tau, tau, tau, zeros, theta, w_in=tau),
-            ["LeakDecay.i", "Acc.i", "AccBias.i", "LeakDecay", "AccCurrent", "Fire"],
+            ["LeakDecay.i", "Acc.i", "AccBias.i", "LeakDecay", "Acc", "AccCurrent", "Fire"],
         ),
         "Threshold": (nir.Threshold(theta), ["LeakDecay", "Acc", "AccBias", "Fire"]),
     }
     for kind, (node, expected) in cases.items():
         assert _kinds(_chain(("fc", nir.Affine(w, b)), ("n", node))) == [*expected, "Halt"], kind
+    # under >= (sinabs, SpikingJelly) ceil(q) serves the comparison and the reset: no extra ACC
+    sinabs_if = _kinds(_chain(("fc", nir.Affine(w, b)), ("n", nir.IF(ones, theta))), conventions="sinabs")
+    assert sinabs_if == ["Acc", "AccBias", "Fire", "Halt"]
     # an Affine straight into the Output is a current readout: V cleared every step
     assert _kinds(_chain(("fc", nir.Affine(w, b)))) == ["LeakDecay", "Acc", "AccBias", "Halt"]
 

@@ -260,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--timesteps", default="1,2,4,8,16", help="timesteps T, comma-separated")
     parser.add_argument("--per-tensor", action="store_true", help="one weight scale per layer (default: per channel)")
     parser.add_argument("--reset", choices=("subtract", "zero"), default="subtract")
+    parser.add_argument("--method", choices=("max", "percentile"), default="max", help="calibration of lambda")
+    parser.add_argument("--percentile", type=float, default=99.99, help="with --method percentile")
     parser.add_argument("--no-init-half", action="store_true", help="start membranes at 0, not theta/2")
     parser.add_argument("--figure", type=Path, help="write the figure (PNG) here")
     parser.add_argument(
@@ -269,7 +271,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     data = load_mnist()
     plain, _ = train_or_load(tuple(int(w) for w in args.hidden.split(",")), data)
     options = CompileOptions(
-        mode="rate", per_channel=not args.per_tensor, reset=args.reset, init_half=not args.no_init_half
+        mode="rate",
+        per_channel=not args.per_tensor,
+        reset=args.reset,
+        init_half=not args.no_init_half,
+        method=args.method,
+        percentile=args.percentile,
     )
     levels = [int(v) for v in args.levels.split(",")]
     timesteps = [int(v) for v in args.timesteps.split(",")]

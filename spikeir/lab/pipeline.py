@@ -1065,6 +1065,8 @@ def render_markdown(report: LabReport) -> str:
         ],
     )
     lines += _markdown_accuracy(report) + _markdown_layers(report) + _markdown_energy(report)
+    if report.qcfs:
+        lines += ["## QCFS side by side", "", report.qcfs["table_markdown"], ""]
     program = [f"- {line}" for line in _program_lines(report)]
     lines += (["## Program", "", *program, ""] if program else [])
     lines += ["## Time per stage", ""] + _table(["stage", "seconds"], [[k, f"{v:.2f}"] for k, v in report.seconds.items()])

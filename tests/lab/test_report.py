@@ -8,6 +8,7 @@ changes type, and the per-layer numbers are checked against the run's own totals
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 from schema_check import errors
 
-from spikeir.lab.pipeline import LabOptions, run_lab
+from spikeir.lab.pipeline import LabOptions, progress_lines, run_lab
 from spikeir.lab.report import proportion, wilson_interval
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.schema.json").read_text())
@@ -35,9 +36,34 @@ def lab_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], P
         progress=False,
     )
     lines: list[str] = []
-    run_lab(options, say=lines.append)
+    with pytest.MonkeyPatch.context() as patch:
+        # --qcfs's wiring, with the comparison itself replaced (tests/qcfs measures the real one)
+        patch.setattr("spikeir.lab.qcfs.qcfs_comparison", _FakeComparison)
+        run_lab(dataclasses.replace(options, qcfs=True), say=lines.append)
     report = json.loads((root / "out" / "report.json").read_text())
+    assert any(line.startswith("[lab] train: done in ") for line in lines)  # progress lines
+    assert "[lab] QCFS side by side ..." in lines
     return report, root / "out"
+
+
+class _FakeComparison:
+    """What the lab uses of a `QCFSComparison`: its dict, table and figure."""
+
+    def __init__(self, plain: object, data: object, options: object, **kwargs: Any) -> None:
+        self.timesteps = kwargs["timesteps"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"samples": 1000, "timesteps": self.timesteps}
+
+    def table(self) -> str:
+        return "| T | plain ReLU accuracy |\n|---|---|\n"
+
+    def figure(self) -> Any:
+        from matplotlib.figure import Figure
+
+        figure = Figure()
+        figure.subplots().plot([1, 2])
+        return figure
 
 
 def test_report_json_validates_against_its_schema(lab_run: tuple[dict[str, Any], Path]) -> None:
@@ -128,3 +154,22 @@ def test_wilson_interval() -> None:
     assert wilson_interval(1000, 1000)[1] == 1.0 and wilson_interval(0, 0) == (0.0, 1.0)
     entry = proportion(np.array([True, False, True, True]))
     assert entry["value"] == 0.75 and entry["correct"] == 3 and entry["samples"] == 4
+
+
+def test_qcfs_side_by_side_is_in_the_report(lab_run: tuple[dict[str, Any], Path]) -> None:
+    report, out = lab_run
+    assert report["qcfs"]["timesteps"] == [1, 4] and report["qcfs"]["table_markdown"].startswith("| T |")
+    assert "## QCFS side by side" in (out / "report.md").read_text()
+    assert (out / "figures" / "qcfs.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_progress_lines_in_logs() -> None:
+    lines: list[str] = []
+    update = progress_lines(1000, "TVM Relax BYOC", True, lines.append)  # stderr is not a terminal here
+    for done in range(1, 1001):
+        update(done)
+    assert lines == [f"[lab] TVM Relax BYOC: {n}/1000" for n in (250, 500, 750, 1000)]
+    quiet: list[str] = []
+    update = progress_lines(10, "x", False, quiet.append)
+    update(10)
+    assert quiet == []

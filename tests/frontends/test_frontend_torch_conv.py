@@ -7,6 +7,7 @@ bad attributes and unsupported ops are FrontendErrors naming the op, the layer a
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from xdsl.dialects.func import FuncOp
 
 from spikeir.dialects import nn as nn_dialect
 from spikeir.errors import FrontendError
-from spikeir.frontends.torch_export import SUPPORTED_OPS, import_exported_program, import_torch
+from spikeir.frontends.torch_export import SUPPORTED_OPS, import_exported_program, import_pt2, import_torch
 from spikeir.ir.interpreter import run_function
 from support.frontend_helpers import normalise
 
@@ -272,3 +273,10 @@ def test_mean_over_channels_is_refused() -> None:
 
     with pytest.raises(FrontendError, match=r"only the mean over the two spatial axes"):
         import_torch(ChannelMean(), X8)
+
+
+def test_pt2_archive_of_a_cnn_imports_as_the_model(tmp_path: Path) -> None:
+    """A saved archive with conv weights and batch-norm buffers (num_batches_tracked is int64)."""
+    path = tmp_path / "block.pt2"
+    torch.export.save(torch.export.export(BLOCK, (X8[:1],)), path)
+    assert normalise(import_pt2(path)) == normalise(import_torch(BLOCK, X8))

@@ -33,6 +33,7 @@ import gzip
 import io
 import math
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -293,3 +294,28 @@ def read_npz(source: str | os.PathLike[str] | IO[bytes], kinds: str = NUMERIC_KI
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error) as error:
         raise DataError(f"not a valid .npz archive: {error}", place) from None
     return arrays
+
+
+MAX_NESTING = 64
+"""The deepest nesting of brackets ``( [ {`` a text input may have. xDSL's MLIR parser and lark's
+tree builders recurse once or more per level, so a few hundred levels end in Python's recursion
+limit; real IR and Relay text nest well under 20 (a region inside an op is two levels)."""
+
+_NESTING_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*+"|//[^\n]*+|[(\[{]|[)\]}]')
+
+
+def check_nesting(text: str, filename: str | None, limit: int = MAX_NESTING, line_offset: int = 0) -> None:
+    """Refuse text whose brackets nest deeper than ``limit`` (string literals and ``//`` comments
+    aside) with an error at the first bracket too deep, before a recursive parser meets it."""
+    depth = 0
+    for match in _NESTING_TOKENS.finditer(text):
+        token = match.group()
+        if token in ("(", "[", "{"):
+            depth += 1
+            if depth > limit:
+                line = text.count("\n", 0, match.start()) + 1 + line_offset
+                column = match.start() - text.rfind("\n", 0, match.start())
+                place = f"{filename}:{line}:{column}" if filename else f"{line}:{column}"
+                raise DataError(f"brackets nest more than {limit} levels deep here, more than spikeir parses", place)
+        elif token in (")", "]", "}"):
+            depth = max(depth - 1, 0)

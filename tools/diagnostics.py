@@ -27,6 +27,7 @@ from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyExcepti
 from xdsl.utils.mlir_lexer import MLIRLexer
 
 from spikeir.errors import SpikeIRError
+from spikeir.fileio import check_nesting
 
 P = ParamSpec("P")
 
@@ -52,6 +53,7 @@ class LocatingParser(Parser):
     def __init__(self, ctx: Context, text: str | bytes, name: str, line_offset: int = 0) -> None:
         if isinstance(text, bytes):
             text = _utf8(text, name, line_offset)
+        check_nesting(text, name, line_offset=line_offset)  # xDSL's parser recurses per level
         super().__init__(ctx, text, name)
         self._line_offset = line_offset
 
@@ -62,6 +64,9 @@ class LocatingParser(Parser):
         except VerifyException as error:
             # An invalid attribute or type fails while being built, with no place: give it the op's.
             self.raise_error(str(error), at_position=start)
+        except NotImplementedError:
+            # xDSL parses some types it cannot build values of (a dense attribute of f80 elements)
+            self.raise_error("an attribute of this op has a type xDSL cannot hold values of", at_position=start)
         if isinstance(op.location, UnknownLoc):
             file, line, col = start.get_location()
             op.location = FileLineColLoc(StringAttr(file), IntAttr(line + self._line_offset), IntAttr(col))
@@ -83,8 +88,13 @@ def _utf8(data: bytes, name: str, line_offset: int) -> str:
 def parse_module(
     ctx: Context, text: str | bytes, filename: str, line_offset: int = 0, implicit_module: bool = True
 ) -> ModuleOp:
-    """Parse MLIR text, recording op locations for diagnostics."""
-    return LocatingParser(ctx, text, filename, line_offset).parse_module(implicit_module)
+    """Parse MLIR text, recording op locations for diagnostics; nesting beyond
+    `spikeir.fileio.MAX_NESTING` is a located error, and one that still runs out of stack (angle
+    brackets, which the bound does not count) an error at the file."""
+    try:
+        return LocatingParser(ctx, text, filename, line_offset).parse_module(implicit_module)
+    except RecursionError:
+        raise SpikeIRError("the input nests too deeply for the parser", filename) from None
 
 
 def op_location(op: Operation) -> str | None:

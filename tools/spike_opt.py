@@ -19,6 +19,7 @@ spikeir's dialects, passes and the `spikecore-asm` target reach both tools throu
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import io
 import os
@@ -33,6 +34,7 @@ from typing import IO, TYPE_CHECKING
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
+from xdsl.passes import ModulePass
 from xdsl.utils.arg_spec import parse_pipeline, parse_spec
 from xdsl.utils.exceptions import ArgSpecParseError
 from xdsl.utils.target import Target
@@ -41,7 +43,7 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 from spikeir.errors import SpikeIRError, TargetError
 from spikeir.ir.printer import ExactMLIRTarget
 from spikeir.passes.diagnostics import REMARKS, print_remarks
-from spikeir.tools.diagnostics import parse_module, quiet_broken_pipe, run_guarded
+from spikeir.tools.diagnostics import USER_ERRORS, parse_module, quiet_broken_pipe, run_guarded
 
 if TYPE_CHECKING:
     from spikeir.chip.isa import Program
@@ -156,6 +158,7 @@ class SpikeOptMain(xDSLOptMain):
     def __init__(self, args: Sequence[str] | None = None) -> None:
         self._line_offset = 0
         self._pending = _PendingOutput()
+        self._running: ModulePass | None = None  # the pass being applied, for the error message
         self.failed_module = None
         super().__init__(
             description="spikeir's modular optimizer driver: parse MLIR (or import a model), run "
@@ -184,8 +187,13 @@ class SpikeOptMain(xDSLOptMain):
             self.available_frontends[ext] = wrap(ext)
 
     def register_all_targets(self) -> None:
+        """Only the targets that print spikeir's IR: xDSL's others (llvm, riscv-asm, wat, ...) print
+        their own dialects and crash or print nothing on ours (plain `xdsl-opt` still has them)."""
         super().register_all_targets()
+        asm = self.available_targets[SpikeCoreAsmTarget.name]
+        self.available_targets.clear()
         self.available_targets["mlir"] = lambda: ExactMLIRTarget  # IR that reads back bit for bit
+        self.available_targets[SpikeCoreAsmTarget.name] = asm
         self.available_targets[SpikeCoreBinTarget.name] = lambda: SpikeCoreBinTarget
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
@@ -228,6 +236,14 @@ class SpikeOptMain(xDSLOptMain):
             super().setup_pipeline()
         except ValueError as error:  # pass options that the pass does not declare, or bad values
             raise SpikeIRError(f"invalid pass pipeline -p '{spec}': {error}", PROG) from None
+        verify = self.pipeline.callback
+
+        def track(previous: ModulePass | None, module: ModuleOp, following: ModulePass | None) -> None:
+            self._running = following
+            if verify is not None:
+                verify(previous, module, following)
+
+        self.pipeline = dataclasses.replace(self.pipeline, callback=track)
 
     # --- input and output ---------------------------------------------------------------------
 
@@ -288,9 +304,18 @@ class SpikeOptMain(xDSLOptMain):
     def apply_passes(self, prog: ModuleOp) -> None:
         try:
             super().apply_passes(prog)
-        except Exception:
+        except Exception as error:
             # Kept so the error can be placed at the op it names (verifier failures, @symbols, layers).
             self.failed_module = prog
+            running = self._running
+            if running is not None and running.name not in _spikeir_names()[1] and not isinstance(error, USER_ERRORS):
+                # one of xDSL's own passes, which are not written for spikeir's dialects
+                detail = ": " + " ".join(str(error).split())[:200] if str(error).strip() else ""
+                raise SpikeIRError(
+                    f"xDSL's pass '{running.name}' failed on this IR ({type(error).__name__}{detail}); "
+                    "it is not written for spikeir's dialects",
+                    PROG,
+                ) from None
             raise
 
     # --- running ------------------------------------------------------------------------------

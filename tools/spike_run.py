@@ -7,7 +7,9 @@ The program is assembly text or a binary image (told apart by the image's magic 
 is a ``.npy`` array: int8 arrays are the payloads themselves; float arrays are quantized with the
 program's input scale, ``clip(round(x / scale), -128, 127)``. A 1-D array is one sample and a 2-D
 array a batch, one sample per row; ``--batch-from-file`` takes any array whose first axis indexes
-the samples and flattens the rest (e.g. MNIST images of shape (N, 28, 28)).
+the samples and flattens the rest (e.g. MNIST images of shape (N, 28, 28)). A program with a
+streamed input (``.inputs N stream``) takes one stream (T, N) or a batch of them (B, T, N) (with
+``--batch-from-file``, (B, T, ...)), and runs for the stream's T timesteps.
 
 A ``.mlir`` file is IR at any level of the pipeline. ``--symbol`` (default ``main``, or the module's
 only `spikecore.program` when it has no ``@main``) names what to run: a ``func.func`` is evaluated by
@@ -33,7 +35,7 @@ from spikeir.chip.assembly import assemble
 from spikeir.chip.hardware_model import SpikeCoreCPU, SpikeEvent
 from spikeir.chip.image import decode, is_image
 from spikeir.chip.isa import Program
-from spikeir.errors import AssemblyError, DataError
+from spikeir.errors import AssemblyError, DataError, InterpreterError
 from spikeir.fileio import atomic_write, read_npy
 from spikeir.tools.diagnostics import USER_ERRORS, quiet_broken_pipe, report, run_guarded
 
@@ -69,8 +71,11 @@ def read_array(path: str) -> np.ndarray:
 
 
 def load_input(path: str, program: Program, batch_from_file: bool) -> np.ndarray:
-    """The int8 payloads to run: shape (n_inputs,) for one sample, (B, n_inputs) for a batch."""
+    """The int8 payloads to run: shape (n_inputs,) for one sample, (B, n_inputs) for a batch; with a
+    streamed input (T, n_inputs) for one stream, (B, T, n_inputs) for a batch."""
     x = read_array(path)
+    if program.streamed_input:
+        return _payloads(_stream_shape(x, program.n_inputs, batch_from_file, path), program, path)
     n = program.n_inputs
     if batch_from_file:
         if x.ndim < 2 or x.shape[0] == 0 or int(np.prod(x.shape[1:])) != n:
@@ -85,6 +90,39 @@ def load_input(path: str, program: Program, batch_from_file: bool) -> np.ndarray
     elif x.ndim not in (1, 2):
         raise DataError(f"expected shape ({n},) or (samples, {n}), got {x.shape} (see --batch-from-file)", path)
     return _payloads(x, program, path)
+
+
+def _stream_shape(x: np.ndarray, n: int, batch_from_file: bool, path: str) -> np.ndarray:
+    """A streamed program's input as (T, n) or (B, T, n), each timestep's values flattened with
+    ``batch_from_file``."""
+    if batch_from_file:
+        if x.ndim < 3 or 0 in x.shape[:2] or int(np.prod(x.shape[2:])) != n:
+            raise DataError(
+                f"--batch-from-file on a streamed program needs shape (samples, T, ...) with {n} values per "
+                f"timestep, got {x.shape}",
+                path,
+            )
+        return x.reshape(x.shape[0], x.shape[1], n)
+    if x.ndim not in (2, 3) or x.shape[-1] != n or 0 in x.shape:
+        raise DataError(
+            f"the program streams its input: expected shape (T, {n}) or (samples, T, {n}) with T and samples "
+            f">= 1, got {x.shape}",
+            path,
+        )
+    return x
+
+
+def run_timesteps(requested: int | None, program: Program, x: np.ndarray, path: str) -> int:
+    """``--timesteps`` as the run needs it: 1 by default; for a streamed input, the stream's length
+    (``-T``, if given, must agree)."""
+    if not program.streamed_input:
+        return 1 if requested is None else requested
+    length = int(x.shape[-2])
+    if requested is not None and requested != length:
+        raise DataError(f"--timesteps {requested} differs from the stream's length T={length}", path)
+    if length > MAX_TIMESTEPS:
+        raise DataError(f"the stream has {length:,} timesteps; spike-run runs at most {MAX_TIMESTEPS:,}", path)
+    return length
 
 
 def _payloads(x: np.ndarray, program: Program, path: str) -> np.ndarray:
@@ -129,10 +167,22 @@ def write_spike_log(path: str, events: list[SpikeEvent]) -> None:
         raise DataError(f"cannot write the spike log: {err.strerror or err}", path) from None
 
 
+MAX_TIMESTEPS = 100_000
+"""The most timesteps one spike-run runs: time is linear in T (100,000 steps of the tour's tiny
+network take about 6 s of CPU), and an unbounded ``-T`` would run for days with no output."""
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _timesteps(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_TIMESTEPS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_TIMESTEPS:,} timesteps, got {text}")
     return value
 
 
@@ -150,7 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="assembly text (.s) or binary image (detected by its magic bytes), or IR at any level (.mlir)",
     )
     parser.add_argument("--input", "-i", required=True, metavar="X.npy", help="input array: int8 payloads or floats")
-    parser.add_argument("--timesteps", "-T", type=_positive, default=1, help="timesteps to run (default 1)")
+    parser.add_argument(
+        "--timesteps",
+        "-T",
+        type=_timesteps,
+        default=None,
+        help=f"timesteps to run, at most {MAX_TIMESTEPS:,} (default 1; a streamed input runs for its length)",
+    )
     parser.add_argument(
         "--batch-from-file",
         action="store_true",
@@ -185,7 +241,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_program(args: argparse.Namespace, program: Program) -> int:
     x = load_input(args.input, program, args.batch_from_file)
-    batch = x.shape[0] if x.ndim == 2 else 1
+    args.timesteps = run_timesteps(args.timesteps, program, x, args.input)
+    batch = x.shape[0] if x.ndim == (3 if program.streamed_input else 2) else 1
     if args.lane >= batch:
         raise DataError(
             f"--lane {args.lane} is not a sample of the input ({batch} sample{'s' * (batch != 1)})", args.input
@@ -219,11 +276,23 @@ def _run_program(args: argparse.Namespace, program: Program) -> int:
                 "file": args.log_spikes,
             },
         }
-        json.dump(result, sys.stdout)
-        sys.stdout.write("\n")
+        print_json(result)
         return 0
     _print_text(args, program, batch, values, logits, argmax, stats, len(cpu.get_spike_log()), cpu.spike_log_truncated)
     return 0
+
+
+def print_json(result: dict[str, object]) -> None:
+    """``result`` as one line of strict JSON: NaN and infinity, which JSON has no words for, are an
+    error rather than the bare ``NaN`` Python's json module would write."""
+    try:
+        text = json.dumps(result, allow_nan=False)
+    except ValueError:
+        raise DataError(
+            "the results hold NaN or infinity, which JSON cannot express (run without --json to see them)",
+            str(result.get("program")),
+        ) from None
+    sys.stdout.write(text + "\n")
 
 
 def _print_text(
@@ -310,6 +379,30 @@ def entry_point(module: ModuleOp, symbol: str | None, path: str) -> FuncOp | Pro
     return found
 
 
+def check_not_recursive(module: ModuleOp, fn: FuncOp) -> None:
+    """Refuse a function that calls itself, directly or through others: its evaluation never ends
+    (the dialects have no conditionals a recursion could stop on), and Python's stack would."""
+    from xdsl.dialects.func import CallOp, FuncOp
+    from xdsl.traits import SymbolTable
+
+    path = [fn]
+    pending = [iter([op for op in fn.walk() if isinstance(op, CallOp)])]
+    while pending:
+        call = next(pending[-1], None)
+        if call is None:
+            pending.pop()
+            path.pop()
+            continue
+        callee = SymbolTable.lookup_symbol(module, call.callee)
+        if not isinstance(callee, FuncOp):
+            continue
+        if callee in path:
+            cycle = " -> ".join(f"@{f.sym_name.data}" for f in [*path[path.index(callee) :], callee])
+            raise InterpreterError(f"recursive calls ({cycle}): spike-run evaluates no recursion", f"@{fn.sym_name.data}")
+        path.append(callee)
+        pending.append(iter([op for op in callee.walk() if isinstance(op, CallOp)]))
+
+
 def function_input(path: str, fn: FuncOp, batch_from_file: bool) -> np.ndarray:
     """The input array for ``fn``'s one tensor argument: a batch along the first axis, or one sample
     without it; ``batch_from_file`` reshapes each sample to the argument's shape."""
@@ -364,6 +457,8 @@ def _run_function(args: argparse.Namespace, module: ModuleOp, fn: FuncOp) -> int
     from spikeir.dialects.spikecore import LaunchOp
     from spikeir.ir.host import HostExecutor
 
+    check_not_recursive(module, fn)
+    args.timesteps = 1 if args.timesteps is None else args.timesteps
     x = function_input(args.input, fn, args.batch_from_file)
     batch = x.shape[0] if x.ndim else 1
     if args.lane >= batch:
@@ -418,8 +513,7 @@ def _print_function_json(
         "launches": launches,
         "spike_log_file": args.log_spikes,
     }
-    json.dump(result, sys.stdout)
-    sys.stdout.write("\n")
+    print_json(result)
 
 
 def _print_function_text(

@@ -1,7 +1,8 @@
 """ONNX -> nn, through TVM's Relax ONNX importer and then `import_relax`.
 
 Going through Relax keeps one mapping (Relax ops -> nn) for TVM's and ONNX's worlds: Gemm, MatMul,
-Add, Relu, Flatten, Reshape and Softmax arrive as the Relax ops `spikeir.frontends.relax` knows.
+Add, Relu, Flatten, Reshape, Softmax, Conv, AveragePool, MaxPool, GlobalAveragePool,
+BatchNormalization and Concat arrive as the Relax ops `spikeir.frontends.relax` knows.
 Inputs with a symbolic batch axis are given batch 1 (spikeir's IR is batch-1; the batch is a
 run-time matter).
 

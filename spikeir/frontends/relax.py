@@ -4,8 +4,11 @@ Relax (apache-tvm 0.27) states a linear layer as ``matmul(x, permute_dims(W)) + 
 as ``reshape``; this maps those back to nn.dense / nn.bias_add / nn.batch_flatten so that a model
 imported from Relax is the same IR as the same model imported from PyTorch or Relay text.
 
-Supported Relax ops: matmul (right operand a constant, possibly through permute_dims), add of a
-constant bias vector, nn.relu, nn.softmax, reshape / flatten, permute_dims of a constant; calls of
+Supported Relax ops (`SUPPORTED_OPS`): matmul (right operand a constant, possibly through
+permute_dims), add (of a constant bias vector or ``[1, C, 1, 1]`` channel bias, or of two computed
+tensors), nn.conv2d (NCHW / OIHW, symmetric padding), nn.avg_pool2d / nn.max_pool2d,
+nn.adaptive_avg_pool2d, mean over the spatial axes, nn.batch_norm (inference), concat, zeros_like (a
+constant), nn.relu, nn.softmax, reshape / flatten, permute_dims of a constant; calls of
 local functions (BYOC composites) and of other functions of the module are inlined. Weights are
 constants (`tvm.ir.expr.GenericConst`) or, for `import_relax`, entries of ``params``.
 

@@ -7,8 +7,12 @@ and maps its ops to nn:
 - ``fn (%input0: Tensor[(1, 1, 28, 28), float32]) { ... }`` or ``def @main(...) -> ... { ... }``,
   an optional ``#[version = "0.0.5"]`` header, ``free_var`` declarations, bindings
   ``%1 = ...;`` / ``let %x = ...;``, and ``/* ... */`` / ``// ...`` comments (TVM's type notes).
-- Ops: nn.batch_flatten, nn.dense, nn.bias_add, add (of a bias vector), nn.relu, nn.softmax,
-  reshape (``newshape``, with Relay's 0 and -1), transpose of a constant, copy.
+- Tuples ``(%a, %b)``, tuple fields ``%1.0`` and float attributes with TVM's ``f`` suffix.
+- Ops (`SUPPORTED_OPS`): nn.batch_flatten, nn.dense, nn.bias_add (last axis, or the channels of an
+  NCHW map), add (of a bias, or of two computed tensors: a skip connection), nn.conv2d,
+  nn.avg_pool2d / nn.max_pool2d, nn.global_avg_pool2d / nn.adaptive_avg_pool2d, nn.batch_norm
+  (inference), concatenate, nn.relu, nn.softmax, reshape (``newshape``, with Relay's 0 and -1),
+  transpose of a constant, copy.
 
 Parameters (``params``, e.g. an ``.npz`` read with ``allow_pickle=False``):
 - a variable ``%fc1_weight`` (a function parameter or a free variable) takes ``params["fc1_weight"]``;

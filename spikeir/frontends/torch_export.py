@@ -7,11 +7,15 @@ that called it. Saved archives (`torch.export.save`, `.pt2`) load with `torch.ex
 reads a serialized graph and tensors; `import_pt2` first checks that the archive holds nothing
 that torch would unpickle or execute.
 
-Supported ATen ops: linear, addmm, mm / matmul with a constant right operand, add of a bias vector,
-relu, view / reshape / flatten / _unsafe_view, softmax / _softmax, dropout (inference), and the
-identity ops clone / contiguous / detach / alias. Transposes (t, permute, transpose) are folded
-into constant weights. log_softmax is rejected: nn has no log_softmax and SpikeCore would leave it
-on the host anyway; use softmax (argmax is unchanged) or return the logits.
+Supported ATen ops (`SUPPORTED_OPS`): linear, addmm, mm / matmul with a constant right operand, add
+(of a bias vector, of a per-channel ``[C, 1, 1]`` bias, or of two computed tensors: a skip
+connection; also in place, ``out += x``), conv2d / convolution, avg_pool2d (``divisor_override=1``
+is sum pooling), max_pool2d (with indices), adaptive_avg_pool2d to sizes that divide the map, mean
+over the spatial axes, batch_norm in eval mode (and its decomposed form), cat, relu, view / reshape /
+flatten / _unsafe_view, softmax / _softmax, dropout (inference), and the identity ops clone /
+contiguous / detach / alias. Transposes (t, permute, transpose) are folded into constant weights.
+log_softmax is rejected: nn has no log_softmax and SpikeCore would leave it on the host anyway; use
+softmax (argmax is unchanged) or return the logits.
 """
 
 from __future__ import annotations

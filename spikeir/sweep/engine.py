@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from spikeir.sweep.space import SweepError
 
@@ -142,16 +142,21 @@ def ray_available() -> bool:
     return True
 
 
-def make_engine(kind: EngineKind = "auto", address: str | None = None, workers: int | None = None) -> Engine:
-    """The engine ``kind`` names; ``auto`` is Ray when it is installed, else in-process (its note says so)."""
+def check_engine(kind: EngineKind = "auto", address: str | None = None, workers: int | None = None) -> None:
+    """Raise `SweepError` for engine settings that cannot work, before any work (or Ray's start)."""
+    if kind not in get_args(EngineKind):
+        raise SweepError(f"the engine must be auto, ray or local, got {kind!r}", "--engine")
     if workers is not None and workers < 1:
         raise SweepError(f"workers must be at least 1, got {workers}", "--workers")
-    if kind == "local":
-        if address:
-            raise SweepError("--address needs the Ray engine, not --engine local", "--address")
-        return LocalEngine()
-    if ray_available():
-        return RayEngine(address, workers)
-    if kind == "ray" or address:
+    if kind == "local" and address:
+        raise SweepError("--address needs the Ray engine, not --engine local", "--address")
+    if (kind == "ray" or address) and not ray_available():
         raise SweepError("Ray is not installed: pip install 'spikeir[sweep]' (or run with --engine local)", "--engine")
-    return LocalEngine(NO_RAY)
+
+
+def make_engine(kind: EngineKind = "auto", address: str | None = None, workers: int | None = None) -> Engine:
+    """The engine ``kind`` names; ``auto`` is Ray when it is installed, else in-process (its note says so)."""
+    check_engine(kind, address, workers)
+    if kind == "local":
+        return LocalEngine()
+    return RayEngine(address, workers) if ray_available() else LocalEngine(NO_RAY)

@@ -58,7 +58,7 @@ def shard_bounds(samples: int, shard_size: int) -> list[tuple[int, int]]:
 
 
 def evaluate_shard(compiled: CompiledModel, data: EvalData, start: int, stop: int) -> dict[str, float]:
-    """Run ``compiled`` over samples ``start:stop`` of ``data``; the counts of `COUNTS` (and seconds).
+    """Run ``compiled`` over samples ``start:stop`` of ``data``; the counts of `COUNTS` (and seconds, start).
 
     Every SpikeCore launch is counted (`CompiledModel.run` keeps only the first one's statistics)."""
     from spikeir.ir.host import HostExecutor
@@ -81,18 +81,32 @@ def evaluate_shard(compiled: CompiledModel, data: EvalData, start: int, stop: in
         counts["synaptic_ops"] += stats.synaptic_ops
         counts["input_events"] += stats.input_events
     counts["seconds"] = time.perf_counter() - begin
+    counts["start"] = float(start)
     return counts
 
 
 def merge_counts(parts: Sequence[dict[str, float]]) -> dict[str, float]:
-    """The counts of the whole set from those of its shards."""
-    return {name: float(sum(part[name] for part in parts)) for name in (*COUNTS, "seconds")}
+    """The counts of the whole set from those of its shards, summed in the order of the samples (float
+    sums then do not depend on which shard finished first)."""
+    ordered = sorted(parts, key=lambda part: part["start"])
+    return {name: float(sum(part[name] for part in ordered)) for name in (*COUNTS, "seconds")}
 
 
-def metrics(compiled: CompiledModel, counts: dict[str, float], with_reference: bool) -> dict[str, Any]:
-    """What a point reports: accuracy and agreement, per-inference costs, and the program's size."""
-    n = counts["samples"]
+def program_facts(compiled: CompiledModel) -> dict[str, Any]:
+    """What a point's program is, without running it: its mode and timesteps, and its size on the chip."""
     stats = compiled.stats
+    return {
+        "mode": compiled.mode,
+        "timesteps": compiled.timesteps,
+        "cores": stats["cores_used"],
+        "synapse_bytes": stats["synapse_bytes"],
+        "instructions": stats["instructions"],
+    }
+
+
+def metrics(counts: dict[str, float], with_reference: bool) -> dict[str, Any]:
+    """What a point's run reports: accuracy and agreement, and what one inference costs on the chip."""
+    n = counts["samples"]
     return {
         "accuracy": counts["correct"] / n,
         "agreement": counts["agree"] / n if with_reference else None,
@@ -102,11 +116,6 @@ def metrics(compiled: CompiledModel, counts: dict[str, float], with_reference: b
         "spikes": counts["spikes"] / n,
         "synaptic_ops": counts["synaptic_ops"] / n,
         "input_events": counts["input_events"] / n,
-        "timesteps": compiled.timesteps,
-        "mode": compiled.mode,
-        "cores": stats["cores_used"],
-        "synapse_bytes": stats["synapse_bytes"],
-        "instructions": stats["instructions"],
         "samples": int(n),
         "eval_seconds": counts["seconds"],
     }
@@ -145,4 +154,4 @@ def evaluate(
         parts = [engine.get(handle) for handle in handles]
     finally:
         engine.close()
-    return metrics(compiled, merge_counts(parts), data.reference is not None)
+    return {**program_facts(compiled), **metrics(merge_counts(parts), data.reference is not None)}

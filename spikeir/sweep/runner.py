@@ -23,8 +23,8 @@ from tqdm import tqdm
 
 from spikeir.errors import PlacementError, SpikeIRError
 from spikeir.fileio import atomic_write
-from spikeir.sweep.engine import Engine, EngineKind, make_engine
-from spikeir.sweep.evaluate import EvalData, evaluate_shard, merge_counts, metrics, shard_bounds
+from spikeir.sweep.engine import Engine, EngineKind, check_engine, make_engine
+from spikeir.sweep.evaluate import EvalData, evaluate_shard, merge_counts, metrics, program_facts, shard_bounds
 from spikeir.sweep.models import EvalSet, SweepModel, lab_eval_set, lab_model, reference_data
 from spikeir.sweep.report import (
     COSTS,
@@ -36,7 +36,7 @@ from spikeir.sweep.report import (
     varying,
 )
 from spikeir.sweep.results import Record, ResultsFile
-from spikeir.sweep.space import Point, SweepSpace, describe_point, point_key
+from spikeir.sweep.space import Point, SweepError, SweepSpace, describe_point, point_key
 
 DEFAULT_SHARD_SIZE = 500
 """Samples per evaluation task: the 1,000 held-out digits are two shards of one compiled program."""
@@ -69,7 +69,8 @@ def compile_point(module: Any, calibration: Any, point: Point) -> tuple[dict[str
             "failure": kind,
             "reason": str(error),
         }, None
-    return {"status": "ok", "fits": True, "compile_seconds": time.perf_counter() - start}, compiled
+    seconds = time.perf_counter() - start
+    return {"status": "ok", "fits": True, "compile_seconds": seconds, **program_facts(compiled)}, compiled
 
 
 @dataclass
@@ -141,15 +142,14 @@ class _Scheduler:
         if run.recorded:  # the point failed already (another shard's worker died for good)
             return
         run.counts.append(counts)
-        if len(run.counts) == run.shards:
-            compiled = self.engine.get(run.compiled)
-            self._record(run, metrics(compiled, merge_counts(run.counts), self.data.reference is not None))
+        if len(run.counts) == run.shards:  # the program's facts came with its check: it is never fetched here
+            self._record(run, metrics(merge_counts(run.counts), self.data.reference is not None))
 
     def _fail(self, run: _PointRun, error: BaseException) -> None:
         if run.recorded:
             return
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        run.check = {"status": "error", "failure": type(error).__name__, "reason": reason}
+        cause = getattr(error, "cause", None) or error  # a RayTaskError carries what the task raised
+        run.check = {"status": "error", "failure": type(error).__name__, "reason": f"{type(cause).__name__}: {cause}"}
         self._record(run, {})
 
     def _record(self, run: _PointRun, measured: dict[str, Any]) -> None:
@@ -225,6 +225,9 @@ def run_sweep(
     Pareto figure per cost (unless not ``figures``), and print the best points. ``resume`` continues an existing results file,
     skipping its finished points. ``on_point`` is called with each record as it is written."""
     start = time.perf_counter()
+    check_engine(engine, address, workers)
+    if shard_size < 1:
+        raise SweepError(f"the shard size must be at least 1 sample, got {shard_size}", "--shard-size")
     model = lab_model() if model is None else model
     data = lab_eval_set() if data is None else data
     out = Path(out)

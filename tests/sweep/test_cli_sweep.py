@@ -96,8 +96,11 @@ def test_a_sweep_of_a_model_file(tmp_path: Path, pt2_model: Path, capsys: pytest
         (["--engine", "local", "--address", "ray://x:1"], "--address: error: --address needs the Ray engine"),
     ],
 )
-def test_errors_are_one_line_and_status_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sweep", *argv]) == 2
+def test_errors_are_one_line_and_status_2(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sweep", *argv, "--out", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()  # nothing was started
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 

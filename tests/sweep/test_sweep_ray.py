@@ -4,20 +4,17 @@ the same numbers as in-process, data-parallel `evaluate`, and a worker killed mi
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 from conftest import point_lines, tiny_data, tiny_model
 
 import spikeir
 from spikeir.sweep.evaluate import evaluate
+from spikeir.sweep.measure import kill_busy_worker
 from spikeir.sweep.models import reference_data
 from spikeir.sweep.runner import run_sweep
 from spikeir.sweep.space import space_from_mapping
@@ -75,27 +72,12 @@ def test_evaluate_in_shards_on_ray_equals_one_run() -> None:
     assert {k: sharded[k] for k in MEASURED} == pytest.approx({k: whole[k] for k in MEASURED}, rel=1e-12)
 
 
-def _kill_a_busy_worker(stop: threading.Event, killed: list[int]) -> None:
-    """SIGKILL the first of *this test's* Ray workers (a descendant of this process) seen evaluating."""
-    while not stop.is_set() and not killed:
-        for process in psutil.Process().children(recursive=True):
-            try:
-                busy = process.cmdline()[:1] == ["ray::evaluate_shard"]
-            except psutil.Error:
-                continue
-            if busy:
-                os.kill(process.pid, signal.SIGKILL)
-                killed.append(process.pid)
-                return
-        time.sleep(0.005)
-
-
 def test_a_worker_killed_mid_sweep_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     space = space_from_mapping(
         {"mode": "rate", "timesteps": [64], "per_channel": [False, True], "leak_shift": [0, 2, 4]}, "t"
     )
     stop, killed = threading.Event(), []
-    killer = threading.Thread(target=_kill_a_busy_worker, args=(stop, killed))
+    killer = threading.Thread(target=kill_busy_worker, args=(stop, killed))
     finished_before_kill: list[str] = []
 
     def on_point(record: dict[str, Any]) -> None:

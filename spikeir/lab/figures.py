@@ -374,17 +374,23 @@ def plot_core_utilisation(
     neurons_per_core_used: Sequence[int],
     synapse_bytes_used: Sequence[int],
     target: TargetDescription | str,
+    layer_of_core: Sequence[str] | None = None,
 ) -> Figure:
     """Per-core neurons and synaptic memory as a percentage of the target's capacity.
 
     Bars over 100% (a placement that does not fit) are red. Absolute numbers label the bars when
-    there are few cores.
+    there are few cores. ``layer_of_core`` (a layer name per core, "" for an unused one) colours the
+    bars by layer, with the names in a legend.
     """
     description = get_target(target)
     neurons = np.asarray(neurons_per_core_used, dtype=np.int64)
     synapses = np.asarray(synapse_bytes_used, dtype=np.int64)
     if neurons.shape != synapses.shape:
         raise ValueError(f"{neurons.size} neuron counts but {synapses.size} synapse counts (one per core)")
+    if layer_of_core is not None and len(layer_of_core) != neurons.size:
+        raise ValueError(f"{len(layer_of_core)} layer names for {neurons.size} cores")
+    names = [n for n in dict.fromkeys(layer_of_core or []) if n]
+    palette = {name: to_hex(plt.get_cmap("tab10")(i % 10)) for i, name in enumerate(names)}
     cores = np.arange(neurons.size)
     width = max(8.0, min(16.0, 0.25 * neurons.size + 4))
     figure, axes = plt.subplots(2, 1, figsize=(width, 6.5), sharex=True)
@@ -395,7 +401,8 @@ def plot_core_utilisation(
     for ax, used, capacity, what, colour in panels:
         percent = 100 * used / capacity
         peak = float(percent.max(initial=0))
-        colours = np.where(used > capacity, "#de2d26", colour)
+        base = [palette.get(n, colour) for n in layer_of_core] if layer_of_core is not None else colour
+        colours = np.where(used > capacity, "#de2d26", base)
         bars = ax.bar(cores, percent, color=colours, width=0.8)
         if peak >= 10:
             ax.axhline(100, color="0.2", linestyle="--", linewidth=1)
@@ -412,6 +419,9 @@ def plot_core_utilisation(
             fontsize=10,
         )
     axes[1].set_xlabel("core")
+    if palette:
+        handles = [Patch(color=c, label=name) for name, c in palette.items()]
+        axes[0].legend(handles=handles, title="layer", fontsize=8, loc="upper right")
     if neurons.size <= 32:
         axes[1].set_xticks(cores)
     shown = f"{neurons.size} of {description.cores} cores shown"

@@ -566,7 +566,7 @@ def _graded_artifacts(lab: _LabRun) -> None:
             )
         )
     files["figures/compilation_graph.png"] = _figure_png(lambda: _plot_graph(graded))
-    files["figures/core_utilisation.png"] = _figure_png(lambda: _plot_utilisation(graded))
+    files["figures/core_utilisation.png"] = _figure_png(lambda: _plot_utilisation(graded, lab.report.layers))
 
 
 def _plot_most_instructive(lab: _LabRun) -> Any:
@@ -854,14 +854,21 @@ def neurons_used_per_core(program: Any) -> dict[int, int]:
     return {core: len(neurons) for core, neurons in sorted(used.items())}
 
 
-def _plot_utilisation(compiled: Any) -> Any:
+def _plot_utilisation(compiled: Any, layers: list[dict[str, Any]]) -> Any:
+    """Neurons and synapse bytes per core, coloured by the layer each core holds."""
     from spikeir.lab.figures import plot_core_utilisation
 
     program = compiled.program
     neurons = neurons_used_per_core(program)
     synapse = program.synapse_bytes_per_core()
     cores = range(max(set(neurons) | set(synapse)) + 1)
-    return plot_core_utilisation([neurons.get(c, 0) for c in cores], [synapse.get(c, 0) for c in cores], program.target)
+    owner = {core: row["name"] for row in layers for core in row["placement"]["cores"]}
+    return plot_core_utilisation(
+        [neurons.get(c, 0) for c in cores],
+        [synapse.get(c, 0) for c in cores],
+        program.target,
+        layer_of_core=[owner.get(c, "") for c in cores],
+    )
 
 
 def _tvm_path(

@@ -233,3 +233,14 @@ def test_accuracy_band_needs_one_interval_per_t() -> None:
     assert "95% interval" in texts(figure)
     with pytest.raises(ValueError, match="1 intervals for 2 timesteps"):
         figures.plot_accuracy_vs_timesteps([1, 4], [0.5, 0.9], intervals=[(0.4, 0.6)])
+
+
+def test_core_utilisation_by_layer_name(tmp_path: Path) -> None:
+    figure = figures.plot_core_utilisation(
+        [700, 700, 64, 0], [2000, 2000, 50176, 0], "spikecore-v1", layer_of_core=["conv1", "conv1", "fc", ""]
+    )
+    save(figure, tmp_path / "utilisation.png")
+    legend = figure.axes[0].get_legend()
+    assert legend is not None and [t.get_text() for t in legend.get_texts()] == ["conv1", "fc"]
+    with pytest.raises(ValueError, match="3 layer names for 4 cores"):
+        figures.plot_core_utilisation([1, 1, 1, 1], [0, 0, 0, 0], "spikecore-v1", layer_of_core=["a", "b", "c"])

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from spikeir.snn import CompiledSNN
 
 Leak = Literal["euler", "exponential"]
+ResetRule = Literal["version", "subtract", "value"]
 
 NEURONS = ("IF", "LIF", "LI", "I", "CubaLIF", "CubaLI", "Threshold")
 LINEAR = ("Affine", "Linear", "Scale", "Flatten", "Delay")
@@ -73,11 +74,16 @@ class Conventions:
     (``gt``); sinabs and SpikingJelly fire on ``>=`` (``ge``) and export the same threshold.
     ``leak``: ``euler`` is NIR's reference discretization (``v += dt/tau * (v_leak - v + r*I)``,
     snnTorch and Norse import/export it); ``exponential`` is sinabs' (``v = exp(-dt/tau) v + dt*r*I``).
+    ``reset``: what IF/LIF/CubaLIF do after a spike: ``version`` follows the file (subtract before
+    nir 1.0.8, to ``v_reset`` from it); ``subtract`` or ``value`` (to ``v_reset``, default 0)
+    override it for graphs whose exporter meant otherwise (Norse resets to v_reset but writes
+    nir 1.0.4 IF nodes).
     """
 
     dt: float = 1.0
     comparison: Comparison = "gt"
     leak: Leak = "euler"
+    reset: ResetRule = "version"
 
 
 CONVENTIONS: dict[str, Conventions] = {
@@ -85,7 +91,7 @@ CONVENTIONS: dict[str, Conventions] = {
     "sinabs": Conventions(1.0, "ge", "exponential"),
     "spikingjelly": Conventions(1.0, "ge", "euler"),
     "snntorch": Conventions(1e-4, "gt", "euler"),
-    "norse": Conventions(1e-3, "gt", "euler"),
+    "norse": Conventions(1.0, "gt", "euler", "value"),
 }
 """The convention each exporter writes its graphs in (docs/nir.md, "Peers")."""
 
@@ -473,7 +479,8 @@ def _reset(graph: _Graph, name: str, kind: str) -> tuple[Reset, NDArray[np.float
     node = graph.doc.nodes[name]
     if kind not in ("IF", "LIF", "CubaLIF"):
         return "zero", None
-    if "v_reset" not in node and not graph.doc.resets_to_value:
+    rule = graph.conv.reset
+    if rule == "subtract" or (rule == "version" and "v_reset" not in node and not graph.doc.resets_to_value):
         return "subtract", None
     v_reset = _full(_array(node, "v_reset", graph.where(name), 0.0), graph.size(name), "v_reset", graph, name)
     return ("zero", None) if not np.any(v_reset) else ("value", v_reset)

@@ -178,3 +178,31 @@ def test_snntorch_lif_network_agrees_top1(integer_if_layers: list[IntegerLayer],
     chip = from_nir(graph, "snntorch").run(streams)
     assert (chip.argmax(1) == peer.argmax(1)).mean() >= 0.99
     assert abs(chip.sum() - peer.sum()) <= 0.05 * peer.sum()
+
+
+def test_norse_if_network_is_bit_exact(integer_if_layers: list[IntegerLayer], streams: NDArray[np.float64]) -> None:
+    """Norse's IAFCell resets to v_reset (0) and fires on V > threshold. Its exporter writes nir 1.0.4
+    IF nodes, which mean reset by subtraction, so the graph is read with Norse's conventions
+    (reset to value). Norse is not in the 'peers' extra (its torchvision pin does not import); it
+    runs where it is installed (pip install --no-deps norse==1.1.0)."""
+    norse = pytest.importorskip("norse.torch", reason="Norse is optional: install it with --no-deps")
+    from norse.torch.utils.export_nir import to_nir as norse_to_nir
+
+    cells = [
+        norse.IAFCell(norse.IAFParameters(v_th=torch.tensor(layer.threshold), v_reset=torch.tensor(0.0)))
+        for layer in integer_if_layers
+    ]
+    net = norse.SequentialState(*(m for layer, cell in zip(integer_if_layers, cells) for m in (_linear(layer), cell)))
+    x = torch.tensor(streams, dtype=torch.float32)
+    state = None
+    out: list[torch.Tensor] = []
+    with torch.no_grad():
+        for t in range(x.shape[1]):
+            spikes, state = net(x[:, t], state)
+            out.append(spikes)
+    peer = torch.stack(out, 1).numpy().sum(axis=1)
+    graph = norse_to_nir(net, x[:1, 0])
+    chip = from_nir(graph, "norse").run(streams)
+    assert _exact(chip, peer) == len(streams)
+    # read as nir 1.0.4 says (subtract), the same file is another network
+    assert _exact(from_nir(graph).run(streams), peer) < len(streams)

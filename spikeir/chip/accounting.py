@@ -115,15 +115,34 @@ class Accounts:
         """Fold a block of event records, (timesteps, lanes, columns) as the ACC steps wrote them,
         into the counters and the busiest core's cycles: both are linear in the records
         (:attr:`Plan.record_counts`, :attr:`Plan.cycle_rows`)."""
-        totals = records.sum(axis=(0, 1)).astype(np.int64)
+        # Every count here is an integer far below 2^53: the float64 sums and products are exact.
+        # The records have only a few columns, so the sums run as BLAS products over the long
+        # axis (a numpy reduction over a short inner axis costs a call per row).
+        flat = records.reshape(records.shape[0] * records.shape[1], records.shape[2])
+        totals = (np.ones(flat.shape[0]) @ flat).astype(np.int64)
         counts = totals @ plan.record_counts
         self.synaptic_ops += int(counts[0])
         self.deliveries += int(counts[1])
         self.intra += int(counts[2])
         self.core_synaptic_ops += counts[3:]
-        # Cycle counts are integers far below 2^53: the float64 sums are exact.
-        busiest = (records @ plan.cycle_rows + plan.cycle_base).max(axis=2, initial=0)
-        self.cycles += int(busiest.sum()) + records.shape[0] * records.shape[1]
+        self.cycles += int(_busiest(plan, flat).sum()) + flat.shape[0]
+
+
+_FEW_PATTERNS = 8
+"""Up to this many distinct core patterns, the busiest core is found one pattern at a time."""
+
+
+def _busiest(plan: Plan, flat: np.ndarray) -> np.ndarray:
+    """Per recorded (timestep, lane) row, the cycles of the busiest core pattern (0 without any)."""
+    rows, base = plan.cycle_rows, plan.cycle_base
+    if base.size > _FEW_PATTERNS:
+        return (rows.T @ flat.T + base[:, None]).max(axis=0)
+    busiest = np.zeros(flat.shape[0])
+    for pattern in range(base.size):
+        cycles = flat @ rows[:, pattern]
+        cycles += base[pattern]
+        np.maximum(busiest, cycles, out=busiest)
+    return busiest
 
 
 def run_stats(

@@ -25,7 +25,7 @@ import numpy as np
 from spikeir.chip.accounting import Accounts, RunStats, SpikeEvent, run_stats
 from spikeir.chip.isa import PROBE_KINDS, ProbeSpec, Program, validate_program
 from spikeir.chip.plan import Plan, build_plan
-from spikeir.chip.steps import AccStep, Chunk, Step
+from spikeir.chip.steps import AccStep, Chunk, ConvStep, Step
 from spikeir.chip.target import SPIKECORE_V1, TargetDescription
 from spikeir.errors import ProgramError
 
@@ -67,9 +67,14 @@ class _ProbeWriter:
     array: str
     """The chunk's array to read: ``V``, ``I`` or ``bus``."""
     columns: slice | np.ndarray
+    segment: int | None = None
+    """For ``V`` and ``I``: the segment of the state the columns are in."""
 
     def write(self, chunk: Chunk, t: int) -> None:
-        self.records[:, t, self.positions] = getattr(chunk, self.array)[:, self.columns]
+        source = getattr(chunk, self.array)
+        if self.segment is not None:
+            source = source[self.segment]
+        self.records[:, t, self.positions] = source[:, self.columns]
 
 
 class SpikeCoreCPU:
@@ -262,8 +267,9 @@ class SpikeCoreCPU:
             self._run_chunk(plan, steps, chunk, lanes[start:stop], timesteps, clock, writers, accounts)
             for step, counts in zip(plan.fire_steps, chunk.fire_counts):
                 spikes[start:stop, step.segment_cores] += step.core_spikes(counts)
-            outputs[start:stop] = chunk.V[:, plan.output_columns]
-            final = _keep_state(plan, final, chunk, start, stop, batch, clock + timesteps)
+            V, I, R = _joined(chunk.V), _joined(chunk.I), _joined(chunk.R)  # noqa: E741
+            outputs[start:stop] = V[:, plan.output_columns]
+            final = _keep_state(plan, final, (V, I, R, chunk.ring), start, stop, batch, clock + timesteps)
         assert final is not None
         self._state = final
         self._outputs = outputs
@@ -551,23 +557,27 @@ def _start_chunk(
     n_log = plan.log_cores.size if log_row is not None else 0
     block = _block_length(plan, lanes, timesteps, n_log)
     rows = slice(start, start + lanes)
-    float_state = clock + timesteps <= plan.f32_timesteps
+    streamed = plan.program.streamed_input
+    inputs = np.zeros((lanes, plan.program.n_inputs), np.float32) if streamed else x.astype(np.float32)
+    direct = [step for step in plan.acc_steps if isinstance(step, AccStep) and step.direct]
+    products = [step.direct_product(inputs) for step in direct]
+    begin = np.abs(previous.V[rows]).max(axis=0, initial=0).astype(np.float64) if previous is not None else None
+    float_state = plan.float_state(timesteps, _peaks(plan, direct, products), begin)
     state = np.float32 if float_state else np.int64
     if previous is not None:
-        V, current = previous.V[rows].astype(state), previous.I[rows].copy()
-        R, ring = previous.R[rows].copy(), previous.ring[:, rows].copy()
+        V = _segmented(plan, previous.V[rows].astype(state))
+        current, R, ring = previous.I[rows], previous.R[rows], previous.ring[:, rows].copy()
     else:
-        V = np.repeat(plan.init_V[None, :].astype(state), lanes, axis=0)
+        V = [np.repeat(plan.init_V[None, segment].astype(state), lanes, axis=0) for segment in plan.segments]
         unused = np.zeros((lanes, 0), np.int64)  # a state the program never touches has no columns
         current = np.zeros((lanes, n), np.int64) if plan.uses_current else unused
         R = np.zeros((lanes, n), np.int64) if plan.uses_refractory else unused
         ring = np.zeros((plan.max_delay, lanes, plan.ring_width), np.float32)
-    streamed = plan.program.streamed_input
     chunk = Chunk(
         V=V,
-        I=current,
-        R=R,
-        inputs=np.zeros((lanes, plan.program.n_inputs), np.float32) if streamed else x.astype(np.float32),
+        I=_segmented(plan, current),
+        R=_segmented(plan, R),
+        inputs=inputs,
         bus=np.zeros((lanes, plan.n_bus), np.float32),
         x=x,
         timesteps=clock + timesteps,
@@ -581,10 +591,37 @@ def _start_chunk(
         float_state=float_state,
         clock=clock,
     )
+    for step, product in zip(direct, products):
+        step.prepare(chunk, product)
     if not streamed:
-        for step in plan.acc_steps:
-            step.prepare(chunk)
+        for conv in plan.acc_steps:
+            if isinstance(conv, ConvStep):
+                conv.prepare(chunk)
     return chunk
+
+
+def _peaks(plan: Plan, steps: list[AccStep], products: list[np.ndarray]) -> np.ndarray:
+    """Per column of V, the largest ``|product|`` over the lanes that the direct steps add to it
+    every timestep (:meth:`Plan.float_state` bounds V with it)."""
+    peaks = np.zeros(plan.n_neurons, np.float64)
+    for step, product in zip(steps, products):
+        if product.size:
+            columns = np.arange(plan.n_neurons)[plan.segments[step.segment]][step.neurons]
+            peaks[columns] += np.abs(product).max(axis=0)
+    return peaks
+
+
+def _segmented(plan: Plan, state: np.ndarray) -> list[np.ndarray]:
+    """A (lanes, neurons) state (or an unused (lanes, 0) one) as one contiguous array per segment."""
+    if state.shape[1] == 0:
+        return [state] * len(plan.segments)
+    return [state[:, segment].copy() for segment in plan.segments]
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The segments of a state side by side again, int64."""
+    joined = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+    return joined.astype(np.int64, copy=False)
 
 
 def _probe_writers(plan: Plan, specs: list[ProbeSpec], records: list[dict[str, np.ndarray]]) -> list[_ProbeWriter]:
@@ -605,30 +642,48 @@ def _probe_writers(plan: Plan, specs: list[ProbeSpec], records: list[dict[str, n
             elif kind == "i" and not plan.uses_current:
                 continue  # I stays 0, as the records already are
             else:
-                writers.append(_ProbeWriter(record[kind], _as_index(positions), kind.upper(), _as_index(columns)))
+                for segment, piece in enumerate(plan.segments):
+                    inside = (columns >= piece.start) & (columns < piece.stop)
+                    if inside.any():
+                        writers.append(
+                            _ProbeWriter(
+                                record[kind],
+                                _as_index(positions[inside]),
+                                kind.upper(),
+                                _as_index(columns[inside] - piece.start),
+                                segment,
+                            )
+                        )
     return writers
 
 
 def _keep_state(
-    plan: Plan, final: _State | None, chunk: Chunk, start: int, stop: int, batch: int, clock: int
+    plan: Plan,
+    final: _State | None,
+    chunk: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    start: int,
+    stop: int,
+    batch: int,
+    clock: int,
 ) -> _State:
-    """Every lane's final state: the chunk's own arrays when one chunk holds the batch, else the
-    chunks' rows copied into whole-batch arrays."""
+    """Every lane's final state from a chunk's (V, I, R, ring): its own arrays when one chunk holds
+    the batch, else the chunks' rows copied into whole-batch arrays."""
+    V, I, R, ring = chunk  # noqa: E741
     if start == 0 and stop == batch:
-        return _State(plan, chunk.V.astype(np.int64, copy=False), chunk.I, chunk.R, chunk.ring, clock)
+        return _State(plan, V, I, R, ring, clock)
     if final is None:
         final = _State(
             plan,
-            np.zeros((batch, chunk.V.shape[1]), np.int64),
-            np.zeros((batch, chunk.I.shape[1]), np.int64),
-            np.zeros((batch, chunk.R.shape[1]), np.int64),
-            np.zeros((chunk.ring.shape[0], batch, chunk.ring.shape[2]), np.float32),
+            np.zeros((batch, V.shape[1]), np.int64),
+            np.zeros((batch, I.shape[1]), np.int64),
+            np.zeros((batch, R.shape[1]), np.int64),
+            np.zeros((ring.shape[0], batch, ring.shape[2]), np.float32),
             clock,
         )
-    final.V[start:stop] = chunk.V
-    final.I[start:stop] = chunk.I
-    final.R[start:stop] = chunk.R
-    final.ring[:, start:stop] = chunk.ring
+    final.V[start:stop] = V
+    final.I[start:stop] = I
+    final.R[start:stop] = R
+    final.ring[:, start:stop] = ring
     return final
 
 

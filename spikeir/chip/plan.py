@@ -30,8 +30,9 @@ Float32 state: the same bound, ``|V| <= max(|V_init|, |vr|) + t * growth``, belo
 neuron over a whole run makes every V an integer that float32 holds exactly, and every sum the steps
 form (V plus a dot product, a bias, minus a threshold) too, since each is bounded by the same
 ``growth``. Such a run keeps V in float32, so products add into it with no conversion
-(:attr:`Plan.f32_timesteps` is the longest such run; programs with a current, or a decay LEAK, keep
-int64). Graded FIRE still multiplies in int64; a LEAK's ``X >> s`` is ``floor(X * 2^-s)``, exact.
+(:meth:`Plan.float_state` decides per run, with the products of the direct-input ACCs measured:
+their per-lane currents are known once formed, and usually far below the worst case; programs with a
+current, or a decay LEAK, keep int64). Graded FIRE still multiplies in int64; a LEAK's ``X >> s`` is ``floor(X * 2^-s)``, exact.
 
 Counted products: when an ACC reads only payloads of binary FIREs (0 or 1), the events it reads
 are the sum of its source row, and its intra-core deliveries the source times a fixed weight; both
@@ -48,7 +49,7 @@ accounting (spikeir.chip.accounting) multiplies the recorded events by.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -149,13 +150,31 @@ class Plan:
     ring_width: int
     """Addresses the ring keeps: the union of the delayed ACCs' sources."""
     ring_push: RingPush | None
-    f32_timesteps: int
-    """The longest run (counting the runs it continues) whose V provably stays below 2^24: such a
-    run keeps V in float32 (see the module docstring); 0 when the program needs int64 state."""
+    segments: list[slice]
+    """The columns of each segment of the state: a chunk holds V (and I, R) as one array per
+    segment, and every step acts on one of them (``step.segment``, ``step.neurons`` within it)."""
+    float_capable: bool
+    """Whether the program's steps can run on float32 state at all (no current, no decay LEAK)."""
+    f32_start: np.ndarray
+    """Per column of V, the largest ``|V|`` a run starts or a reset restarts from (float64)."""
+    f32_growth: np.ndarray
+    """Per column of V, its growth per timestep from everything but the direct-input ACC steps,
+    whose products a run measures (float64; see :meth:`float_state`)."""
     scratch_per_lane: int
     """Bytes per lane of the largest temporary a conv step makes (its im2col patches)."""
     fires: list[Fire]
     """The program's FIREs, in program order (probes of spikes read their destinations)."""
+
+    def float_state(self, timesteps: int, peaks: np.ndarray, begin: np.ndarray | None) -> bool:
+        """Whether a run of ``timesteps`` keeps every V below 2^24, so in float32 (module
+        docstring), given ``peaks``: per column the largest ``|product|`` the direct-input ACC
+        steps add in each timestep of this run, and ``begin``: per column the largest ``|V|`` the
+        run continues from (None: a fresh state)."""
+        if not self.float_capable or timesteps > _F32_STATE:
+            return False
+        start = self.f32_start if begin is None else np.maximum(self.f32_start, begin)
+        bound = start + timesteps * (self.f32_growth + peaks)
+        return bool(bound.max(initial=0.0) <= _F32_STATE)
 
     def columns_of(self, core: int, base: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Neurons ``[base, base + count)`` of ``core``: which of them (positions in the range) have
@@ -244,7 +263,17 @@ class _Fusion:
     """Per record column, its row of :attr:`Plan.record_counts`."""
     cycle_columns: list[np.ndarray]
     """Per record column, the cycles one unit of it costs each core."""
+    segments: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    """Boundaries of the state's segments (see :func:`_segment_bounds`)."""
     scratch_per_lane: int = 0
+
+    def segment_of(self, cols: np.ndarray) -> int:
+        """The segment that holds these columns (the segments are cut so that one does)."""
+        return int(np.searchsorted(self.segments, cols.min(), side="right")) - 1
+
+    def local(self, cols: np.ndarray) -> Index:
+        """These columns as an index into their segment."""
+        return _index(cols - self.segments[self.segment_of(cols)])
 
     def add_record(self, counts: list[int], core_ops: np.ndarray, cycles: np.ndarray) -> int:
         """A new record column; returns its index."""
@@ -261,7 +290,7 @@ def build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDesc
     levels = _level(body, layout)
     n_neurons = int(layout.neuron_ids.size)
     init_V = _initial_potentials(program, body, levels.columns, n_neurons)
-    growth, start, always = _growth(program, body, levels.columns, tables, init_V)
+    growth, start, always, direct = _growth(program, body, layout, levels, tables, init_V)
     safe_v = np.where(always, 0, _headroom(growth[0], start, INT32_MAX))
     safe = (safe_v, _headroom(growth[1], np.zeros_like(start), INT32_MAX))
     log_offsets, log_cores, log_neurons = _log_layout(body)
@@ -269,6 +298,7 @@ def build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDesc
         program, tables, layout, levels, safe, log_offsets, _refractory_columns(body, levels.columns, n_neurons),
         [], [], [], [], [],
     )  # fmt: skip
+    fusion.segments = _segment_bounds(levels, n_neurons)
     _fuse(fusion, body, chip.cores)
     _fold_biases(fusion.steps)
     uses_current = any(_compartment(instr) == Compartment.I or isinstance(instr, AccCurrent) for instr in body)
@@ -302,9 +332,10 @@ def build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDesc
         max_delay=max((_delay(instr) for instr in body), default=0),
         ring_width=int(layout.ring_addrs.size),
         ring_push=_ring_push(layout),
-        f32_timesteps=max(0, int(_headroom(growth[0], start, _F32_STATE).min(initial=_F32_STATE)))
-        if float_state
-        else 0,
+        segments=[slice(int(a), int(b)) for a, b in zip(fusion.segments[:-1], fusion.segments[1:])],
+        float_capable=float_state,
+        f32_start=start.astype(np.float64),
+        f32_growth=(growth[0] - direct).astype(np.float64),
         scratch_per_lane=fusion.scratch_per_lane,
         fires=[instr for instr in body if isinstance(instr, Fire)],
     )
@@ -396,25 +427,48 @@ def _initial_potentials(
     return init_V
 
 
+def _binary_source(program: Program, layout: _Layout, levels: _Levels, instr: Acc | AccConv) -> bool:
+    """Whether an ACC reads only payloads of binary FIREs (0 or 1): no input port, no graded FIRE."""
+    return instr.src >= program.n_inputs and not bool(levels.graded_bus[layout.bus_of(instr.src, instr.src_len)].any())
+
+
+def _direct(program: Program, instr: _RangeInstruction) -> bool:
+    """Whether it is an ACC whose products are formed once per run: it reads only a direct input."""
+    return (
+        isinstance(instr, Acc)
+        and not program.streamed_input
+        and not instr.delay
+        and instr.src + instr.src_len <= program.n_inputs
+    )
+
+
 def _growth(
     program: Program,
     body: list[_RangeInstruction],
-    columns: list[np.ndarray],
+    layout: _Layout,
+    levels: _Levels,
     tables: dict[int, np.ndarray],
     init_V: np.ndarray,
-) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
-    """Per compartment (V, I), per column, the most its ACCs change it in one timestep; per column
-    the largest ``|V|`` a run starts or a reset restarts from; and which columns receive a current
-    (always clipped). The module docstring says why ``|X| <= start + t * growth`` holds."""
+) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Per compartment (V, I), per column, the most its ACCs change it in one timestep (a source of
+    binary payloads adds at most ``sum |w|``, any other ``128 * sum |w|``); per column the largest
+    ``|V|`` a run starts or a reset restarts from; which columns receive a current (always
+    clipped); and the part of V's growth that direct-input ACCs contribute (a run measures those
+    products instead). The module docstring says why ``|X| <= start + t * growth`` holds."""
     n = init_V.size
     growth = (np.zeros(n, np.int64), np.zeros(n, np.int64))
+    direct = np.zeros(n, np.int64)
     start = np.abs(init_V)
     always = np.zeros(n, bool)
-    for instr, cols in zip(body, columns):
+    for instr, cols in zip(body, levels.columns):
         x = growth[int(_compartment(instr))]
         if isinstance(instr, Acc):
             block = tables[instr.table][instr.row : instr.row + instr.count, instr.col : instr.col + instr.src_len]
-            x[cols] += np.abs(block.astype(np.int64)).sum(axis=1) * MAX_ABS_PAYLOAD
+            payload = 1 if _binary_source(program, layout, levels, instr) else MAX_ABS_PAYLOAD
+            bound = np.abs(block.astype(np.int64)).sum(axis=1) * payload
+            x[cols] += bound
+            if _direct(program, instr) and instr.compartment == Compartment.V:
+                direct[cols] += bound
         elif isinstance(instr, AccConv):
             x[cols] += neuron_bounds(instr, tables[instr.table])
         elif isinstance(instr, AccBias):
@@ -424,7 +478,7 @@ def _growth(
         elif isinstance(instr, Fire) and instr.reset == ResetMode.VALUE:
             reset = program.param_tables[instr.reset_table][instr.reset_row : instr.reset_row + instr.count]
             start[cols] = np.maximum(start[cols], np.abs(reset.astype(np.int64)))
-    return growth, start, always
+    return growth, start, always, direct
 
 
 def _headroom(growth: np.ndarray, start: np.ndarray, limit: int) -> np.ndarray:
@@ -475,7 +529,26 @@ def _fuse(fusion: _Fusion, body: list[_RangeInstruction], cores: int) -> None:
         instrs = [body[i] for i in members]
         if key[1] == "fire":
             instrs = [(fusion.log_offsets[i], body[i]) for i in members]
-        fusion.steps.append(builders[key[1]](fusion, instrs, cols, cores))
+        step = builders[key[1]](fusion, instrs, cols, cores)
+        step.segment = fusion.segment_of(cols)
+        fusion.steps.append(step)
+
+
+def _segment_bounds(levels: _Levels, n_neurons: int) -> np.ndarray:
+    """Where the state's columns are cut into segments, each a separate (lanes, width) array: at
+    the first and last column of every step, except inside another step's span, so that every step
+    lies within one segment. A step covering its whole segment then works on a contiguous array,
+    which numpy handles several times faster than a column range of a wider one."""
+    cuts = np.zeros(n_neurons + 1, bool)
+    inside = np.zeros(n_neurons + 1, bool)
+    cuts[[0, n_neurons]] = True
+    for members in levels.groups.values():
+        cols = np.concatenate([levels.columns[i] for i in members])
+        lo, hi = int(cols.min()), int(cols.max()) + 1
+        cuts[[lo, hi]] = True
+        inside[lo + 1 : hi] = True
+    bounds = np.flatnonzero(cuts & ~inside)
+    return bounds if bounds.size > 1 else np.array([0, n_neurons])
 
 
 def _fold_biases(steps: list[Step]) -> None:
@@ -487,6 +560,7 @@ def _fold_biases(steps: list[Step]) -> None:
             and isinstance(bias, BiasStep)
             and acc.precomputed
             and acc.compartment == bias.compartment
+            and acc.segment == bias.segment
             and _same_index(acc.neurons, bias.neurons)
         ):
             acc.bias = bias
@@ -530,7 +604,7 @@ def _acc_step(fusion: _Fusion, accs: list[Acc], cols: np.ndarray, n_cores: int) 
         intra_key = fusion.add_record([0, 0, 1], np.zeros(n_cores, np.int64), np.zeros(n_cores, np.int64))
     source = layout.source(first.src, first.src_len, first.delay)
     # A source of binary payloads only: its events and intra-core deliveries come out of the product.
-    counted = first.src >= fusion.program.n_inputs and not bool(fusion.levels.graded_bus[source_cols].any())
+    counted = _binary_source(fusion.program, layout, fusion.levels, first)
     weights = block.T
     if counted:
         extra = [np.ones(first.src_len, np.int64)] + ([intra.astype(np.int64)] if intra.any() else [])
@@ -539,7 +613,7 @@ def _acc_step(fusion: _Fusion, accs: list[Acc], cols: np.ndarray, n_cores: int) 
         key=key,
         intra_key=intra_key,
         source=source,
-        neurons=_index(cols),
+        neurons=fusion.local(cols),
         weights=np.ascontiguousarray(weights, dtype=dtype),
         counted=counted,
         cores=cores.astype(np.int64),
@@ -586,7 +660,7 @@ def _conv_step(fusion: _Fusion, convs: list[AccConv], cols: np.ndarray, n_cores:
     step = ConvStep(
         key=key,
         source=layout.source(first.src, first.src_len, first.delay),
-        neurons=_index(cols),
+        neurons=fusion.local(cols),
         kernel=kernel,
         fan=fan,
         safe_timesteps=_safe(fusion, first.compartment, cols),
@@ -627,7 +701,7 @@ def _fire_step(fusion: _Fusion, members: list[tuple[int, Fire]], cols: np.ndarra
     binary = fires[0].mode == FireMode.BINARY
     params = np.concatenate([param(f.table, f.row, f.count) for f in fires])
     step = FireStep(
-        neurons=_index(cols),
+        neurons=fusion.local(cols),
         dst=_index(np.concatenate([fusion.layout.bus_of(f.dst, f.count) for f in fires]) - program.n_inputs),
         binary=binary,
         slot=len(fusion.fire_steps),
@@ -657,20 +731,22 @@ def _bias_step(fusion: _Fusion, instrs: list[AccBias], cols: np.ndarray, n_cores
     bias = np.concatenate([fusion.program.param_tables[i.table][i.row : i.row + i.count] for i in instrs])
     compartment = instrs[0].compartment
     bias = bias.astype(np.int64)
-    return BiasStep(_index(cols), bias, bias.astype(np.float32), _safe(fusion, compartment, cols), int(compartment))
+    return BiasStep(
+        fusion.local(cols), bias, bias.astype(np.float32), _safe(fusion, compartment, cols), int(compartment)
+    )
 
 
 def _current_step(fusion: _Fusion, instrs: list[AccCurrent], cols: np.ndarray, n_cores: int) -> CurrentStep:
-    del fusion, instrs, n_cores
-    return CurrentStep(_index(cols))
+    del instrs, n_cores
+    return CurrentStep(fusion.local(cols))
 
 
 def _leak_step(fusion: _Fusion, instrs: list[Leak], cols: np.ndarray, n_cores: int) -> LeakStep:
     """Fused LEAKs: their shifts, one per neuron."""
-    del fusion, n_cores
+    del n_cores
     shifts = np.concatenate([np.full(i.count, i.shift) for i in instrs]).astype(np.int64)
     return LeakStep(
-        _index(cols), shifts, np.ldexp(np.float32(1), -shifts).astype(np.float32), int(instrs[0].compartment)
+        fusion.local(cols), shifts, np.ldexp(np.float32(1), -shifts).astype(np.float32), int(instrs[0].compartment)
     )
 
 
@@ -678,7 +754,7 @@ def _decay_step(fusion: _Fusion, instrs: list[LeakDecay], cols: np.ndarray, n_co
     """Fused decay LEAKs: their decay multipliers, one per neuron."""
     del n_cores
     dv = np.concatenate([fusion.program.param_tables[i.table][i.row : i.row + i.count] for i in instrs])
-    return DecayStep(_index(cols), _uniform(dv.astype(np.int64)), int(instrs[0].compartment))
+    return DecayStep(fusion.local(cols), _uniform(dv.astype(np.int64)), int(instrs[0].compartment))
 
 
 def _core_constants(body: list[_RangeInstruction], cores: int) -> tuple[np.ndarray, np.ndarray]:

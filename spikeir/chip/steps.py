@@ -51,13 +51,15 @@ def _add_saturating(X: np.ndarray, columns: Index, values: np.ndarray, saturate:
 class Chunk:
     """The state of a chunk of lanes during a run."""
 
-    V: np.ndarray
-    """(lanes, neurons): membrane potentials of the neurons the program touches, int64, or float32
-    when ``float_state``."""
-    I: np.ndarray  # noqa: E741  (docs/isa.md's name for the current)
-    """(lanes, neurons) int64: their currents (v2; (lanes, 0) when the program never uses I)."""
-    R: np.ndarray
-    """(lanes, neurons) int64: their refractory counters (v2; (lanes, 0) when no FIRE has one)."""
+    V: list[np.ndarray]
+    """Per segment of the state (:attr:`spikeir.chip.plan.Plan.segments`), (lanes, its neurons):
+    membrane potentials of the neurons the program touches, int64, or float32 when ``float_state``."""
+    I: list[np.ndarray]  # noqa: E741  (docs/isa.md's name for the current)
+    """Per segment, (lanes, its neurons) int64: their currents (v2; (lanes, 0) when the program
+    never uses I)."""
+    R: list[np.ndarray]
+    """Per segment, (lanes, its neurons) int64: their refractory counters (v2; (lanes, 0) when no
+    FIRE has one)."""
     inputs: np.ndarray
     """(lanes, n_inputs) float32: the input port (int8 values) at the current timestep."""
     bus: np.ndarray
@@ -93,7 +95,7 @@ class Chunk:
     constant: dict[int, np.ndarray] = field(default_factory=dict)
     """Input-only ACC steps: their dot products, the same every timestep (direct input, (lanes,
     neurons)), or per timestep of the block (streamed input, (lanes, block, neurons))."""
-    state: tuple[np.ndarray, np.ndarray] = field(init=False)
+    state: tuple[list[np.ndarray], list[np.ndarray]] = field(init=False)
     """(V, I): the compartment an ACC, bias or LEAK step acts on, by index."""
 
     def __post_init__(self) -> None:
@@ -139,6 +141,9 @@ class AccStep:
     """The column of its intra-core deliveries in the event records (-1: it has none)."""
     source: Source
     neurons: Index
+    """Its columns within its segment of the state."""
+    segment: int = field(default=0, kw_only=True)
+    """The segment of the state it acts on (spikeir.chip.plan, :attr:`Plan.segments`)."""
     weights: np.ndarray
     """(len, rows) contiguous, float32 when exact (see spikeir.chip.plan), else float64; when
     ``counted``, followed by a column of ones and (with intra-core deliveries) ``intra_weight``."""
@@ -176,19 +181,25 @@ class AccStep:
         bias = self.bias
         return bias is not None and timesteps <= min(self.safe_timesteps, bias.safe_timesteps)
 
-    def _constant(self, chunk: Chunk, source: np.ndarray) -> np.ndarray:
-        dots = self._dots(source, chunk.float_state)
+    @property
+    def direct(self) -> bool:
+        """Whether it reads only a direct input: the same payloads every timestep of a run."""
+        return self.precomputed and not self.streamed
+
+    def direct_product(self, inputs: np.ndarray) -> np.ndarray:
+        """A direct step's exact float products for the chunk's input port ``inputs`` (float32),
+        formed before the chunk is: their size decides whether its state can be float32."""
+        return self._dots(inputs[:, self.source.input_cols], True)
+
+    def prepare(self, chunk: Chunk, product: np.ndarray) -> None:
+        """A direct step reads the same payloads every timestep: keep its products (``product``
+        from :meth:`direct_product`, plus a folded bias) and record its events once per chunk, for
+        every timestep slot of the block."""
+        dots = product if chunk.float_state else product.astype(np.int64)
         if self.bias is not None and self.folds_bias(chunk.timesteps):
             dots += self.bias.bias_f32 if chunk.float_state else self.bias.bias
-        return dots
-
-    def prepare(self, chunk: Chunk) -> None:
-        """An input-only step on a direct input reads the same payloads every timestep: form its
-        products and record its events once per chunk, for every timestep slot of the block."""
-        if self.precomputed and not self.streamed:
-            cols = self.source.input_cols
-            chunk.constant[self.key] = self._constant(chunk, chunk.inputs[:, cols])
-            chunk.events[:, :, self.key] = np.count_nonzero(chunk.x[:, cols], axis=1)
+        chunk.constant[self.key] = dots
+        chunk.events[:, :, self.key] = np.count_nonzero(chunk.x[:, self.source.input_cols], axis=1)
 
     def prepare_block(self, chunk: Chunk, inputs: np.ndarray, x: np.ndarray) -> None:
         """An input-only step on a streamed input: its products for a whole block of timesteps in
@@ -197,7 +208,10 @@ class AccStep:
             cols = self.source.input_cols
             lanes, block = inputs.shape[:2]
             source = inputs[:, :, cols].reshape(lanes * block, -1)
-            chunk.constant[self.key] = self._constant(chunk, source).reshape(lanes, block, self.rows)
+            dots = self._dots(source, chunk.float_state)
+            if self.bias is not None and self.folds_bias(chunk.timesteps):
+                dots += self.bias.bias_f32 if chunk.float_state else self.bias.bias
+            chunk.constant[self.key] = dots.reshape(lanes, block, self.rows)
             chunk.events[:block, :, self.key] = np.count_nonzero(x[:, :, cols], axis=2).T
 
     def execute(self, chunk: Chunk) -> None:
@@ -218,7 +232,9 @@ class AccStep:
             chunk.record[:, self.key] = nonzero.sum(axis=1)
             if self.intra_weight is not None:
                 chunk.record[:, self.intra_key] = nonzero @ self.intra_weight
-        _add_saturating(chunk.state[self.compartment], self.neurons, dots, chunk.timesteps > self.safe_timesteps)
+        _add_saturating(
+            chunk.state[self.compartment][self.segment], self.neurons, dots, chunk.timesteps > self.safe_timesteps
+        )
 
     def _dots(self, source: np.ndarray, float_state: bool) -> np.ndarray:
         """The exact dot products, as floats for float32 state, else int64."""
@@ -237,6 +253,9 @@ class ConvStep:
     """Its first column in the event records; it has ``fan.shape[1]`` of them."""
     source: Source
     neurons: Index
+    """Its columns within its segment of the state."""
+    segment: int = field(default=0, kw_only=True)
+    """The segment of the state it acts on (spikeir.chip.plan, :attr:`Plan.segments`)."""
     kernel: ConvKernel
     fan: np.ndarray
     """(C*H*W, columns) float64: per source address what one event there adds to each record
@@ -283,7 +302,9 @@ class ConvStep:
             source = self.source.read(chunk)
             dots = convolve(self.kernel, source, chunk.float_state).T
             chunk.record[:, self.key : self.key + self.fan.shape[1]] = (source != 0) @ self.fan
-        _add_saturating(chunk.state[self.compartment], self.neurons, dots, chunk.timesteps > self.safe_timesteps)
+        _add_saturating(
+            chunk.state[self.compartment][self.segment], self.neurons, dots, chunk.timesteps > self.safe_timesteps
+        )
 
 
 @dataclass
@@ -291,6 +312,9 @@ class BiasStep:
     """Fused bias ACCs of one level into one compartment."""
 
     neurons: Index
+    """Its columns within its segment of the state."""
+    segment: int = field(default=0, kw_only=True)
+    """The segment of the state it acts on (spikeir.chip.plan, :attr:`Plan.segments`)."""
     bias: np.ndarray
     bias_f32: np.ndarray
     """The same values in float32, for float32 state (exact there: each is below its neuron's bound)."""
@@ -300,7 +324,9 @@ class BiasStep:
 
     def execute(self, chunk: Chunk) -> None:
         bias = self.bias_f32 if chunk.float_state else self.bias
-        _add_saturating(chunk.state[self.compartment], self.neurons, bias, chunk.timesteps > self.safe_timesteps)
+        _add_saturating(
+            chunk.state[self.compartment][self.segment], self.neurons, bias, chunk.timesteps > self.safe_timesteps
+        )
 
 
 @dataclass
@@ -308,9 +334,13 @@ class CurrentStep:
     """Fused current ACCs (v2): ``V := sat32(V + I)``, always clipped (I can reach 2^31)."""
 
     neurons: Index
+    """Its columns within its segment of the state."""
+    segment: int = field(default=0, kw_only=True)
+    """The segment of the state it acts on (spikeir.chip.plan, :attr:`Plan.segments`)."""
 
     def execute(self, chunk: Chunk) -> None:
-        _add_saturating(chunk.V, self.neurons, chunk.I[:, self.neurons], True)
+        s = self.segment
+        _add_saturating(chunk.V[s], self.neurons, chunk.I[s][:, self.neurons], True)
 
 
 @dataclass
@@ -318,13 +348,16 @@ class LeakStep:
     """Fused LEAKs by shift of one level on one compartment."""
 
     neurons: Index
+    """Its columns within its segment of the state."""
+    segment: int = field(default=0, kw_only=True)
+    """The segment of the state it acts on (spikeir.chip.plan, :attr:`Plan.segments`)."""
     shift: np.ndarray
     scale: np.ndarray
     """``2^-shift`` in float32: for float32 state ``X >> s`` is ``floor(X * 2^-s)``, exact."""
     compartment: int = V
 
     def execute(self, chunk: Chunk) -> None:
-        X = chunk.state[self.compartment]
+        X = chunk.state[self.compartment][self.segment]
         x = X[:, self.neurons]
         if chunk.float_state:  # only V exists then (a program with I keeps int64 state)
             X[:, self.neurons] = x - np.floor(x * self.scale)
@@ -337,11 +370,14 @@ class DecayStep:
     """Fused decay LEAKs (v2): ``X := X - ((X * dv) >> 12)``, exact in int64 (``|X * dv| <= 2^43``)."""
 
     neurons: Index
+    """Its columns within its segment of the state."""
+    segment: int = field(default=0, kw_only=True)
+    """The segment of the state it acts on (spikeir.chip.plan, :attr:`Plan.segments`)."""
     dv: np.ndarray | np.int64
     compartment: int = V
 
     def execute(self, chunk: Chunk) -> None:
-        X = chunk.state[self.compartment]
+        X = chunk.state[self.compartment][self.segment]
         x = X[:, self.neurons]
         X[:, self.neurons] = x - ((x * self.dv) >> 12)
 
@@ -351,6 +387,9 @@ class FireStep:
     """Fused FIREs of one level and mode; per-neuron parameters are arrays."""
 
     neurons: Index
+    """Its columns within its segment of the state."""
+    segment: int = field(default=0, kw_only=True)
+    """The segment of the state it acts on (spikeir.chip.plan, :attr:`Plan.segments`)."""
     dst: Index
     binary: bool
     slot: int
@@ -379,7 +418,7 @@ class FireStep:
     step shares R with a refractory FIRE (R is then neither read nor written)."""
 
     def execute(self, chunk: Chunk) -> None:
-        v = chunk.V[:, self.neurons]
+        v = chunk.V[self.segment][:, self.neurons]
         if not self.binary:
             if chunk.float_state:
                 v = v.astype(np.int64)  # M * V needs up to 55 bits
@@ -387,11 +426,23 @@ class FireStep:
             payload += self.rounding
             payload >>= self.shift
             np.clip(payload, self.lo, self.hi, out=payload)
-            chunk.V[:, self.neurons] = 0
+            chunk.V[self.segment][:, self.neurons] = 0
             fired = payload != 0
         elif self.reset_value is not None or self.refractory is not None:
             fired = self._fire_v2(chunk, v)
             payload = fired.view(np.int8)
+        elif chunk.float_state and self.subtract is True and isinstance(self.dst, slice):
+            # The common rate-coded case, all in float32: the payloads just written are the spikes.
+            fired = v >= self.threshold_f32
+            spikes = chunk.bus[:, self.dst]
+            spikes[...] = fired
+            v -= spikes * self.threshold_f32
+            chunk.fire_counts[self.slot] += spikes
+            if isinstance(self.neurons, np.ndarray):
+                chunk.V[self.segment][:, self.neurons] = v
+            if chunk.log_row is not None:
+                chunk.log_record[self.log_positions] = fired[chunk.log_row]
+            return
         else:
             theta = self.threshold_f32 if chunk.float_state else self.param
             fired = v >= theta
@@ -404,7 +455,7 @@ class FireStep:
             if isinstance(self.neurons, slice):
                 v -= decrement
             else:
-                chunk.V[:, self.neurons] = v - decrement
+                chunk.V[self.segment][:, self.neurons] = v - decrement
             payload = fired.view(np.int8)
         chunk.bus[:, self.dst] = payload
         chunk.fire_counts[self.slot] += fired
@@ -418,15 +469,15 @@ class FireStep:
         fired = v >= self.param
         held = None
         if self.refractory is not None:
-            r = chunk.R[:, self.neurons]
+            r = chunk.R[self.segment][:, self.neurons]
             held = (r > 0) & (self.refractory > 0)
             fired &= ~held
-            chunk.R[:, self.neurons] = np.where(held, r - 1, np.where(fired, self.refractory, r))
+            chunk.R[self.segment][:, self.neurons] = np.where(held, r - 1, np.where(fired, self.refractory, r))
         after = np.where(self.subtract, v - self.param, reset)
         v_new = np.where(fired, after, v)
         if held is not None:
             v_new = np.where(held, reset, v_new)
-        chunk.V[:, self.neurons] = v_new
+        chunk.V[self.segment][:, self.neurons] = v_new
         return fired
 
     def core_spikes(self, counts: np.ndarray) -> np.ndarray:

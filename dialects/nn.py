@@ -380,7 +380,7 @@ class ConvParams:
         )
 
 
-class _ConvProperties(IRDLOperation):
+class ConvProperties(IRDLOperation):
     """The properties nn.conv2d and nn.fused_conv2d share, and their shape rules."""
 
     strides = prop_def(DenseArrayBase.constr(i64), default_value=_pair([1, 1]))
@@ -452,7 +452,7 @@ _CONV_FORMAT = (
 
 
 @irdl_op_definition
-class Conv2dOp(_ConvProperties):
+class Conv2dOp(ConvProperties):
     """2-D convolution without bias, NCHW input and OIHW weight, as PyTorch's ``conv2d``."""
 
     name = "nn.conv2d"
@@ -480,7 +480,7 @@ class Conv2dOp(_ConvProperties):
 
 
 @irdl_op_definition
-class FusedConv2dOp(_ConvProperties):
+class FusedConv2dOp(ConvProperties):
     """The BYOC composite ``activation(conv2d(input, weight) + bias[channel])``, one SpikeCore layer.
 
     `nn-fuse-conv2d` forms it from nn.conv2d + nn.bias_add(axis 1) (+ nn.relu); the bias is optional.

@@ -50,6 +50,8 @@ from xdsl.traits import ConstantLike, HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.hints import isa
 
+from spikeir.dialects import nn
+
 
 def format_float(value: float) -> str:
     """Shortest text that parses back to exactly ``value`` and always lexes as a float."""
@@ -261,6 +263,24 @@ class ConstantOp(IRDLOperation):
         _check_axis_scales(self, self.result, "result")
 
 
+def _check_accumulator_scales(
+    op: Operation, x: UniformQuantizedType, w: UniformQuantizedType, b: UniformQuantizedType, r: UniformQuantizedType
+) -> None:
+    """Input per tensor, weight per tensor or per output channel (axis 0), and bias and result at
+    input scale x weight scale: the rules of every layer that accumulates int8 x int8 into int32."""
+    if x.is_per_axis:
+        raise VerifyException(f"'{op.name}' input must have one scale per tensor")
+    if w.is_per_axis and w.axis.data != 0:
+        raise VerifyException(f"'{op.name}' weight scales must vary along axis 0 (output channels)")
+    expected = [x.scale_values[0] * s for s in w.scale_values]
+    for name, qtype in (("bias", b), ("result", r)):
+        if not _same_scales(qtype.scale_values, expected):
+            raise VerifyException(
+                f"'{op.name}' {name} scale must be input scale x weight scale "
+                f"({format_float(expected[0])}{', ...' if len(expected) > 1 else ''}), got {format_float(qtype.scale_values[0])}"
+            )
+
+
 @irdl_op_definition
 class DenseOp(IRDLOperation):
     """int8 x int8 -> int32 fully connected layer with an int32 bias: the ACC of a layer.
@@ -306,18 +326,8 @@ class DenseOp(IRDLOperation):
                 f"'quant.dense' expects bias [{w_shape[0]}] and result [{in_shape[0]}, {w_shape[0]}], "
                 f"got {list(b_shape)} and {list(out_shape)}"
             )
-        if x.is_per_axis:
-            raise VerifyException("'quant.dense' input must have one scale per tensor")
-        if w.is_per_axis and w.axis.data != 0:
-            raise VerifyException("'quant.dense' weight scales must vary along axis 0 (output channels)")
         _check_axis_scales(self, self.weight, "weight")
-        expected = [x.scale_values[0] * s for s in w.scale_values]
-        for name, qtype in (("bias", b), ("result", r)):
-            if not _same_scales(qtype.scale_values, expected):
-                raise VerifyException(
-                    f"'quant.dense' {name} scale must be input scale x weight scale "
-                    f"({format_float(expected[0])}{', ...' if len(expected) > 1 else ''}), got {format_float(qtype.scale_values[0])}"
-                )
+        _check_accumulator_scales(self, x, w, b, r)
 
 
 @irdl_op_definition
@@ -326,7 +336,8 @@ class RequantizeOp(IRDLOperation):
 
     ``y = clamp((acc * multiplier[n] + 2^(shift-1)) >> shift, -128, 127)``, one multiplier per
     output channel (or a single one), so that ``multiplier / 2^shift`` approximates
-    ``acc_scale[n] / result_scale``.
+    ``acc_scale[n] / result_scale``. The channels are axis 1: a dense layer's features, a conv's
+    channels.
     """
 
     name = "quant.requantize"
@@ -357,6 +368,11 @@ class RequantizeOp(IRDLOperation):
         assert isa(self.multiplier, DenseArrayBase[IntegerType])
         return tuple(int(v) for v in self.multiplier.get_values())
 
+    @property
+    def channel_axis(self) -> int:
+        """The axis the multipliers run along: 1, the features of [B, N] and the channels of [B, C, H, W]."""
+        return min(1, len(_shape(self.input)) - 1)
+
     def verify_(self) -> None:
         if not isa(self.multiplier, DenseArrayBase) or self.multiplier.elt_type != i32:
             raise VerifyException(f"'quant.requantize' multiplier must be an array<i32: ...>, got {self.multiplier}")
@@ -366,7 +382,7 @@ class RequantizeOp(IRDLOperation):
             raise VerifyException("'quant.requantize' result must have one scale per tensor")
         if _shape(self.input) != _shape(self.result):
             raise VerifyException("'quant.requantize' must keep the shape")
-        channels = _shape(self.input)[-1]
+        channels = _shape(self.input)[self.channel_axis]
         count = len(self.multipliers)
         if count not in (1, channels):
             raise VerifyException(f"'quant.requantize' needs 1 or {channels} multipliers, got {count}")
@@ -397,6 +413,197 @@ class ReluOp(IRDLOperation):
         _check_storage(self, self.input, 8, "input")
 
 
+@irdl_op_definition
+class Conv2dOp(nn.ConvProperties):
+    """int8 x int8 -> int32 2-D convolution with an int32 bias per output channel: a conv ACC and its
+    bias ACC. NCHW input, OIHW weight; the result scale is input scale x weight scale, per output
+    channel (axis 1 of the result) when the weight is per-axis, and the bias has that scale."""
+
+    name = "quant.conv2d"
+
+    input = operand_def(QTensor)
+    weight = operand_def(QTensor)
+    bias = operand_def(QTensor)
+    result = result_def(QTensor)
+
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$input `,` $weight `,` $bias (`strides` $strides^)? (`padding` $padding^)? (`dilation` $dilation^)? "
+        "(`groups` $groups^)? (`layer` $layer^)? attr-dict `:` functional-type(operands, results)"
+    )
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        weight: SSAValue | Operation,
+        bias: SSAValue | Operation,
+        result_type: TensorType,
+        params: nn.ConvParams,
+        layer: str | None = None,
+    ) -> None:
+        props: dict[str, Attribute] = {
+            "strides": DenseArrayBase.from_list(i64, list(params.stride)),
+            "padding": DenseArrayBase.from_list(i64, list(params.padding)),
+            "dilation": DenseArrayBase.from_list(i64, list(params.dilation)),
+            "groups": IntegerAttr(params.groups, i64),
+        }
+        if layer is not None:
+            props["layer"] = StringAttr(layer)
+        super().__init__(operands=[input, weight, bias], result_types=[result_type], properties=props)
+
+    def verify_(self) -> None:
+        x = _check_storage(self, self.input, 8, "input")
+        w = _check_storage(self, self.weight, 8, "weight")
+        b = _check_storage(self, self.bias, 32, "bias")
+        r = _check_storage(self, self.result, 32, "result")
+        self.verify_conv(self.input, self.weight, self.bias, self.result)
+        _check_axis_scales(self, self.weight, "weight")
+        if r.is_per_axis and r.axis.data != 1:
+            raise VerifyException("'quant.conv2d' result scales must vary along axis 1 (channels)")
+        _check_accumulator_scales(self, x, w, b, r)
+
+
+@irdl_op_definition
+class Pool2dOp(IRDLOperation):
+    """int8 -> int32 window sums of an NCHW map (zero padding): sum pooling, or average pooling whose
+    division by the window is carried by the result scale (input scale / (kh * kw)), so the int32 sum
+    is exact and the requantization after it divides. Max pooling has no integer form on SpikeCore."""
+
+    name = "quant.pool2d"
+
+    input = operand_def(QTensor)
+    kind = prop_def(nn.PoolKindAttr)
+    kernel = prop_def(DenseArrayBase.constr(i64))
+    strides = prop_def(DenseArrayBase.constr(i64))
+    padding = prop_def(DenseArrayBase.constr(i64), default_value=DenseArrayBase.from_list(i64, [0, 0]))
+    layer = opt_prop_def(StringAttr)
+    result = result_def(QTensor)
+
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$kind $input `kernel` $kernel `strides` $strides (`padding` $padding^)? (`layer` $layer^)? attr-dict "
+        "`:` type($input) `->` type($result)"
+    )
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        kind: nn.PoolKind | str,
+        window: tuple[tuple[int, int], tuple[int, int], tuple[int, int]],
+        result_type: TensorType,
+        layer: str | None = None,
+    ) -> None:
+        kernel, stride, padding = window
+        props: dict[str, Attribute] = {
+            "kind": nn.PoolKindAttr(nn.PoolKind(kind)),
+            "kernel": DenseArrayBase.from_list(i64, list(kernel)),
+            "strides": DenseArrayBase.from_list(i64, list(stride)),
+            "padding": DenseArrayBase.from_list(i64, list(padding)),
+        }
+        if layer is not None:
+            props["layer"] = StringAttr(layer)
+        super().__init__(operands=[input], result_types=[result_type], properties=props)
+
+    @property
+    def window(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+        """(kernel, stride, padding) as (h, w) pairs."""
+        values = [tuple(int(v) for v in a.get_values()) for a in (self.kernel, self.strides, self.padding)]
+        for name, pair in zip(("kernel", "strides", "padding"), values):
+            if len(pair) != 2:
+                raise VerifyException(f"'quant.pool2d' {name} must be two integers ([h, w]), got {list(pair)}")
+        (kh, kw), (sh, sw), (ph, pw) = values
+        return (kh, kw), (sh, sw), (ph, pw)
+
+    def verify_(self) -> None:
+        x = _check_storage(self, self.input, 8, "input")
+        r = _check_storage(self, self.result, 32, "result")
+        kind = self.kind.data
+        if kind == nn.PoolKind.MAX:
+            raise VerifyException(
+                "'quant.pool2d' cannot take a maximum (SpikeCore accumulates sums): use average or sum pooling"
+            )
+        (kh, kw), stride, padding = self.window
+        in_shape, out_shape = _shape(self.input), _shape(self.result)
+        if len(in_shape) != 4:
+            raise VerifyException(f"'quant.pool2d' expects a 4-D NCHW input, got shape {list(in_shape)}")
+        expected_shape = [
+            in_shape[0],
+            in_shape[1],
+            nn.window_out_size(in_shape[2], kh, stride[0], padding[0]),
+            nn.window_out_size(in_shape[3], kw, stride[1], padding[1]),
+        ]
+        if list(out_shape) != expected_shape:
+            raise VerifyException(f"'quant.pool2d' result must have shape {expected_shape}, got {list(out_shape)}")
+        if x.is_per_axis or r.is_per_axis:
+            raise VerifyException("'quant.pool2d' input and result have one scale per tensor")
+        expected = x.scale_values[0] / (kh * kw if kind == nn.PoolKind.AVG else 1)
+        if not _same_scales(r.scale_values, [expected]):
+            raise VerifyException(
+                f"'quant.pool2d' {kind} result scale must be {format_float(expected)} (the input scale"
+                f"{' / window' if kind == nn.PoolKind.AVG else ''}), got {format_float(r.scale_values[0])}"
+            )
+
+
+@irdl_op_definition
+class AddOp(IRDLOperation):
+    """int8 + int8 -> int32 of two tensors with the same scale (spikecore-quantize gives both inputs of
+    an add one scale), exact; the requantization after it rescales the sum."""
+
+    name = "quant.add"
+
+    T: ClassVar = VarConstraint("T", BaseAttr(TensorType))
+    lhs = operand_def(T)
+    rhs = operand_def(T)
+    result = result_def(QTensor)
+
+    traits = traits_def(Pure())
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `->` type($result)"
+
+    def __init__(self, lhs: SSAValue | Operation, rhs: SSAValue | Operation, result_type: TensorType) -> None:
+        super().__init__(operands=[lhs, rhs], result_types=[result_type])
+
+    def verify_(self) -> None:
+        x = _check_storage(self, self.lhs, 8, "inputs")
+        r = _check_storage(self, self.result, 32, "result")
+        if x.is_per_axis or r.is_per_axis:
+            raise VerifyException("'quant.add' inputs and result have one scale per tensor")
+        if _shape(self.lhs) != _shape(self.result):
+            raise VerifyException("'quant.add' must keep the shape")
+        if not _same_scales(r.scale_values, x.scale_values):
+            raise VerifyException(
+                f"'quant.add' result scale must be the inputs' {format_float(x.scale_values[0])}, "
+                f"got {format_float(r.scale_values[0])}"
+            )
+
+
+@irdl_op_definition
+class ReshapeOp(IRDLOperation):
+    """A shape change of an int8 tensor (a flatten between a conv and a dense layer): same element
+    type and count. On SpikeCore it is free: a map is laid out C-major on the bus, as flattened."""
+
+    name = "quant.reshape"
+
+    input = operand_def(QTensor)
+    result = result_def(QTensor)
+
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, input: SSAValue | Operation, result_type: TensorType) -> None:
+        super().__init__(operands=[input], result_types=[result_type])
+
+    def verify_(self) -> None:
+        x = _check_storage(self, self.input, 8, "input")
+        if x != quantized_element(self.result):
+            raise VerifyException("'quant.reshape' must keep the element type")
+        if x.is_per_axis:
+            raise VerifyException("'quant.reshape' input must have one scale per tensor")
+        if math.prod(_shape(self.input)) != math.prod(_shape(self.result)):
+            raise VerifyException(
+                f"'quant.reshape' cannot change the element count: {list(_shape(self.input))} -> {list(_shape(self.result))}"
+            )
+
+
 def uniform_tensor(shape: Sequence[int], bits: int, scales: Sequence[float], axis: int = -1) -> TensorType[Attribute]:
     """``tensor<shape x !quant.uniform<i{bits}:f32, scales>>``."""
     return TensorType(UniformQuantizedType(IntegerType(bits), f32, scales, axis), shape)
@@ -404,6 +611,6 @@ def uniform_tensor(shape: Sequence[int], bits: int, scales: Sequence[float], axi
 
 QUANT = Dialect(
     "quant",
-    [QuantizeOp, DequantizeOp, ConstantOp, DenseOp, RequantizeOp, ReluOp],
+    [QuantizeOp, DequantizeOp, ConstantOp, DenseOp, RequantizeOp, ReluOp, Conv2dOp, Pool2dOp, AddOp, ReshapeOp],
     [UniformQuantizedType],
 )

@@ -55,7 +55,7 @@ from xdsl.utils.hints import isa
 from spikeir.dialects import nn, quant
 from spikeir.errors import InterpreterError, SpikeIRError
 from spikeir.ir.arrays import numpy_dtype, to_numpy
-from spikeir.numerics.quantization import quantize_to_int8, quantized_dense, requantize
+from spikeir.numerics.quantization import quantize_to_int8, quantized_dense, requantize, saturate_int32
 
 Array = NDArray[Any]
 
@@ -312,7 +312,31 @@ class QuantFunctions(InterpreterFunctions):
 
     @impl(quant.RequantizeOp)
     def run_requantize(self, interpreter: XDSLInterpreter, op: quant.RequantizeOp, args: PythonValues) -> PythonValues:
-        return (requantize(args[0], np.asarray(op.multipliers, dtype=np.int64), op.shift.value.data),)
+        (acc,) = args
+        multipliers = np.asarray(op.multipliers, dtype=np.int64)
+        if multipliers.size > 1:
+            multipliers = channel_shaped(multipliers, acc.ndim, op.channel_axis)
+        return (requantize(acc, multipliers, op.shift.value.data),)
+
+    @impl(quant.Conv2dOp)
+    def run_conv2d(self, interpreter: XDSLInterpreter, op: quant.Conv2dOp, args: PythonValues) -> PythonValues:
+        x, w, b = args
+        acc = conv2d(x, w, op.params) + channel_shaped(b.astype(np.int64), 4)
+        return (saturate_int32(acc),)
+
+    @impl(quant.Pool2dOp)
+    def run_pool2d(self, interpreter: XDSLInterpreter, op: quant.Pool2dOp, args: PythonValues) -> PythonValues:
+        kernel, stride, padding = op.window
+        return (saturate_int32(pool2d(args[0], nn.PoolKind.SUM, kernel, stride, padding)),)
+
+    @impl(quant.AddOp)
+    def run_add(self, interpreter: XDSLInterpreter, op: quant.AddOp, args: PythonValues) -> PythonValues:
+        return ((args[0].astype(np.int32) + args[1].astype(np.int32)),)
+
+    @impl(quant.ReshapeOp)
+    def run_reshape(self, interpreter: XDSLInterpreter, op: quant.ReshapeOp, args: PythonValues) -> PythonValues:
+        (x,) = args
+        return (x.reshape((x.shape[0], *_tensor_type(op.result).get_shape()[1:])),)
 
     @impl(quant.ReluOp)
     def run_relu(self, interpreter: XDSLInterpreter, op: quant.ReluOp, args: PythonValues) -> PythonValues:

@@ -12,7 +12,7 @@ func.func @main(%x: tensor<1x4xf32>, %wa: tensor<3x4xf32>) -> tensor<1x3xf32> {
   %0 = nn.fused_dense %x, %wa layer "unbound" : (tensor<1x4xf32>, tensor<3x4xf32>) -> tensor<1x3xf32>
   %1 = nn.dense %x, %w0 layer "plain" : (tensor<1x4xf32>, tensor<3x4xf32>) -> tensor<1x3xf32>
   %2 = nn.fused_dense %x, %w0 layer "a" : (tensor<1x4xf32>, tensor<3x4xf32>) -> tensor<1x3xf32>
-  %3 = nn.reshape %2 : tensor<1x3xf32> -> tensor<1x3xf32>
+  %3 = nn.softmax %2 axis(-1) : tensor<1x3xf32>
   %4 = nn.fused_dense %3, %w1 layer "b" : (tensor<1x3xf32>, tensor<3x3xf32>) -> tensor<1x3xf32>
   func.return %4 : tensor<1x3xf32>
 }
@@ -26,10 +26,10 @@ func.func @main(%x: tensor<1x4xf32>, %wa: tensor<3x4xf32>) -> tensor<1x3xf32> {
 // CHECK-NEXT:   nn.fused_dense %x, %wa layer "unbound" {host_reason = "its weights are not constants: bind the parameters before compiling"}
 // CHECK-NEXT:   nn.dense %x, %[[W0]] layer "plain" {host_reason = "not fused into nn.fused_dense
 // CHECK-NEXT:   func.call @spikecore_0(%x)
-// CHECK-NEXT:   nn.reshape
+// CHECK-NEXT:   nn.softmax
 // CHECK-NEXT:   func.call @spikecore_1(
 
 // REMARK:      remark: nn.fused_dense "unbound" stays on the host: its weights are not constants
 // REMARK-NEXT: remark: nn.dense "plain" stays on the host: not fused into nn.fused_dense
-// REMARK-NEXT: remark: nn.reshape stays on the host: layout only
+// REMARK-NEXT: remark: nn.softmax stays on the host: needs exp
 // QUIET-NOT: remark

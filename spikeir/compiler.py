@@ -152,7 +152,7 @@ def _with_model_thresholds(model: Any, example_input: Any, options: CompileOptio
 
     plain, lambdas, levels = relu_model(model)
     module = _as_nn_module(plain, example_input)
-    if options.mode != "rate" or options.thresholds == "calibration":
+    if options.mode != "rate" or options.thresholds in ("calibration", "search"):
         return module, options
     order = activation_order(plain, np.asarray(example_input, dtype=np.float32))
     relus = [op for op in module.walk() if isinstance(op, nn.ReluOp)]
@@ -211,11 +211,10 @@ def compile(
 
     A torch model with QCFS activations (`spikeir.numerics.qcfs`) compiles as its ReLU network; in rate
     mode each QCFS lambda becomes its layer's spike threshold and a run defaults to L timesteps
-    (``thresholds="calibration"`` ignores the lambdas).
+    (``thresholds="calibration"`` ignores the lambdas). ``thresholds="search"`` (rate mode, classifiers)
+    picks the calibration percentile whose program agrees best with the float model on the calibration
+    inputs at the run's default timesteps, from `SEARCH_PERCENTILES`.
     """
-    from spikeir.ir.emit import program_from_module, programs_in
-    from spikeir.passes.spikecore_pipeline import run_pipeline
-
     options = CompileOptions.of(options, **overrides)  # a bad option fails here, before any work
     seconds: dict[str, float] = {}
     start = time.perf_counter()
@@ -230,7 +229,44 @@ def compile(
             stacklevel=2,
         )
         calibration = np.asarray(example_input, dtype=np.float32)
-    result = run_pipeline(module, np.asarray(calibration, dtype=np.float32), options, record=record)
+    calibration = np.asarray(calibration, dtype=np.float32)
+    if options.mode == "rate" and options.thresholds == "search":
+        start = time.perf_counter()
+        options = _searched_percentile(module, calibration, options)
+        seconds["threshold search"] = time.perf_counter() - start
+    return _lower(module, calibration, options, record, seconds)
+
+
+SEARCH_PERCENTILES: tuple[float, ...] = (100.0, 99.9, 99.0, 98.0, 95.0, 90.0)
+"""The percentiles ``thresholds="search"`` tries, largest first (a tie keeps the larger: less clipping)."""
+
+
+def _searched_percentile(module: ModuleOp, calibration: np.ndarray, options: CompileOptions) -> CompileOptions:
+    """``options`` with the calibration percentile whose rate-mode program, run for the default timesteps on
+    the calibration inputs, agrees best (top-1) with the float model on them: a low T wants a low lambda
+    (more spikes per activation), a high T a high one (less clipping). docs/quantization.md, section 5."""
+    from spikeir.ir.interpreter import Interpreter
+
+    reference = Interpreter(module).run("main", calibration)[0].argmax(axis=-1)
+    best: tuple[float, CompileOptions] | None = None
+    for percentile in SEARCH_PERCENTILES:
+        candidate = replace(options, method="percentile", percentile=percentile)
+        compiled = _lower(module.clone(), calibration, candidate, False, {})
+        agreement = float(np.mean(compiled.run(calibration).argmax(axis=-1) == reference))
+        if best is None or agreement > best[0]:
+            best = (agreement, candidate)
+    assert best is not None
+    return best[1]
+
+
+def _lower(
+    module: ModuleOp, calibration: np.ndarray, options: CompileOptions, record: bool, seconds: dict[str, float]
+) -> CompiledModel:
+    """Run the pipeline on ``module`` (in place) and emit its program."""
+    from spikeir.ir.emit import program_from_module, programs_in
+    from spikeir.passes.spikecore_pipeline import run_pipeline
+
+    result = run_pipeline(module, calibration, options, record=record)
     seconds.update(result.seconds)
     if not programs_in(result.module):
         raise SpikeIRError(

@@ -27,10 +27,11 @@ Method = Literal["max", "percentile"]
 """How calibration picks an activation range: the largest ``|x|`` or a percentile of ``|x|``."""
 Reset = Literal["subtract", "zero"]
 """Rate mode: what a FIRE does to the membrane potential of a neuron that spiked."""
-Thresholds = Literal["auto", "calibration", "model"]
+Thresholds = Literal["auto", "calibration", "model", "search"]
 """Rate mode: where a layer's lambda (the value of one spike, hence its threshold) comes from: the
-model's QCFS activations (``model``; an error without them), calibration, or ``auto``: the model's
-when it carries QCFS activations, else calibration."""
+model's QCFS activations (``model``; an error without them), calibration, ``auto``: the model's
+when it carries QCFS activations, else calibration; or ``search``: calibration with the percentile that
+agrees best with the float model on the calibration inputs at the run's timesteps (`spikeir.compile`)."""
 
 _KINDS: dict[Any, str] = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 

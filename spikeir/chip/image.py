@@ -42,7 +42,7 @@ from spikeir.chip.isa import (
     Program,
     ResetMode,
 )
-from spikeir.chip.target import TARGETS, TargetDescription
+from spikeir.chip.target import FIELD_LIMITS, NAME_SIZE, TARGET_NAME, TARGETS, TargetDescription
 from spikeir.errors import ImageError, ProgramError, TargetError
 from spikeir.fileio import atomic_write
 
@@ -54,12 +54,6 @@ HEADER_SIZE = 80
 VERSION_2 = 2
 HEADER_SIZE_V2 = 96
 _HEADER_SIZES = {VERSION: HEADER_SIZE, VERSION_2: HEADER_SIZE_V2}
-NAME_SIZE = 32
-"""Room for every known target name (``spikecore-v1-seed`` is 17 characters)."""
-
-TARGET_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.+-]*"
-"""The characters a stored target name may use (so every image also has an assembly text form)."""
-
 _HEADER = struct.Struct("<4sHH32sHHIIIIIHHHHII")
 # Byte offsets of the header fields that errors point at (docs/isa.md section 5).
 _AT_NAME, _AT_FIELDS, _AT_RESERVED, _AT_PAYLOAD_SIZE, _AT_CRC = 8, 40, 70, 72, 76
@@ -78,7 +72,7 @@ assert HEADER_SIZE + _HEADER_V2.size == HEADER_SIZE_V2 and _PROBE.size == 8 and 
 _PROGRAM_STREAMED = 0x1
 _PROBE_BITS = {"spikes": 0x1, "v": 0x2, "i": 0x4}
 
-RESOURCE_FIELDS = ("cores", "neurons_per_core", "synapse_bytes", "max_fan_in", "bus_size")
+RESOURCE_FIELDS = tuple(FIELD_LIMITS)
 """The target fields a program stores (text ``.target`` keys and image header fields)."""
 
 _U32 = 2**32
@@ -98,11 +92,8 @@ _ACC_FLAGS_V2 = {0x00, 0x02, 0x01, 0x03, 0x04, 0x08, 0x0A}
 def target_from_fields(name: str, fields: dict[str, int]) -> TargetDescription:
     """The target a stored program describes, from the name and resource fields of its image header
     or ``.target`` directive: a known target with those fields, or a new target of that name. Raises
-    TargetError for invalid field values, including values that do not fit the image's 32-bit fields
-    (so every assembly listing also has an image)."""
-    for key, value in fields.items():
-        if value >= _U32:
-            raise TargetError(f"{key} {value} does not fit 32 bits (the image's field width)")
+    TargetError for invalid field values, including values that do not fit the image's fields (so
+    every assembly listing also has an image)."""
     base = TARGETS.get(name) or TargetDescription(name=name)
     return base.with_options(**fields)
 
@@ -163,15 +154,8 @@ def _probe_record(probe: ProbeSpec) -> bytes:
 def encode(program: Program) -> bytes:
     """The image of a valid program (validates first, so every image ``encode`` writes decodes)."""
     program.validate()
-    target = program.target
-    if not re.fullmatch(TARGET_NAME, target.name) or len(target.name) > NAME_SIZE:
-        raise ImageError(
-            f"target name {target.name!r} must be 1 to {NAME_SIZE} characters of [A-Za-z0-9_.+-]", "target"
-        )
+    target = program.target  # its name and fields fit the header (TargetDescription checks them)
     name = target.name.encode("ascii")
-    for key in ("synapse_bytes", "max_fan_in", "bus_size"):
-        if getattr(target, key) >= _U32:
-            raise ImageError(f"target {key} {getattr(target, key)} does not fit 32 bits", "target")
     for kind, tables in (("synapse", program.synapse_tables), ("param", program.param_tables)):
         for tid in tables:
             if not 0 <= tid < _U32:

@@ -9,6 +9,7 @@ from it. docs/isa.md explains each field.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 from spikeir.errors import TargetError
@@ -23,6 +24,21 @@ class EnergyTable:
     neuron_update_inactive_pj: float = 52.0
     spike_intra_core_pj: float = 1.7
     spike_inter_core_pj: float = 3.5
+
+
+TARGET_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.+-]*"
+"""The characters a target name may use (so every program has an assembly text form and an image)."""
+NAME_SIZE = 32
+"""The longest target name, in bytes: the image header's name field (``spikecore-v1-seed`` is 17)."""
+FIELD_LIMITS = {
+    "cores": 0xFFFF,
+    "neurons_per_core": 0xFFFF,
+    "synapse_bytes": 2**32 - 1,
+    "max_fan_in": 2**32 - 1,
+    "bus_size": 2**32 - 1,
+}
+"""The largest value of each resource field: the widths of the binary image's header fields, so
+whatever a target says can be written in both stored forms and read back."""
 
 
 @dataclass(frozen=True)
@@ -43,15 +59,20 @@ class TargetDescription:
     energy: EnergyTable = field(default_factory=EnergyTable)
 
     def __post_init__(self) -> None:
-        for name in ("cores", "neurons_per_core", "synapse_bytes", "max_fan_in", "bus_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise TargetError(f"target '{self.name}': {name} must be a positive integer, got {value!r}")
-        if self.cores > 0xFFFF or self.neurons_per_core > 0xFFFF:
+        if not isinstance(self.name, str) or not re.fullmatch(TARGET_NAME, self.name) or len(self.name) > NAME_SIZE:
             raise TargetError(
-                f"target '{self.name}': cores and neurons_per_core must fit 16 bits "
-                f"(the binary encoding), got {self.cores} and {self.neurons_per_core}"
+                f"target name {self.name!r}: expected 1 to {NAME_SIZE} characters of [A-Za-z0-9_.+-] "
+                "(the image's name field)"
             )
+        for name, limit in FIELD_LIMITS.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise TargetError(f"target '{self.name}': {name} must be a positive integer, got {value!r}")
+            if value > limit:
+                bits = limit.bit_length()
+                raise TargetError(
+                    f"target '{self.name}': {name} {value} does not fit {bits} bits (the image's field width)"
+                )
 
     def with_options(self, **options: int | float | str) -> TargetDescription:
         """A copy with some fields replaced, e.g. ``neurons_per_core=1`` for the seed's mapping."""

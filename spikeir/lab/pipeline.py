@@ -339,6 +339,8 @@ class _LabRun:
     """Mode -> `CompiledModel`."""
     rate_pred: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Rate mode's predictions at the largest T."""
+    written: list[str] = field(default_factory=list)
+    """Files a phase wrote itself (the SNN lab's), listed in report.json with the others."""
 
     @property
     def calibration(self) -> np.ndarray:
@@ -752,6 +754,8 @@ def _run_snn(options: LabOptions, say: Callable[[str], None]) -> LabReport:
         raise LabOptionError(
             "--model snn trains one hidden layer for one number of timesteps: give --hidden N and --timesteps T"
         )
+    if options.cache_dir is not None:
+        raise LabOptionError("--model snn caches in the default cache folder: set SPIKEIR_CACHE instead of --cache-dir")
     report = LabReport(options={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()})
     report.provenance = provenance()
     stage = _Stopwatch(report.seconds, say)
@@ -783,9 +787,15 @@ def _run_snn(options: LabOptions, say: Callable[[str], None]) -> LabReport:
         report.accuracy[f"{run.name}_agreement"] = _proportion_of(run.agreement, result.test_size)
     lab = _LabRun(options, report, stage)
     lab.files["snn_table.txt"] = result.table() + "\n"
+    lab.written = [Path(f).relative_to(out).as_posix() for run in result.runs for f in _snn_files(run)]
     _write_outputs(lab)
     say(result.table())
     return report
+
+
+def _snn_files(run: Any) -> list[str]:
+    """What run_snn_lab wrote for one network (its NIR file and figures)."""
+    return [*run.figures.values(), *([run.nir_path] if run.nir_path else [])]
 
 
 def _proportion_of(fraction: float, samples: int) -> dict[str, Any]:
@@ -812,7 +822,7 @@ def _write_outputs(lab: _LabRun) -> None:
     with lab.stage("write outputs"):
         files["report.json"] = ""
         files["report.md"] = ""
-        report.files = sorted(files)
+        report.files = sorted([*files, *lab.written])
         files["report.json"] = json.dumps(asdict(report), indent=2, default=float)
         files["report.md"] = render_markdown(report)
         out = Path(lab.options.out)
@@ -1004,6 +1014,26 @@ def _markdown_accuracy(report: LabReport) -> list[str]:
     return ["## Accuracy", ""] + _table(["path", "accuracy", "95% interval", "agreement with PyTorch"], rows)
 
 
+def _markdown_snn(report: LabReport) -> list[str]:
+    """The SNN lab's networks: float SNN and SpikeCore accuracy with intervals, and their agreement."""
+    rows: list[list[object]] = []
+    for run in report.snn["runs"]:
+        name = run["name"]
+        chip, floating = report.accuracy[f"{name}_spikecore"], report.accuracy[f"{name}_float"]
+        rows.append(
+            [
+                f"`{name}`",
+                f"{floating['value']:.2%} ({_ci(floating)})",
+                f"{chip['value']:.2%} ({_ci(chip)})",
+                f"{run['agreement']:.2%}",
+                f"{run['compile_seconds']:.3f}",
+            ]
+        )
+    header = ["network", "float SNN", "SpikeCore", "agreement", "compile s"]
+    intro = f"T={report.snn['timesteps']}, {report.snn['test_size']} test digits, rate-encoded inputs:"
+    return ["## Accuracy", "", intro, ""] + _table(header, rows)
+
+
 def _markdown_layers(report: LabReport) -> list[str]:
     """Placement and, per mode, activity of each layer."""
     if not report.layers:
@@ -1061,17 +1091,22 @@ def render_markdown(report: LabReport) -> str:
 
     provenance = report.provenance
     kind = "cnn" if report.training.get("kind") == "cnn" else "mlp"
+    if report.model.get("kind") == "snn":
+        model = report.model["description"]
+    else:
+        model = f"{describe(kind, report.training.get('hidden', []))}, {report.training.get('model') or model_provenance(report.training)}"
     lines = ["# SpikeCore Lab report", ""]
     lines += _table(
         ["", ""],
         [
-            ["model", f"{describe(kind, report.training.get('hidden', []))}, {report.training.get('model') or model_provenance(report.training)}"],
+            ["model", model],
             ["data", f"{report.data.get('source')} ({report.data.get('train')} train / {report.data.get('test')} test)"],
             ["spikeir", f"{provenance.get('spikeir_version')} (commit {provenance.get('git_commit') or 'unknown'})"],
             ["made", provenance.get("timestamp", "")],
         ],
     )
-    lines += _markdown_accuracy(report) + _markdown_layers(report) + _markdown_energy(report)
+    lines += _markdown_snn(report) if report.snn else _markdown_accuracy(report)
+    lines += _markdown_layers(report) + _markdown_energy(report)
     if report.qcfs:
         lines += ["## QCFS side by side", "", report.qcfs["table_markdown"], ""]
     program = [f"- {line}" for line in _program_lines(report)]

@@ -80,6 +80,22 @@ def check_conv(context: Any) -> bool:
     )
 
 
+def check_conv_norm(context: Any) -> bool:
+    """A convolution followed by an inference batch norm on its channels (folded into the kernel by
+    the pipeline), with constant statistics. Only with the ReLU (or the flatten) after it: TVM's
+    FuseOpsByPattern roots matches at calls, and a batch norm's result is a tuple field, so a bare
+    conv + batch norm (ResNet's before its skip add) keeps the batch norm on the host."""
+    annotated = context.annotated_expr
+    attrs = annotated["norm"].attrs
+    statistics = annotated["norm"].args[1:5]
+    return (
+        check_conv(context)
+        and int(attrs.axis) == 1
+        and not bool(attrs.training)
+        and all(_is_constant(value, (1,)) for value in statistics)
+    )
+
+
 def check_pool(context: Any) -> bool:
     """Whether an average pooling is one SpikeCore runs: NCHW, symmetric padding that the average
     counts, no dilation, floor sizing."""
@@ -108,13 +124,17 @@ def check_flatten(context: Any) -> bool:
     source = flatten.args[0].ty
     shape = [int(v) for v in getattr(getattr(flatten.ty, "shape", None), "values", [])]
     is_flatten = len(shape) == 2 and getattr(source, "ndim", None) == 4 and shape[0] == int(source.shape.values[0])
-    layer = check_conv(context) if "conv" in annotated else check_pool(context)
+    layer = (
+        (check_conv_norm(context) if "norm" in annotated else check_conv(context))
+        if "conv" in annotated
+        else check_pool(context)
+    )
     return is_flatten and layer
 
 
 def spikecore_patterns() -> list[Pattern]:
     """The table `register_spikecore_target` registers, general before specific (registration order)."""
-    from tvm.relax.dpl import is_op, wildcard
+    from tvm.relax.dpl import is_op, is_tuple_get_item, wildcard
 
     x, w, b = wildcard(), wildcard(), wildcard()
     dense = is_op("relax.matmul")(x, is_op("relax.permute_dims")(w) | w)
@@ -126,8 +146,11 @@ def spikecore_patterns() -> list[Pattern]:
     channel_bias = is_op("relax.reshape")(b, wildcard()) | b  # from_exported_program reshapes it to [1, C, 1, 1]
     conv_bias = is_op("relax.add")(conv, channel_bias) | is_op("relax.add")(channel_bias, conv)
     conv_relu = is_op("relax.nn.relu")(conv_bias | conv)
+    norm = is_op("relax.nn.batch_norm")(conv_bias | conv, wildcard(), wildcard(), wildcard(), wildcard())
+    conv_norm = is_tuple_get_item(norm, 0)
+    conv_norm_relu = is_op("relax.nn.relu")(conv_norm)
     pool = is_op("relax.nn.avg_pool2d")(x)
-    conv_or_pool = conv_relu | conv_bias | conv | pool
+    conv_or_pool = conv_norm_relu | conv_norm | conv_relu | conv_bias | conv | pool
     flatten = is_op("relax.reshape")(conv_or_pool, wildcard())
     return [
         (f"{PATTERN_PREFIX}.dense", dense, operands, check_layer),
@@ -138,9 +161,15 @@ def spikecore_patterns() -> list[Pattern]:
         (f"{PATTERN_PREFIX}.conv2d_bias", conv_bias, {**with_bias, "conv": conv}, check_conv),
         (f"{PATTERN_PREFIX}.conv2d_relu", conv_relu, {**with_bias, "conv": conv}, check_conv),
         (
+            f"{PATTERN_PREFIX}.conv2d_bn_relu",
+            conv_norm_relu,
+            {**with_bias, "conv": conv, "norm": norm},
+            check_conv_norm,
+        ),
+        (
             f"{PATTERN_PREFIX}.flatten",
             flatten,
-            {**with_bias, "conv": conv, "pool": pool, "flatten": flatten},
+            {**with_bias, "conv": conv, "norm": norm, "pool": pool, "flatten": flatten},
             check_flatten,
         ),
     ]

@@ -151,3 +151,35 @@ def test_asymmetric_padding_from_onnx_stays_on_the_host() -> None:
     partitioned = partition_for_spikecore(from_onnx(model))
     assert _composites(partitioned) == ["spikecore.conv2d"]  # only the symmetric one
     assert "padding=[0, 0, 1, 1]" in partitioned["main"].script(show_meta=False)
+
+
+class NormNet(nn.Module):
+    """conv-bn-relu, conv(+bias)-bn, then a ResNet-style skip add and a relu on the host."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 2, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(2)
+        self.conv2 = nn.Conv2d(2, 2, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(y + x)
+
+
+def test_conv_batch_norm_relu_is_one_composite_and_the_skip_add_stays_on_the_host() -> None:
+    torch.manual_seed(0)
+    model = NormNet().eval()
+    model.bn1.running_var.fill_(2.0)  # type: ignore[union-attr]
+    x = torch.randn(1, 2, 6, 6, generator=torch.Generator().manual_seed(4))
+    partitioned = _partition(model, x)
+    (region,) = _regions(partitioned)
+    # The second batch norm has no ReLU after it (a tuple field is no root for TVM): host.
+    assert _composite_names(region) == ["spikecore.conv2d_bn_relu", "spikecore.conv2d_bias"]
+    main = partitioned["main"].script(show_meta=False)
+    assert main.count("R.nn.batch_norm") == 1 and "R.add" in main and "R.nn.relu" in main
+    (got,) = run_function(import_relax_function(region), "main", x.numpy())
+    with torch.no_grad():
+        want = model.conv2(F.relu(model.bn1(model.conv1(x)))).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

@@ -79,6 +79,7 @@ def test_pattern_table_lists_general_before_specific() -> None:
         "spikecore.conv2d",
         "spikecore.conv2d_bias",
         "spikecore.conv2d_relu",
+        "spikecore.conv2d_bn_relu",
         "spikecore.flatten",
     ]
 

@@ -4,7 +4,7 @@ The function the lab pipeline calls::
 
     qcfs_comparison(plain, data, options, *, levels=(4, 8), timesteps=(1, 2, 4, 8, 16),
                     calibration_samples=500, epochs=4, lr=1e-3, seed=0, cache_dir=None,
-                    say=lambda line: None) -> QCFSComparison
+                    search=False, say=lambda line: None) -> QCFSComparison
 
 ``plain`` is the lab's trained torch model, ``data`` its `MNISTSplit`, ``options`` the lab's
 `CompileOptions` (``mode`` is set to rate here; per-channel, reset, init-half, method and leak apply to
@@ -25,7 +25,7 @@ import argparse
 import hashlib
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,8 @@ class ModelRow:
     rate: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
     """T -> {"accuracy": proportion, "agreement": proportion} (`spikeir.lab.report.proportion`)."""
     lambdas: dict[str, float] = field(default_factory=dict)
+    percentiles: dict[int, float] = field(default_factory=dict)
+    """T -> the calibration percentile ``thresholds="search"`` chose (only for a searched row)."""
 
 
 @dataclass
@@ -113,6 +115,7 @@ class QCFSComparison:
                     "levels": row.levels,
                     "float_accuracy": row.float_accuracy,
                     "lambdas": row.lambdas,
+                    "percentiles": {str(t): p for t, p in sorted(row.percentiles.items())},
                     "rate": {str(t): v for t, v in sorted(row.rate.items())},
                 }
                 for row in self.rows
@@ -182,8 +185,12 @@ def _measure(
         proportion(reference == data.y_test),
         lambdas={layer: float(module.lam.detach()) for layer, module in qcfs_modules(model)},
     )
-    compiled = spikeir.compile(model, data.x_test[:1], data.x_train[:samples], options=options)
+    calibration = data.x_train[:samples]
+    compiled = spikeir.compile(model, data.x_test[:1], calibration, options=options)
     for steps in sorted(set(timesteps)):
+        if options.thresholds == "search":  # the percentile depends on T: one search per T
+            compiled = spikeir.compile(model, data.x_test[:1], calibration, options=options, timesteps=steps)
+            row.percentiles[steps] = float(compiled.options.percentile)
         predicted = compiled.run(data.x_test, timesteps=steps).argmax(axis=1)
         row.rate[steps] = {
             "accuracy": proportion(predicted == data.y_test),
@@ -204,11 +211,17 @@ def qcfs_comparison(
     lr: float = FINE_TUNE_LR,
     seed: int = 0,
     cache_dir: Path | None = None,
+    search: bool = False,
     say: Callable[[str], None] = lambda _line: None,
 ) -> QCFSComparison:
-    """Rate mode of ``plain`` and of a QCFS-trained copy per L in ``levels``, side by side (module docstring)."""
-    options = CompileOptions.of(options, mode="rate", timesteps=None)
+    """Rate mode of ``plain`` and of a QCFS-trained copy per L in ``levels``, side by side (module docstring);
+    ``search`` adds the plain model with ``thresholds="search"`` (one percentile search per T)."""
+    options = CompileOptions.of(options, mode="rate", timesteps=None, thresholds="auto")
     rows = [_measure("plain ReLU", plain, data, options, timesteps, calibration_samples)]
+    if search:
+        say("plain ReLU with searched thresholds: one percentile search per T")
+        searched = replace(options, thresholds="search")
+        rows.append(_measure("plain searched", plain, data, searched, timesteps, calibration_samples))
     for count in levels:
         say(f"QCFS L={count}: fine-tuning ({epochs} epochs) or loading from the cache, then rate mode")
         tuned = qcfs_model(plain, data, count, epochs, lr, seed, cache_dir)
@@ -264,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--percentile", type=float, default=99.99, help="with --method percentile")
     parser.add_argument("--no-init-half", action="store_true", help="start membranes at 0, not theta/2")
     parser.add_argument("--figure", type=Path, help="write the figure (PNG) here")
+    parser.add_argument("--search", action="store_true", help="add the plain model with thresholds=search")
     parser.add_argument(
         "--bias-calibration", action="store_true", help="also measure bias calibration of the output layer"
     )
@@ -280,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     levels = [int(v) for v in args.levels.split(",")]
     timesteps = [int(v) for v in args.timesteps.split(",")]
-    result = qcfs_comparison(plain, data, options, levels=levels, timesteps=timesteps, say=print)
+    result = qcfs_comparison(plain, data, options, levels=levels, timesteps=timesteps, search=args.search, say=print)
     print(result.table(), end="")
     if args.bias_calibration:
         models = [("plain ReLU", plain)] + [

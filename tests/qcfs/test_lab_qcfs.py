@@ -66,3 +66,13 @@ def test_output_bias_study_measures_before_and_after(tiny: tuple[MLP, MNISTSplit
     ).splitlines()
     assert len(table) == 2 + 2 and table[2].startswith("| plain | 1 | ")
     assert all(line.count("%") == 12 for line in table[2:])  # four measurements with their intervals
+
+
+def test_search_adds_the_plain_model_with_searched_thresholds(tiny: tuple[MLP, MNISTSplit], tmp_path: Path) -> None:
+    model, data = tiny
+    result = lab_qcfs.qcfs_comparison(
+        model, data, levels=(), timesteps=(1,), calibration_samples=100, search=True, cache_dir=tmp_path
+    )
+    assert [row.name for row in result.rows] == ["plain ReLU", "plain searched"]
+    assert result.rows[0].percentiles == {} and set(result.rows[1].percentiles) == {1}
+    assert result.as_dict()["models"][1]["percentiles"]["1"] == result.rows[1].percentiles[1]

@@ -22,6 +22,13 @@ from spikeir.errors import DataError
 from spikeir.sweep.evaluate import EvalData, as_predictions
 from spikeir.sweep.space import SweepError
 
+NOT_SWEPT = {
+    "nir": "a NIR graph is a spiking network that spikeir.frontends.nir.from_nir compiles with options of its own "
+    "(conventions, per-channel scales, target) and runs on input streams; the sweep varies CompileOptions of float "
+    "models and does not take .nir files yet",
+}
+"""Formats a frontend reads that the sweep refuses, with why."""
+
 
 @dataclass
 class SweepModel:
@@ -71,6 +78,8 @@ def load_model(path: str | Path) -> SweepModel:
 
     path = Path(path)
     extension = path.suffix.lstrip(".")
+    if extension in NOT_SWEPT:
+        raise SweepError(NOT_SWEPT[extension], str(path))
     frontend = FRONTENDS.get(extension)
     if frontend is None:
         known = ", ".join(f".{name}" for name in sorted(FRONTENDS))

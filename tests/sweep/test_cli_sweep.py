@@ -92,6 +92,7 @@ def test_a_sweep_of_a_model_file(tmp_path: Path, pt2_model: Path, capsys: pytest
         (["--inputs", "x.npy"], "--inputs, --labels and --calibration go together"),
         (["--model", "model.h5"], "model.h5: error: unknown model format '.h5'"),
         (["--model", "missing.onnx"], "missing.onnx: error: cannot read the model"),
+        (["--model", "net.nir"], "net.nir: error: a NIR graph is a spiking network"),
         (["--space", "missing.toml"], "missing.toml: error: space file not found"),
         (["--engine", "local", "--address", "ray://x:1"], "--address: error: --address needs the Ray engine"),
     ],

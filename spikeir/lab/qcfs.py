@@ -78,6 +78,10 @@ class QCFSComparison:
             for row in self.rows:
                 cells += [_cell(row.rate[steps]["accuracy"]), _cell(row.rate[steps]["agreement"])]
             lines.append("| " + " | ".join(cells) + " |")
+        for row in self.rows:
+            if row.percentiles:
+                chosen = ", ".join(f"T={t}: {p:g}" for t, p in sorted(row.percentiles.items()))
+                lines.append(f"\n{row.name}: the percentile the search chose per T: {chosen}")
         return "\n".join(lines) + "\n"
 
     def figure(self) -> Figure:
@@ -93,6 +97,8 @@ class QCFSComparison:
                 if what == "accuracy":
                     ax.axhline(row.float_accuracy["value"] * 100, linestyle="--", linewidth=0.8, color="grey")
             ax.set_xscale("log", base=2)
+            every = sorted({t for row in self.rows for t in row.rate})
+            ax.set_xticks(every, [str(t) for t in every])
             ax.set_xlabel("timesteps T")
             ax.set_ylabel(f"{what} (%)" + (" with own float model" if what == "agreement" else ""))
             ax.set_title(f"rate-mode {what}, 95% Wilson intervals (n={self.samples})")

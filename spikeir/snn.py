@@ -155,7 +155,7 @@ class CompiledSNN:
         if output not in OUTPUTS:
             raise DataError(f"unknown output {output!r}; expected one of {', '.join(OUTPUTS)}", "run")
         stream = encode(x, self.quantized.spec.n_inputs, encoder, timesteps, seed)
-        payload = np.clip(np.rint(stream / self.quantized.input_scale), -128, 127).astype(np.int8)
+        payload = self._payload(stream)
         names = self._recorded(output, record)
         specs = [self._probe(name, index) for name in names for index in range(len(self._slices[name]))]
         cpu = self._machine()
@@ -169,6 +169,18 @@ class CompiledSNN:
                 return per_layer.mem_rec[self.output_layer][:, -1]
             return cpu.outputs().astype(np.float64) * self._unit(self.output_layer)
         return per_layer
+
+    def _payload(self, stream: NDArray[np.float64]) -> NDArray[np.int8]:
+        """The int8 input payloads; values beyond the calibrated range are an error, not clipped."""
+        scaled = np.rint(stream / self.quantized.input_scale)
+        if scaled.size and (scaled.min() < -128 or scaled.max() > 127):
+            limit = 127 * self.quantized.input_scale
+            raise DataError(
+                f"inputs reach {float(np.abs(stream).max())!r}, beyond the compiled input range +-{limit:.4g}: "
+                "compile with calibration streams that cover them",
+                "run",
+            )
+        return scaled.astype(np.int8)
 
     def _recorded(self, output: Output, record: tuple[str, ...] | None) -> list[str]:
         if output == "counts":

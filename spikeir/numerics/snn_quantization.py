@@ -247,7 +247,9 @@ class QuantizedSNN:
 
 
 def input_scale_of(calibration: NDArray[np.float64] | None) -> float:
-    """1.0 for spikes or any integer stream within int8 (payload = value, exact); else max|x| / 127."""
+    """1.0 for spikes (no calibration) or any integer stream within int8 (payload = value, exact);
+    else ``max|x| / 127``. (A spike payload of 127 would give the first layer finer units, but a
+    layer that also reads spikes shares one unit with them, and exactness on integer graphs is lost.)"""
     if calibration is None or calibration.size == 0:
         return 1.0
     if np.all(calibration == np.rint(calibration)) and calibration.min() >= -128 and calibration.max() <= 127:

@@ -163,7 +163,12 @@ def test_sinabs_lif_network_agrees_top1(
 
 
 def test_snntorch_lif_network_agrees_top1(integer_if_layers: list[IntegerLayer], streams: NDArray[np.float64]) -> None:
-    """snnTorch Leaky(beta=0.9) as its exporter writes it: LIF, tau = dt/(1-beta), r = tau/dt, dt = 1e-4."""
+    """snnTorch Leaky(beta=0.9) as its exporter writes it: LIF, tau = dt/(1-beta), r = tau/dt, dt = 1e-4.
+
+    The chip agrees with the float model of the NIR graph on >= 99% of labels. snnTorch itself is
+    another network: its reset (reset_delay=True) subtracts the threshold after the decay,
+    ``V = beta V + I - theta s[t-1]``, where NIR (and the chip) decay the residue,
+    ``V = beta (V - theta s[t-1]) + I``; the two differ by (1 - beta) theta per spike (docs/nir.md)."""
     pytest.importorskip("snntorch", reason="snnTorch is a test peer (extra 'peers')")
     beta, dt = 0.9, 1e-4
     with torch.no_grad():
@@ -175,8 +180,10 @@ def test_snntorch_lif_network_agrees_top1(integer_if_layers: list[IntegerLayer],
         graph.nodes[f"if{index}"] = nir.LIF(
             np.full(n, tau), np.full(n, tau / dt), np.zeros(n), np.full(n, layer.threshold)
         )
-    chip = from_nir(graph, "snntorch").run(streams)
-    assert (chip.argmax(1) == peer.argmax(1)).mean() >= 0.99
+    compiled = from_nir(graph, "snntorch")
+    chip, reference = compiled.run(streams), np.asarray(compiled.run_float(streams))
+    assert (chip.argmax(1) == reference.argmax(1)).mean() >= 0.99
+    assert (chip.argmax(1) == peer.argmax(1)).mean() >= 0.97
     assert abs(chip.sum() - peer.sum()) <= 0.05 * peer.sum()
 
 

@@ -106,3 +106,9 @@ def test_bad_inputs_are_data_errors() -> None:
         compiled.run(np.full((1, 3, 6), np.nan))
     with pytest.raises(DataError, match="unknown output 'rates'"):
         compiled.run(np.zeros((1, 3, 6)), output="rates")  # type: ignore[arg-type]
+
+
+def test_inputs_beyond_the_compiled_range_are_errors_not_clipped() -> None:
+    compiled = _net()  # compiled for spikes: payload = value, at most 127
+    with pytest.raises(DataError, match="beyond the compiled input range"):
+        compiled.run(np.full((1, 3, 6), 200.0))

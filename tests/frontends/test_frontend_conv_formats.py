@@ -13,14 +13,18 @@ from xdsl.dialects.func import FuncOp
 from spikeir.errors import FrontendError
 from spikeir.frontends.relay_text import SUPPORTED_OPS as RELAY_OPS
 from spikeir.frontends.relay_text import import_relay
+from spikeir.frontends.torch_export import import_torch
 from spikeir.ir.interpreter import run_function
+from support.frontend_helpers import normalise
 
 onnx = pytest.importorskip("onnx")
 tvm = pytest.importorskip("tvm")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from tvm.relax.frontend.torch import from_exported_program  # noqa: E402
 
 from spikeir.frontends.onnx import import_onnx  # noqa: E402
 from spikeir.frontends.relax import SUPPORTED_OPS as RELAX_OPS  # noqa: E402
+from spikeir.frontends.relax import import_relax  # noqa: E402
 
 RNG = np.random.default_rng(0)
 
@@ -204,3 +208,32 @@ def test_onnx_channel_mismatch_is_an_error() -> None:
     with pytest.raises(FrontendError, match=r"channel") as info:
         import_onnx(_onnx_model(nodes), "m.onnx")
     assert info.value.location == "m.onnx"
+
+
+class _Mixed(torch.nn.Module):
+    """What from_exported_program writes for max pooling (a zeros_like for the indices), batch norm (a
+    tuple), cat, adaptive pooling, a channel bias and a skip add."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(2, 4, 3, padding=1)
+        self.norm = torch.nn.BatchNorm2d(4)
+        self.fc = torch.nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.conv(x))
+        z = torch.cat([self.norm(y) + y, y], dim=1)
+        z = F.max_pool2d(z, 2)
+        return self.fc(F.adaptive_avg_pool2d(z, 1).flatten(1))
+
+
+def test_relax_from_torch_is_the_torch_import() -> None:
+    torch.manual_seed(0)
+    model = _Mixed().eval()
+    model.norm.running_mean.uniform_(-1, 1)  # type: ignore[union-attr]
+    x = torch.randn(2, 2, 8, 8, generator=torch.Generator().manual_seed(1))
+    module = import_relax(from_exported_program(torch.export.export(model, (x[:1],))))
+    assert normalise(module) == normalise(import_torch(model, x))
+    (got,) = run_function(module, "main", x.numpy())
+    with torch.no_grad():
+        np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-4, atol=1e-5)

@@ -318,3 +318,7 @@ def run_snn_lab(
         config = TrainConfig(hidden, is_recurrent, timesteps, epochs, train_size, seed)
         runs.append(_one_network(name, config, data, test, per_channel, out, progress))
     return SNNLabResult(timesteps, hidden, len(test), runs)
+
+
+if __name__ == "__main__":
+    print(run_snn_lab(progress=True).table())

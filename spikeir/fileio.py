@@ -37,6 +37,7 @@ import re
 import stat
 import sys
 import tempfile
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -240,8 +241,12 @@ def parse_npy(data: bytes, place: str, kinds: str = NUMERIC_KINDS) -> np.ndarray
             shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
         else:
             raise ValueError(f"unknown format version {version[0]}.{version[1]}")
-    except (ValueError, SyntaxError, EOFError) as error:
-        raise DataError(f"not a valid .npy header: {str(error).splitlines()[0]}", place) from None
+    except (ValueError, SyntaxError, EOFError, TypeError, tokenize.TokenError, RecursionError, MemoryError) as error:
+        # numpy reads the header with ast.literal_eval (fuzzing found TokenError on a cut header)
+        detail = (str(error).splitlines() or [type(error).__name__])[0]
+        raise DataError(f"not a valid .npy header: {detail}", place) from None
+    if any(dim < 0 for dim in shape):
+        raise DataError(f"not a valid .npy header: negative dimension in shape {tuple(shape)}", place)
     _check_dtype(dtype, kinds, place)
     count = math.prod(shape)
     present = len(data) - stream.tell()

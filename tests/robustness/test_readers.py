@@ -206,3 +206,20 @@ def test_npz_names_entries_and_dtypes(tmp_path: Path) -> None:
     path.write_bytes(b"PK\x03\x04 not a zip")
     with pytest.raises(DataError, match="not a valid .npz archive"):
         fileio.read_npz(path)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [  # found by scripts/fuzz.py (seed 1): numpy's header parser raised tokenize.TokenError
+        ("{'descr': '|i1', 'fortran_order': False, 'shape': (1,", "not a valid .npy header: ('EOF in multi-line"),
+        ("{'descr': '|i1', 'fortran_order': False, 'shape': (-1,), }", "negative dimension in shape (-1,)"),
+        ("{'descr': '|i1', 'fortran_order': False, 'shape': (1.5,), }", "shape is not valid: (1.5,)"),
+        ("{'descr': " + "(" * 3000 + ")" * 3000 + "}", "not a valid .npy header"),
+    ],
+)
+def test_hostile_headers_are_data_errors(header: str, message: str) -> None:
+    text = header + " " * (-(len(header) + 11) % 64) + "\n"
+    data = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode()
+    with pytest.raises(DataError, match="^h.npy: ") as caught:
+        fileio.parse_npy(data, "h.npy")
+    assert message in caught.value.message

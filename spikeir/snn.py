@@ -55,7 +55,7 @@ def encode(
     if encoder not in ENCODERS:
         raise DataError(f"unknown encoder {encoder!r}; expected one of {', '.join(ENCODERS)}", "encoder")
     array = _as_array(x)
-    if encoder == "direct" and array.ndim >= 2 and int(np.prod(array.shape[2:])) == n_inputs and array.ndim > 2:
+    if encoder == "direct" and array.ndim > 2 and int(np.prod(array.shape[2:])) == n_inputs:
         return array.reshape(array.shape[0], array.shape[1], n_inputs)
     if array.ndim < 1 or array.size == 0 or int(np.prod(array.shape[1:])) != n_inputs:
         raise DataError(

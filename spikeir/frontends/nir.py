@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -159,7 +160,7 @@ def _read_file(path: str | Path | IO[bytes], name: str | None) -> NIRDocument:
             entry: Any = f["version"]
             version = _version(_text(entry[()]), where)
             data = hdf2dict(f["node"])
-    except OSError as err:
+    except (OSError, KeyError, ValueError, RuntimeError, TypeError) as err:
         raise FrontendError(f"not a NIR file (HDF5 could not read it: {err})", where) from None
     if _text(data.get("type")) != "NIRGraph":
         raise FrontendError(f"the file holds a single {_text(data.get('type'))} node, not a NIRGraph", where)
@@ -173,8 +174,19 @@ def _edges(raw: Any) -> list[tuple[str, str]]:
 def _document(data: Mapping[str, Any], version: tuple[int, ...], where: str) -> NIRDocument:
     nodes: dict[str, dict[str, Any]] = {}
     edges: list[tuple[str, str]] = []
-    _inline(data, "", nodes, edges, top=True)
+    with _malformed(where):
+        _inline(data, "", nodes, edges, top=True)
     return NIRDocument(version, nodes, edges, where)
+
+
+@contextmanager
+def _malformed(where: str) -> Iterator[None]:
+    """A graph whose entries have the wrong structure (a missing key, a parameter of the wrong rank)
+    is a FrontendError at the graph, not a traceback."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+        raise FrontendError(f"malformed NIR graph ({type(err).__name__}: {err})", where) from None
 
 
 def _inline(
@@ -356,6 +368,11 @@ class _Graph:
 def nir_to_spec(doc: NIRDocument, conventions: Conventions | str = "nir") -> SNNSpec:
     """Discretize a NIR graph into per-step layers (docs/nir.md, "Node by node")."""
     conv = _conventions(conventions)
+    with _malformed(doc.source):
+        return _spec(doc, conv)
+
+
+def _spec(doc: NIRDocument, conv: Conventions) -> SNNSpec:
     graph = _Graph(doc, conv)
     inputs = [n for n, node in doc.nodes.items() if node["type"] == "Input"]
     outputs = [n for n, node in doc.nodes.items() if node["type"] == "Output"]

@@ -276,3 +276,33 @@ def _timed(graph: nir.NIRGraph) -> float:
     start = time.perf_counter()
     from_nir(graph)
     return time.perf_counter() - start
+
+
+def test_corrupt_and_malformed_files_are_frontend_errors(tmp_path: Path) -> None:
+    """Truncated or bit-flipped bytes and files with entries missing or of the wrong shape: a
+    SpikeIRError naming the file, never another exception."""
+    from spikeir.errors import SpikeIRError
+
+    good = tmp_path / "good.nir"
+    nir.write(good, _recurrent_with_delay())
+    data = good.read_bytes()
+    variants = [data[: len(data) * k // 8] for k in range(1, 8)]
+    variants += [data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :] for i in range(0, len(data), len(data) // 24)]
+    for index, variant in enumerate(variants):
+        path = tmp_path / f"bad{index}.nir"
+        path.write_bytes(variant)
+        try:
+            from_nir(path)
+        except SpikeIRError as err:
+            assert str(path) in str(err)
+    edits = {"weight": np.ones(3), "type": "Bogus", "delay": np.array([])}
+    for key, value in edits.items():
+        path = tmp_path / f"edit_{key}.nir"
+        nir.write(path, _recurrent_with_delay())
+        with h5py.File(path, "r+") as f:
+            node = f["node"]["nodes"]["delay" if key == "delay" else "fc"]
+            target = key if key in node else "weight"
+            del node[target]
+            node.create_dataset(target, data=value)
+        with pytest.raises(FrontendError, match=str(path)):
+            from_nir(path)

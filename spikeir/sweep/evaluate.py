@@ -58,12 +58,13 @@ def shard_bounds(samples: int, shard_size: int) -> list[tuple[int, int]]:
 
 
 def evaluate_shard(compiled: CompiledModel, data: EvalData, start: int, stop: int) -> dict[str, float]:
-    """Run ``compiled`` over samples ``start:stop`` of ``data``; the counts of `COUNTS` (and seconds, start).
+    """Run ``compiled`` over samples ``start:stop`` of ``data``; the counts of `COUNTS` (and its start, its
+    seconds and CPU seconds: on a shared machine their ratio says how much of a core the task had).
 
     Every SpikeCore launch is counted (`CompiledModel.run` keeps only the first one's statistics)."""
     from spikeir.ir.host import HostExecutor
 
-    begin = time.perf_counter()
+    begin, cpu = time.perf_counter(), time.process_time()
     executor = HostExecutor(compiled.module, compiled.timesteps)
     outputs = executor.run_main(np.asarray(data.x[start:stop], dtype=np.float32))
     predictions = as_predictions(outputs)
@@ -81,6 +82,7 @@ def evaluate_shard(compiled: CompiledModel, data: EvalData, start: int, stop: in
         counts["synaptic_ops"] += stats.synaptic_ops
         counts["input_events"] += stats.input_events
     counts["seconds"] = time.perf_counter() - begin
+    counts["cpu_seconds"] = time.process_time() - cpu
     counts["start"] = float(start)
     return counts
 
@@ -89,7 +91,7 @@ def merge_counts(parts: Sequence[dict[str, float]]) -> dict[str, float]:
     """The counts of the whole set from those of its shards, summed in the order of the samples (float
     sums then do not depend on which shard finished first)."""
     ordered = sorted(parts, key=lambda part: part["start"])
-    return {name: float(sum(part[name] for part in ordered)) for name in (*COUNTS, "seconds")}
+    return {name: float(sum(part[name] for part in ordered)) for name in (*COUNTS, "seconds", "cpu_seconds")}
 
 
 def program_facts(compiled: CompiledModel) -> dict[str, Any]:
@@ -118,6 +120,7 @@ def metrics(counts: dict[str, float], with_reference: bool) -> dict[str, Any]:
         "input_events": counts["input_events"] / n,
         "samples": int(n),
         "eval_seconds": counts["seconds"],
+        "eval_cpu_seconds": counts["cpu_seconds"],
     }
 
 

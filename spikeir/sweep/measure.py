@@ -56,6 +56,15 @@ def _timed(run: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
+def _task_seconds(out: Path) -> dict[str, float]:
+    """Wall and CPU seconds of all the tasks of a sweep, summed: CPU much below wall means the tasks
+    waited for a core (the machine was busy)."""
+    records = [json.loads(line) for line in (out / RESULTS).read_text().splitlines()[1:]]
+    wall = sum(r.get("compile_seconds", 0) + r.get("eval_seconds", 0) for r in records)
+    cpu = sum(r.get("compile_cpu_seconds", 0) + r.get("eval_cpu_seconds", 0) for r in records)
+    return {"task_seconds": round(wall, 1), "task_cpu_seconds": round(cpu, 1)}
+
+
 def _points_once(out: Path) -> tuple[int, int, int]:
     """(lines, distinct points, measured) of a results file."""
     records = [json.loads(line) for line in (out / RESULTS).read_text().splitlines()[1:]]
@@ -84,7 +93,8 @@ def speed_up(out: Path, model: SweepModel, data: EvalSet) -> dict[str, Any]:
             seconds = _timed(
                 lambda folder=folder, workers=workers: _quiet_sweep(seed_space(), model, data, folder, workers=workers)
             )
-            runs.setdefault(f"{workers} workers", []).append({"seconds": round(seconds, 1), "load_before": load})
+            run = {"seconds": round(seconds, 1), "load_before": load, **_task_seconds(folder)}
+            runs.setdefault(f"{workers} workers", []).append(run)
     best = {workers: min(run["seconds"] for run in runs[f"{workers} workers"]) for workers in (1, 2)}
     runs["speed_up"] = round(best[1] / best[2], 2)
     return runs

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import IN, point_lines, tiny_data
+from sweep_support import IN, point_lines, tiny_data
 
 from spikeir.tools.cli import COMMANDS, main
 

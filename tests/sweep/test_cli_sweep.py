@@ -95,6 +95,8 @@ def test_a_sweep_of_a_model_file(tmp_path: Path, pt2_model: Path, capsys: pytest
         (["--model", "net.nir"], "net.nir: error: a NIR graph is a spiking network"),
         (["--space", "missing.toml"], "missing.toml: error: space file not found"),
         (["--engine", "local", "--address", "ray://x:1"], "--address: error: --address needs the Ray engine"),
+        (["--address", "127.0.0.1:1"], "--address: error: cannot reach a Ray cluster at 127.0.0.1:1: "),
+        (["--address", "nowhere"], "--address: error: a Ray address is host:port or ray://host:port"),
     ],
 )
 def test_errors_are_one_line_and_status_2(

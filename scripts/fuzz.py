@@ -9,7 +9,8 @@ interesting numbers, deep nesting, hostile ``.npy`` headers, zip entries, header
 CRC, ...) and fed to the command a user would run on it (``spike-run`` for programs and inputs,
 ``spike-opt`` for IR and models). The cases run in a worker process whose address space is capped
 (``RLIMIT_AS``, as ``ulimit -v``: its size after imports plus ``--memory-mb``), one at a time, each
-under an alarm of ``--timeout`` seconds and a parent-side kill a few seconds later. A finding is a
+under an alarm after ``--timeout`` seconds of CPU time and a parent-side kill after six times that
+in wall time (a case blocked without using CPU). A finding is a
 traceback or ``internal error`` line, a run past the time bound (hang), or a worker that dies or runs
 out of memory (blow-up); a user error (``place: error: message``, exit 1) is the right answer. The
 summary is one JSON object on stdout (cases, outcomes and findings per reader); exit status 1 when
@@ -37,7 +38,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,9 +227,12 @@ class Case:
 
 @dataclass
 class Reader:
+    """A reader under test: ``make`` builds case inputs from a seeded generator; ``warm`` is the
+    unmutated seed case, run once before the cap so lazy imports (TVM, torch) count against no case."""
+
     name: str
     make: Callable[[random.Random], Case]
-    seeds: list[bytes] = field(default_factory=list)
+    warm: Case
 
 
 def _spike_run(argv: list[str]) -> int:
@@ -268,7 +272,7 @@ def _asm_reader() -> Reader:
         seed = rng.choice(texts)
         return Case({"p.s": mutate_text(rng, seed, texts), "x.npy": _program_input(seed)}, _spike_run, _RUN)
 
-    return Reader("asm", make, texts)
+    return Reader("asm", make, Case({"p.s": texts[1], "x.npy": _program_input(texts[1])}, _spike_run, _RUN))
 
 
 _RUN = ["{p.s}", "--input", "{x.npy}", "--json"]
@@ -283,7 +287,7 @@ def _image_reader() -> Reader:
             {"p.s": image_bytes(rng, images), "x.npy": _program_input(texts[index])}, _spike_run, _RUN
         )
 
-    return Reader("image", make, images)
+    return Reader("image", make, Case({"p.s": images[0], "x.npy": _program_input(texts[0])}, _spike_run, _RUN))
 
 
 def _npy_reader() -> Reader:
@@ -294,7 +298,7 @@ def _npy_reader() -> Reader:
         batch = ["--batch-from-file"] if rng.random() < 0.3 else []
         return Case({"p.s": texts[0], "x.npy": npy_bytes(rng, corpus)}, _spike_run, _RUN + batch)
 
-    return Reader("npy", make, corpus)
+    return Reader("npy", make, Case({"p.s": texts[0], "x.npy": corpus[0]}, _spike_run, _RUN))
 
 
 RELAY = b"""fn (%x: Tensor[(1, 4), float32], %w: Tensor[(3, 4), float32], %b: Tensor[(3), float32],
@@ -336,7 +340,7 @@ def _relay_reader() -> Reader:
     def make(rng: random.Random) -> Case:
         return Case({"m.relay": mutate_text(rng, RELAY, [RELAY]), "p.npz": params}, _spike_opt, _OPT_RELAY)
 
-    return Reader("relay", make, [RELAY])
+    return Reader("relay", make, Case({"m.relay": RELAY, "p.npz": params}, _spike_opt, _OPT_RELAY))
 
 
 def _npz_reader() -> Reader:
@@ -345,7 +349,7 @@ def _npz_reader() -> Reader:
     def make(rng: random.Random) -> Case:
         return Case({"m.relay": RELAY, "p.npz": npz_bytes(rng, arrays)}, _spike_opt, _OPT_RELAY)
 
-    return Reader("npz", make, [_npz(arrays)])
+    return Reader("npz", make, Case({"m.relay": RELAY, "p.npz": _npz(arrays)}, _spike_opt, _OPT_RELAY))
 
 
 def _mlir_reader() -> Reader:
@@ -353,13 +357,13 @@ def _mlir_reader() -> Reader:
     tiny = (ROOT / "examples" / "tiny_mlp.mlir").read_bytes()
     calibration = (ROOT / "examples" / "tiny_calibration.npy").read_bytes()
     pipeline = 'spikecore-pipeline{calibration="{c.npy}"}'
-    seeds = [tiny]
+    compile_argv = ["{m.mlir}", "-p", pipeline, "-t", "spikecore-asm"]
 
     def make(rng: random.Random) -> Case:
-        argv = ["{m.mlir}", "-p", pipeline, "-t", "spikecore-asm"] if rng.random() < 0.6 else ["{m.mlir}"]
-        return Case({"m.mlir": mutate_text(rng, tiny, seeds), "c.npy": calibration}, _spike_opt, argv)
+        argv = compile_argv if rng.random() < 0.6 else ["{m.mlir}"]
+        return Case({"m.mlir": mutate_text(rng, tiny, [tiny]), "c.npy": calibration}, _spike_opt, argv)
 
-    return Reader("mlir", make, seeds)
+    return Reader("mlir", make, Case({"m.mlir": tiny, "c.npy": calibration}, _spike_opt, compile_argv))
 
 
 def _onnx_seed() -> bytes:
@@ -416,7 +420,7 @@ def _onnx_reader() -> Reader:
         data = _onnx_structured(rng, seed) if rng.random() < 0.5 else mutate_bytes(rng, seed, [seed])
         return Case({"m.onnx": data}, _spike_opt, ["{m.onnx}"])
 
-    return Reader("onnx", make, [seed])
+    return Reader("onnx", make, Case({"m.onnx": seed}, _spike_opt, ["{m.onnx}"]))
 
 
 def _pt2_seed() -> bytes:
@@ -451,7 +455,7 @@ def _pt2_reader() -> Reader:
         data = _pt2_entries(rng, seed) if rng.random() < 0.6 else mutate_bytes(rng, seed, [seed])
         return Case({"m.pt2": data}, _spike_opt, ["{m.pt2}"])
 
-    return Reader("pt2", make, [seed])
+    return Reader("pt2", make, Case({"m.pt2": seed}, _spike_opt, ["{m.pt2}"]))
 
 
 def _nir_graph(rng: random.Random | None) -> object:
@@ -503,11 +507,13 @@ def _nir_bytes(graph: object) -> bytes:
 def _nir_reader() -> Reader:
     seed = _nir_bytes(_nir_graph(None))
 
+    argv = ["{m.nir}", "-p", "spikecore-place", "-t", "spikecore-asm"]
+
     def make(rng: random.Random) -> Case:
         data = mutate_bytes(rng, seed, [seed]) if rng.random() < 0.4 else _nir_bytes(_nir_graph(rng))
-        return Case({"m.nir": data}, _spike_opt, ["{m.nir}", "-p", "spikecore-place", "-t", "spikecore-asm"])
+        return Case({"m.nir": data}, _spike_opt, argv)
 
-    return Reader("nir", make, [seed])
+    return Reader("nir", make, Case({"m.nir": seed}, _spike_opt, argv))
 
 
 MAKERS: dict[str, Callable[[], Reader]] = {
@@ -526,8 +532,8 @@ MAKERS: dict[str, Callable[[], Reader]] = {
 # --- running one case ------------------------------------------------------------------------------------
 
 
-class CaseTimeout(Exception):
-    """The per-case alarm went off."""
+class CaseTimeout(BaseException):
+    """The per-case alarm went off (a BaseException, so no `except Exception` in the code under test stops it)."""
 
 
 def _alarm(signum: int, frame: object) -> None:
@@ -553,17 +559,20 @@ def run_case(reader: Reader, seed: int, index: int, timeout: float, folder: Path
     argv = write_case(case, folder)
     out, err = io.StringIO(), io.StringIO()
     start = time.perf_counter()
-    signal.setitimer(signal.ITIMER_REAL, timeout)
+    signal.setitimer(signal.ITIMER_PROF, timeout)  # CPU seconds: a loaded machine is no hang
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 status: object = case.command(argv)
             except SystemExit as exit_:
                 status = exit_.code
+            except Exception as error:  # noqa: BLE001 - escaped the CLI's own guard: a finding
+                print(f"Traceback: {type(error).__name__}: {error}", file=sys.stderr)
+                status = "raised"
     except CaseTimeout:
         status = "timeout"
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
     seconds = time.perf_counter() - start
     text = err.getvalue()
     first = text.strip().splitlines()[0][:300] if text.strip() else ""
@@ -585,9 +594,15 @@ def worker(readers: list[str], seed: int, timeout: float, memory_mb: int) -> Non
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    signal.signal(signal.SIGALRM, _alarm)
+    signal.signal(signal.SIGPROF, _alarm)
     os.environ.pop("SPIKEIR_TRACEBACK", None)
     built = {name: MAKERS[name]() for name in readers}  # imports and seeds, before the cap
+    with tempfile.TemporaryDirectory() as folder:
+        for reader in built.values():
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                status = reader.warm.command(write_case(reader.warm, Path(folder)))
+            if status != 0:
+                raise SystemExit(f"fuzz: the seed case of {reader.name} fails (status {status})")
     with open("/proc/self/statm") as statm:
         size = int(statm.read().split()[0]) * resource.getpagesize()
     limit = size + memory_mb * (1 << 20)
@@ -631,7 +646,7 @@ class Worker:
         assert self.process is not None and self.process.stdin is not None
         self.process.stdin.write(f"{reader} {index}\n")
         self.process.stdin.flush()
-        answer = self._answer(self.args.timeout + 10)
+        answer = self._answer(6 * self.args.timeout + 30)  # wall time: a case blocked without using CPU
         if answer is not None:
             return answer
         hung = self.process.poll() is None

@@ -296,7 +296,8 @@ def read_npz(source: str | os.PathLike[str] | IO[bytes], kinds: str = NUMERIC_KI
                 with archive.open(info) as member:
                     body = _read_limited(member, info.file_size, f"entry {info.filename!r}", place)
                 arrays[name] = parse_npy(body, f"{place}[{name}]", kinds)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error) as error:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error, ValueError) as error:
+        # zipfile's ValueError: a corrupt directory ("negative seek value", found by scripts/fuzz.py)
         raise DataError(f"not a valid .npz archive: {error}", place) from None
     return arrays
 

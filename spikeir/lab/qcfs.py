@@ -34,6 +34,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from spikeir.errors import SpikeIRError
 from spikeir.fileio import atomic_write
 from spikeir.lab.data import MNISTSplit
 from spikeir.lab.report import proportion
@@ -265,18 +266,25 @@ def output_bias_study(
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m spikeir.lab.qcfs``: the comparison for the seed MLP (or ``--hidden``), printed as a table."""
-    from spikeir.lab.data import load_mnist
-    from spikeir.lab.training import train_or_load
+def _positive_ints(text: str) -> list[int]:
+    """``4,8`` -> [4, 8]; anything else is an argparse error (a usage message, not a traceback)."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, got {text!r}")
+    return values
 
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m spikeir.lab.qcfs",
         description="Rate coding of the lab MLP: plain ReLU against QCFS-trained copies.",
     )
-    parser.add_argument("--hidden", default="64", help="hidden widths of the lab MLP, comma-separated")
-    parser.add_argument("--levels", default="4,8", help="QCFS levels L, comma-separated")
-    parser.add_argument("--timesteps", default="1,2,4,8,16", help="timesteps T, comma-separated")
+    parser.add_argument("--hidden", type=_positive_ints, default=[64], help="hidden widths of the lab MLP, 64,32")
+    parser.add_argument("--levels", type=_positive_ints, default=list(DEFAULT_LEVELS), help="QCFS levels L, 4,8")
+    parser.add_argument("--timesteps", type=_positive_ints, default=list(DEFAULT_TIMESTEPS), help="T values, 1,2,4")
     parser.add_argument("--per-tensor", action="store_true", help="one weight scale per layer (default: per channel)")
     parser.add_argument("--reset", choices=("subtract", "zero"), default="subtract")
     parser.add_argument("--method", choices=("max", "percentile"), default="max", help="calibration of lambda")
@@ -287,9 +295,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--bias-calibration", action="store_true", help="also measure bias calibration of the output layer"
     )
-    args = parser.parse_args(argv)
-    data = load_mnist()
-    plain, _ = train_or_load(tuple(int(w) for w in args.hidden.split(",")), data)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> None:
+    from spikeir.lab.data import load_mnist
+    from spikeir.lab.training import train_or_load
+
     options = CompileOptions(
         mode="rate",
         per_channel=not args.per_tensor,
@@ -298,18 +310,31 @@ def main(argv: Sequence[str] | None = None) -> None:
         method=args.method,
         percentile=args.percentile,
     )
-    levels = [int(v) for v in args.levels.split(",")]
-    timesteps = [int(v) for v in args.timesteps.split(",")]
-    result = qcfs_comparison(plain, data, options, levels=levels, timesteps=timesteps, search=args.search, say=print)
+    data = load_mnist()
+    plain, _ = train_or_load(tuple(args.hidden), data)
+    result = qcfs_comparison(
+        plain, data, options, levels=args.levels, timesteps=args.timesteps, search=args.search, say=print
+    )
     print(result.table(), end="")
     if args.bias_calibration:
         models = [("plain ReLU", plain)] + [
             (f"QCFS L={count}", qcfs_model(plain, data, count, FINE_TUNE_EPOCHS, FINE_TUNE_LR, 0, None))
-            for count in levels
+            for count in args.levels
         ]
-        print(output_bias_study(models, data, options, timesteps), end="")
+        print(output_bias_study(models, data, options, args.timesteps), end="")
     if args.figure is not None:
         result.figure().savefig(args.figure, dpi=120)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m spikeir.lab.qcfs``: the comparison for the seed MLP (or ``--hidden``), printed as a table;
+    a bad option or input is one ``error:`` line and exit status 1 or 2, never a traceback."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        _run(args)
+    except SpikeIRError as error:
+        parser.exit(1, f"{parser.prog}: error: {error}\n")
 
 
 if __name__ == "__main__":

@@ -76,3 +76,13 @@ def test_search_adds_the_plain_model_with_searched_thresholds(tiny: tuple[MLP, M
     assert [row.name for row in result.rows] == ["plain ReLU", "plain searched"]
     assert result.rows[0].percentiles == {} and set(result.rows[1].percentiles) == {1}
     assert result.as_dict()["models"][1]["percentiles"]["1"] == result.rows[1].percentiles[1]
+
+
+def test_cli_errors_are_one_line_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as usage:
+        lab_qcfs.main(["--timesteps", "4,0"])
+    assert usage.value.code == 2 and "expected positive integers" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as bad:
+        lab_qcfs.main(["--method", "percentile", "--percentile", "0"])
+    assert bad.value.code == 1
+    assert capsys.readouterr().err == "python -m spikeir.lab.qcfs: error: percentile must be in (0, 100], got 0.0\n"

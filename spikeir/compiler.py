@@ -140,7 +140,7 @@ def _source_layer(relu: nn.ReluOp) -> str:
         if isinstance(layer, StringAttr):
             return layer.data
         op = op.operands[0].owner if op.operands else None
-    raise SpikeIRError("this ReLU does not follow a named layer, so its QCFS lambda has no threshold to set", str(relu))
+    raise SpikeIRError("this ReLU does not follow a named layer, so its QCFS lambda has no threshold to set", relu.name)
 
 
 def _with_model_thresholds(model: Any, example_input: Any, options: CompileOptions) -> tuple[ModuleOp, CompileOptions]:

@@ -26,7 +26,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 
+from spikeir.chip.isa import ConvGeometry
 from spikeir.chip.target import SPIKECORE_V1, TargetDescription, get_target
 from spikeir.dialects import spikecore
 from spikeir.errors import FrontendError
@@ -247,13 +248,11 @@ class _Graph:
         self.sizes: dict[str, int] = {}
         for name, node in doc.nodes.items():
             kind = node["type"]
-            if kind in CONV:
+            if kind == "Conv1d":
                 raise FrontendError(
-                    f"{kind} is not supported yet: convolutional NIR graphs need the conv lowering of the "
-                    "spikecore dialect (only dense graphs import today)",
-                    self.where(name),
+                    "Conv1d is not supported yet (Conv2d, SumPool2d and AvgPool2d are)", self.where(name)
                 )
-            if kind not in (*NEURONS, *LINEAR, "Input", "Output", _PASS):
+            if kind not in (*NEURONS, *LINEAR, *CONV, "Input", "Output", _PASS):
                 raise FrontendError(f"unknown NIR node type {kind!r}", self.where(name))
 
     def where(self, name: str) -> str:
@@ -272,6 +271,8 @@ class _Graph:
             return self._input_size(name)
         if kind in ("Affine", "Linear"):
             return int(_array(node, "weight", self.where(name)).shape[0])
+        if kind in CONV:
+            return self.conv_of(name)[0].out_size
         own = max((np.size(v) for v in node.values() if isinstance(v, np.ndarray)), default=1)
         if own > 1 and kind in (*NEURONS, "Scale"):
             return int(own)
@@ -296,11 +297,66 @@ class _Graph:
                 return width
         return full
 
+    def shape(self, name: str, seen: frozenset[str] = frozenset()) -> tuple[int, ...]:
+        """The (C, H, W) or (n,) shape of a node's output, where a convolution needs it."""
+        node = self.doc.nodes[name]
+        kind = node["type"]
+        if kind == "Input":
+            dims = tuple(int(d) for d in np.asarray(node.get("shape", [0]), dtype=np.int64).ravel())
+            return dims[1:] if len(dims) == 4 else dims  # sinabs writes (T, C, H, W)
+        if kind in CONV:
+            g = self.conv_of(name)[0]
+            return (g.out_channels, g.out_height, g.out_width)
+        own = [np.shape(v) for v in node.values() if isinstance(v, np.ndarray) and np.ndim(v) == 3]
+        if own and kind in NEURONS:
+            return tuple(int(d) for d in own[0])
+        preds = [p for p in self.preds[name] if p not in seen]
+        if kind in (*NEURONS, "Delay", "Scale", _PASS) and preds:
+            return self.shape(preds[0], seen | {name})
+        return (self.size(name),)
+
+    def conv_of(self, name: str) -> tuple[ConvGeometry, NDArray[np.float64], NDArray[np.float64], str]:
+        """A Conv2d or pooling node: its geometry, kernel (C', Cg*kh*kw), per-channel bias and source."""
+        node, where = self.doc.nodes[name], self.where(name)
+        preds = self.preds[name]
+        if len(preds) != 1:
+            raise FrontendError(f"a convolution needs one input edge, it has {len(preds)}", where)
+        source = preds[0]
+        while self.doc.nodes[source]["type"] == _PASS and len(self.preds[source]) == 1:
+            source = self.preds[source][0]
+        in_shape = self.shape(source, frozenset({name}))
+        if len(in_shape) != 3:
+            raise FrontendError(f"a 2-D convolution needs a (C, H, W) input, got shape {in_shape}", where)
+        c, h, w = in_shape
+        if node["type"] == "Conv2d":
+            weight = _array(node, "weight", where)
+            groups = int(np.asarray(node.get("groups", 1)))
+            out_c, _, kh, kw = weight.shape
+            kernel = weight.reshape(out_c, -1)
+            bias = np.broadcast_to(_array(node, "bias", where, 0.0), (out_c,)).astype(np.float64)
+            stride, pad, dil = (
+                _pair(node.get(k, d), where) for k, d in (("stride", 1), ("padding", 0), ("dilation", 1))
+            )
+        else:
+            kh, kw = _pair(node["kernel_size"], where)
+            stride, pad, dil = _pair(node.get("stride", (kh, kw)), where), _pair(node.get("padding", 0), where), (1, 1)
+            out_c, groups = c, c
+            kernel = np.full((c, kh * kw), 1.0 / (kh * kw) if node["type"] == "AvgPool2d" else 1.0)
+            bias = np.zeros(c)
+        g = ConvGeometry(c, h, w, out_c, 1, 1, kh, kw, *stride, *pad, *dil, groups)
+        out_h, out_w = g.expected_out_hw()
+        g = replace(g, out_height=out_h, out_width=out_w)
+        problem = g.problem()
+        if problem is not None:
+            raise FrontendError(problem, where)
+        return g, kernel, bias, source
+
     def walk(
         self, name: str, w: NDArray[np.float64], delay: int, path: tuple[str, ...]
-    ) -> Iterator[tuple[str, NDArray[np.float64] | None, NDArray[np.float64], int]]:
-        """From a node whose output reaches the layer through ``w``: yield (source, weight, None, delay)
-        at Input/neuron nodes and (node, None, bias, 0) for each bias on the way."""
+    ) -> Iterator[tuple[str, NDArray[np.float64] | None, NDArray[np.float64], int, Any]]:
+        """From a node whose output reaches the layer through ``w``: yield (source, weight, None, delay,
+        conv) at Input/neuron nodes (conv: (geometry, kernel) of a conv ACC, else None) and
+        (node, None, bias, 0, None) for each bias on the way."""
         node = self.doc.nodes[name]
         kind = node["type"]
         if w.shape[1] != self.size(name):
@@ -309,13 +365,16 @@ class _Graph:
                 self.where(path[-1]),
             )
         if kind == "Input" or kind in NEURONS:
-            yield name, w, np.zeros(0), delay
+            yield name, w, np.zeros(0), delay, None
             return
         if name in path:
             raise FrontendError("a cycle through linear nodes only (no neuron on it) has no meaning", self.where(name))
         where = self.where(name)
+        if kind in CONV:
+            yield from self._conv_projection(name, path, delay)
+            return
         if kind == "Affine":
-            yield name, None, w @ _array(node, "bias", where), 0
+            yield name, None, w @ _array(node, "bias", where), 0, None
             w = w @ _array(node, "weight", where)
         elif kind == "Linear":
             w = w @ _array(node, "weight", where)
@@ -327,6 +386,27 @@ class _Graph:
             raise FrontendError("the node has no input edge", where)
         for pred in self.preds[name]:
             yield from self.walk(pred, w, delay, (*path, name))
+
+    def _conv_projection(
+        self, name: str, path: tuple[str, ...], delay: int
+    ) -> Iterator[tuple[str, NDArray[np.float64] | None, NDArray[np.float64], int, Any]]:
+        """A convolution feeding a neuron node directly: one conv ACC (its dense form for the float
+        model) and its per-channel bias over the positions."""
+        if len(path) != 1:
+            raise FrontendError(
+                "a convolution must feed a neuron node directly (no Affine, Scale or second convolution after it)",
+                self.where(name),
+            )
+        g, kernel, bias, source = self.conv_of(name)
+        kind = self.doc.nodes[source]["type"]
+        if kind not in ("Input", *SPIKING):
+            raise FrontendError(
+                "a convolution must read the input or a spiking node directly (a pooled or convolved map is "
+                "not spikes)",
+                self.where(name),
+            )
+        yield name, None, np.repeat(bias, g.out_positions), 0, None
+        yield source, unrolled(g, kernel), np.zeros(0), delay, (g, kernel)
 
     def _delay_steps(self, name: str) -> int:
         values = _array(self.doc.nodes[name], "delay", self.where(name)).ravel()
@@ -350,7 +430,7 @@ class _Graph:
         projections: list[Projection] = []
         bias = np.zeros(size)
         for pred in self.preds[name]:
-            for source, w, b, delay in self.walk(pred, np.eye(size), 0, (name,)):
+            for source, w, b, delay, conv in self.walk(pred, np.eye(size), 0, (name,)):
                 if w is None:
                     bias += b
                     continue
@@ -361,8 +441,35 @@ class _Graph:
                         "spikes travel between layers, so a non-spiking node must be the readout",
                         self.where(source),
                     )
-                projections.append(Projection(INPUT if kind == "Input" else source, w, delay))
+                projections.append(Projection(INPUT if kind == "Input" else source, w, delay, conv=conv))
         return projections, bias
+
+
+def _pair(value: Any, where: str) -> tuple[int, int]:
+    flat = [int(v) for v in np.asarray(value).ravel()]
+    if len(flat) == 1:
+        return flat[0], flat[0]
+    if len(flat) != 2:
+        raise FrontendError(f"expected one or two values, got {flat}", where)
+    return flat[0], flat[1]
+
+
+def unrolled(g: ConvGeometry, kernel: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The dense (C'H'W', CHW) matrix a conv ACC computes (docs/isa.md "ACC (conv)"), for the float model."""
+    dense = np.zeros((g.out_size, g.src_len))
+    oc, oy, ox = np.meshgrid(np.arange(g.out_channels), np.arange(g.out_height), np.arange(g.out_width), indexing="ij")
+    rows = ((oc * g.out_height + oy) * g.out_width + ox).ravel()
+    cg, ocg = g.in_channels_per_group, g.out_channels_per_group
+    for icl in range(cg):
+        for ky in range(g.kernel_h):
+            for kx in range(g.kernel_w):
+                iy = (oy * g.stride_h - g.pad_h + ky * g.dilation_h).ravel()
+                ix = (ox * g.stride_w - g.pad_w + kx * g.dilation_w).ravel()
+                ic = ((oc // ocg) * cg + icl).ravel()
+                ok = (iy >= 0) & (iy < g.in_height) & (ix >= 0) & (ix < g.in_width)
+                cols = (ic * g.in_height + iy) * g.in_width + ix
+                dense[rows[ok], cols[ok]] += kernel[oc.ravel()[ok], (icl * g.kernel_h + ky) * g.kernel_w + kx]
+    return dense
 
 
 def nir_to_spec(doc: NIRDocument, conventions: Conventions | str = "nir") -> SNNSpec:
@@ -457,10 +564,25 @@ def _neuron_layer(graph: _Graph, name: str) -> NeuronLayer:
         raise FrontendError("time constants must be positive", where)
     decay_i, gain_i = _leak(conv, tau_syn, param("w_in", 1.0))
     total = gain * gain_i
-    into_i = tuple(Projection(p.source, p.weight * total[:, None], p.delay, "i") for p in projections)
+    into_i = tuple(replace(_scaled(p, total, name), compartment="i") for p in projections)
     return NeuronLayer(
         name, kind, size, into_i, leak_bias, decay, decay_i, total * path_bias, threshold, reset, v_reset
     )
+
+
+def _scaled(p: Projection, gain: NDArray[np.float64], name: str) -> Projection:
+    """A projection with the neuron's input gain folded in (per channel for a conv ACC's kernel)."""
+    conv = p.conv
+    if conv is not None:
+        geometry, kernel = conv
+        per_channel = gain.reshape(geometry.out_channels, -1)
+        if np.any(per_channel != per_channel[:, :1]):
+            raise FrontendError(
+                "a convolution's neurons need one input gain (r, tau) per channel: the kernel is shared",
+                f"node '{name}'",
+            )
+        conv = (geometry, kernel * per_channel[:, :1])
+    return replace(p, weight=p.weight * gain[:, None], conv=conv)
 
 
 def _leak(
@@ -484,7 +606,7 @@ def _layer(
     reset: Reset,
     v_reset: NDArray[np.float64] | None,
 ) -> NeuronLayer:
-    scaled = tuple(Projection(p.source, p.weight * gain[:, None], p.delay) for p in projections)
+    scaled = tuple(_scaled(p, gain, name) for p in projections)
     size = gain.shape[0]
     return NeuronLayer(
         name, kind, size, scaled, gain * path_bias + leak_bias, decay, threshold=threshold, reset=reset, v_reset=v_reset
@@ -536,8 +658,6 @@ def _order(layers: dict[str, NeuronLayer], doc: NIRDocument) -> list[NeuronLayer
 
 
 def _delay_back_edges(layer: NeuronLayer, back: set[tuple[str, str]]) -> NeuronLayer:
-    from dataclasses import replace
-
     projections = tuple(
         replace(p, delay=1) if p.delay == 0 and (p.source, layer.name) in back else p for p in layer.projections
     )
@@ -639,6 +759,14 @@ def _accs(
         if p.source not in streams:
             raise FrontendError(f"reads '{p.source}', which does not spike", f"layer '{layer.spec.name}'")
         symbol = _symbol(index, f"w{k}")
+        compartment_attr = "i" if compartment == "i" else None
+        if p.conv is not None:
+            geometry, kernel = p.conv
+            tables.append(spikecore.SynapsesOp(symbol, dense_attr(np.ascontiguousarray(kernel))))
+            ops.append(
+                spikecore.AccConvOp(group, streams[p.source], symbol, geometry, compartment_attr, p.delay or None)
+            )
+            continue
         tables.append(spikecore.SynapsesOp(symbol, dense_attr(np.ascontiguousarray(p.weight))))
         ops.append(
             spikecore.AccOp(

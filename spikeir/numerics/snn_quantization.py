@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from spikeir.chip.isa import DECAY_ONE
+from spikeir.chip.isa import DECAY_ONE, ConvGeometry
 from spikeir.errors import QuantizationError
 from spikeir.numerics.quantization import INT8_MAX, INT32_MAX, INT32_MIN, ZERO_RANGE
 
@@ -51,6 +51,8 @@ class Projection:
     """(layer size, source size): real contribution per real unit of the source."""
     delay: int = 0
     compartment: Compartment = "v"
+    conv: tuple[ConvGeometry, NDArray[np.float64]] | None = None
+    """A conv ACC: its geometry and real kernel (C', Cg*kh*kw); ``weight`` is then its dense form."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,8 @@ class QuantizedProjection:
     weight: NDArray[np.int8]
     delay: int
     compartment: Compartment
+    conv: tuple[ConvGeometry, NDArray[np.int8]] | None = None
+    """A conv ACC's geometry and int8 kernel (``weight`` is its dense form)."""
 
 
 @dataclass(frozen=True)
@@ -272,7 +276,8 @@ def quantize_snn(spec: SNNSpec, calibration: ArrayLike | None = None, per_channe
     layers: list[QuantizedLayer] = []
     errors: list[LayerError] = []
     for layer in spec.layers:
-        units = _units(layer, s_in, per_channel and layer.name != spec.output)
+        shared = any(p.conv is not None for p in layer.projections)  # a shared kernel needs one unit
+        units = _units(layer, s_in, per_channel and layer.name != spec.output and not shared)
         q, error = _quantize_layer(spec, layer, units, s_in, peaks.get(layer.name))
         layers.append(q)
         errors.append(error)
@@ -366,7 +371,11 @@ def _quantize_layer(
         w = np.clip(rounded, -INT8_MAX, INT8_MAX)
         err2 += float((((w - scaled) * units[:, None]) ** 2).sum())
         ref2 += float(((p.weight * src_unit) ** 2).sum())
-        projections.append(QuantizedProjection(p.source, w.astype(np.int8), p.delay, p.compartment))
+        conv = None
+        if p.conv is not None:
+            kernel = np.clip(np.rint(p.conv[1] * src_unit / units[0]), -INT8_MAX, INT8_MAX).astype(np.int8)
+            conv = (p.conv[0], kernel)
+        projections.append(QuantizedProjection(p.source, w.astype(np.int8), p.delay, p.compartment, conv))
     bias_v = _int32(layer.bias_v / units, "biases", where)
     bias_err = float(np.abs(bias_v * units - layer.bias_v).max(initial=0.0))
     bias_i = None if layer.bias_i is None else _int32(layer.bias_i / units, "biases", where)

@@ -9,9 +9,11 @@ three phases, each a function here:
 2. :func:`nir_to_spec`: discretization into a :class:`spikeir.numerics.snn_quantization.SNNSpec`
    under a :class:`Conventions` (``dt``, ``>`` or ``>=``, Euler or exponential leak: the exporters
    disagree, see :data:`CONVENTIONS`); linear nodes (Affine, Linear, Scale, Flatten, Delay) fold
-   into the projections of the neuron layer they feed; a cycle reads the previous step.
+   into the projections of the neuron layer they feed; a Conv2d or pool that feeds a neuron node
+   directly is a conv projection (its dense form kept for the float model); a cycle reads the
+   previous step.
 3. :func:`build_module`: the quantized network as a `spikecore.program` in ISA v2 form (LEAK decay,
-   ACC into V or I, ACC current, binary FIRE with the reset the file's version means, a streamed
+   ACC into V or I, conv ACC, ACC current, binary FIRE with the reset the file's version means, a streamed
    input, a spike probe on a spiking output).
 
 :func:`import_nir` runs the three (the `spike-opt model.nir` frontend: place it with

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from spikeir.fileio import atomic_write
 from spikeir.sweep.space import SweepError
 
 FORMAT = 1
@@ -23,6 +24,11 @@ FINAL = ("ok", "invalid")
 """Statuses that ``--resume`` keeps: measured, or invalid by its options (does not fit, bad value)."""
 
 Record = dict[str, Any]
+
+
+def _line(record: Mapping[str, Any]) -> bytes:
+    """A record as one line of JSON (no NaN: every reader must be able to parse it)."""
+    return (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode()
 
 
 def _parse_lines(path: Path, data: bytes) -> tuple[list[Record], int]:
@@ -46,7 +52,10 @@ def _parse_lines(path: Path, data: bytes) -> tuple[list[Record], int]:
 
 
 class ResultsFile:
-    """An open results file that :meth:`append` adds records to (whole lines, flushed and fsynced)."""
+    """An open results file that :meth:`append` adds records to (whole lines, flushed and fsynced).
+
+    The header is written with `atomic_write`, the project's one writer; records are *appended* (a log
+    must not be replaced at every point), each with one ``O_APPEND`` write."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -59,10 +68,8 @@ class ResultsFile:
         path = Path(path)
         results = cls(path)
         data = path.read_bytes() if path.is_file() else b""
-        if not data.strip():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(b"")
-            results.append({"kind": "sweep", "format": FORMAT, **header})
+        if not data.strip():  # a new file: its header line appears whole or not at all
+            atomic_write(path, _line({"kind": "sweep", "format": FORMAT, **header}))
             return results, {}
         if not resume:
             raise SweepError("results file exists: pass --resume to continue it, or choose another --out", str(path))
@@ -75,7 +82,7 @@ class ResultsFile:
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Append one record as one line, durable before this returns."""
-        line = (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode()
+        line = _line(record)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         try:
             view = memoryview(line)

@@ -466,9 +466,9 @@ def _nir_graph(rng: random.Random | None) -> object:
     values = np.random.default_rng(0)
     params: dict[str, dict[str, object]] = {
         "fc1": {"weight": values.normal(size=(3, 4)), "bias": values.normal(size=3)},
-        "lif1": {"tau": np.full(3, 0.02), "r": np.ones(3), "v_leak": np.zeros(3), "v_threshold": np.ones(3)},
+        "lif1": {"tau": np.full(3, 5.0), "r": np.ones(3), "v_leak": np.zeros(3), "v_threshold": np.ones(3)},
         "fc2": {"weight": values.normal(size=(2, 3)), "bias": np.zeros(2)},
-        "lif2": {"tau": np.full(2, 0.02), "r": np.ones(2), "v_leak": np.zeros(2), "v_threshold": np.ones(2)},
+        "lif2": {"tau": np.full(2, 5.0), "r": np.ones(2), "v_leak": np.zeros(2), "v_threshold": np.ones(2)},
     }
     if rng is not None:
         node = rng.choice(list(params))
@@ -602,7 +602,8 @@ def worker(readers: list[str], seed: int, timeout: float, memory_mb: int) -> Non
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 status = reader.warm.command(write_case(reader.warm, Path(folder)))
             if status != 0:
-                raise SystemExit(f"fuzz: the seed case of {reader.name} fails (status {status})")
+                answers.write(json.dumps({"ready": False, "error": f"the seed case of {reader.name} fails"}) + "\n")
+                return
     with open("/proc/self/statm") as statm:
         size = int(statm.read().split()[0]) * resource.getpagesize()
     limit = size + memory_mb * (1 << 20)
@@ -632,7 +633,7 @@ class Worker:
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         ready = self._answer(600)
         if ready is None or not ready.get("ready"):
-            raise SystemExit("fuzz: the worker did not start")
+            raise SystemExit(f"fuzz: the worker did not start: {(ready or {}).get('error', 'no answer')}")
 
     def _answer(self, wait: float) -> dict[str, object] | None:
         assert self.process is not None and self.process.stdout is not None

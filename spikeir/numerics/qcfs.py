@@ -169,7 +169,7 @@ def fine_tune(
     model: nn.Module,
     x: NDArray[np.floating] | torch.Tensor,
     y: NDArray[np.integer] | torch.Tensor,
-    levels: int = DEFAULT_LEVELS,
+    levels: int | None = None,
     epochs: int = FINE_TUNE_EPOCHS,
     lr: float = FINE_TUNE_LR,
     seed: int = 0,
@@ -177,10 +177,18 @@ def fine_tune(
     """``to_qcfs(model, x[:500], levels)`` trained on (x, y); returns it (in eval mode) and its epoch losses.
 
     Training is `spikeir.lab.training.train` (Adam, cross-entropy, seeded, deterministic). A model that
-    already carries QCFS activations is trained as it is.
+    already carries QCFS activations is trained as it is (``levels``, if given, must be theirs);
+    ``levels`` defaults to `DEFAULT_LEVELS` for a ReLU model.
     """
     from spikeir.lab.training import train
 
-    tuned = copy.deepcopy(model) if qcfs_modules(model) else to_qcfs(model, x[:500], levels)
+    present = {module.levels for _, module in qcfs_modules(model)}
+    if present and levels is not None and present != {levels}:
+        raise QCFSError(
+            f"the model's QCFS activations have {sorted(present)} levels, not {levels}: fine-tune it as it is "
+            "(levels=None) or start from its ReLU model",
+            type(model).__name__,
+        )
+    tuned = copy.deepcopy(model) if present else to_qcfs(model, x[:500], levels or DEFAULT_LEVELS)
     losses = train(tuned, x, y, epochs=epochs, lr=lr, seed=seed, progress=False)
     return tuned, losses

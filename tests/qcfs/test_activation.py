@@ -92,3 +92,18 @@ def test_relu_model_gives_back_the_relus_the_lambdas_and_levels() -> None:
     with pytest.raises(QCFSError, match="positive") as error:
         relu_model(broken)
     assert error.value.location == "1"
+
+
+def test_fine_tune_trains_a_qcfs_copy_and_refuses_other_levels() -> None:
+    from spikeir.numerics.qcfs import fine_tune
+
+    torch.manual_seed(0)
+    x = torch.rand(64, 6)
+    y = (x.sum(1) > 3).long()
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
+    tuned, losses = fine_tune(model, x, y, levels=4, epochs=2)
+    assert [m.levels for _, m in qcfs_modules(tuned)] == [4] and len(losses) == 2
+    again, _ = fine_tune(tuned, x, y, epochs=1)  # a QCFS model is trained as it is
+    assert [m.levels for _, m in qcfs_modules(again)] == [4]
+    with pytest.raises(QCFSError, match=r"have \[4\] levels, not 8"):
+        fine_tune(tuned, x, y, levels=8)

@@ -86,6 +86,13 @@ _EXPORTS: dict[str, str] = {
     # quantization
     "manual_quantize_weights": "spikeir.numerics.quantization",
     "manual_quantize_activations": "spikeir.numerics.quantization",
+    # native SNNs and NIR
+    "from_nir": "spikeir.frontends.nir",
+    "to_nir": "spikeir.frontends.nir_export",
+    "CompiledSNN": "spikeir.snn",
+    # design-space sweeps
+    "run_sweep": "spikeir.sweep.runner",
+    "evaluate": "spikeir.sweep.evaluate",
     # TVM Relax BYOC
     "register_spikecore_target": "spikeir.byoc.codegen",
     "partition_for_spikecore": "spikeir.byoc.codegen",
@@ -113,6 +120,8 @@ if TYPE_CHECKING:
     from spikeir.chip.target import TargetDescription, get_target
     from spikeir.compiler import CompiledModel, compile, compile_nn_to_spikecore
     from spikeir.errors import SpikeIRError
+    from spikeir.frontends.nir import from_nir
+    from spikeir.frontends.nir_export import to_nir
     from spikeir.lab.figures import (
         plot_accuracy_vs_timesteps,
         plot_comparison,
@@ -123,6 +132,9 @@ if TYPE_CHECKING:
     )
     from spikeir.numerics.quantization import manual_quantize_activations, manual_quantize_weights
     from spikeir.options import CompileOptions
+    from spikeir.snn import CompiledSNN
+    from spikeir.sweep.evaluate import evaluate
+    from spikeir.sweep.runner import run_sweep
 
 
 def __getattr__(name: str) -> Any:

@@ -1,16 +1,24 @@
 """spikecore-quantize: calibrate the SpikeCore regions on sample inputs and rewrite them into int8 `quant` IR.
 
-Every function marked ``codegen = "spikecore"`` (a chain of `nn.fused_dense`, docs/pipeline.md
-section 3) becomes the integer graph of section 4. Calibration comes first: `@main` runs in float
-on the calibration inputs with the numpy interpreter, which gives each region's inputs and the
-activations after each layer; their ranges (max or a percentile of ``|x|``) fix every activation
-scale. Then two small patterns rewrite each region:
+Every function marked ``codegen = "spikecore"`` (a region of fused dense/conv layers, poolings, adds
+and flattens, docs/pipeline.md section 3) becomes the integer graph of section 4. Calibration comes
+first: `@main` runs in float on the calibration inputs with the numpy interpreter, which gives each
+region's input and every value inside it; their ranges (max or a percentile of ``|x|``) fix every
+activation scale. Values that must share one scale do: **both inputs of an add** (and a shape change's
+two sides, an add and the ReLU after it) form one class whose scale comes from the largest range of
+its members, so an add is an exact int8 + int8 sum in int32, requantized to the add's own output
+scale like any layer. Then small patterns rewrite each region:
 
-- `QuantizeFusedDense`: one `nn.fused_dense` becomes ``quant.quantize`` of its input, int8 weight and
-  int32 bias constants, ``quant.dense``, ``quant.requantize`` (+ ``quant.relu``) and a
-  ``quant.dequantize`` back to float (the last layer keeps its int32 accumulator, dequantized);
+- `QuantizeLayer`: `nn.fused_dense` / `nn.fused_conv2d` become ``quant.quantize`` of the input, int8
+  weight (per output channel with ``per-channel``) and int32 bias constants, ``quant.dense`` /
+  ``quant.conv2d``, ``quant.requantize`` (+ ``quant.relu``) and a ``quant.dequantize`` back to float
+  (the region's output keeps its int32 accumulator, dequantized);
+- `QuantizeRescale`: `nn.pool2d` (avg/sum) becomes ``quant.pool2d`` (window sums; an average's
+  1/window is in the sum's scale, applied by the requantization) and `nn.add` ``quant.add``, each
+  requantized; a ReLU after an add becomes its ``quant.relu``;
+- `QuantizeShapeChange`: a flatten becomes ``quant.reshape`` of the int8 value;
 - `FoldDequantizeQuantize`: ``quant.quantize(quant.dequantize(x))`` with the same int8 type is ``x``,
-  which joins consecutive layers into one integer chain (quant.quantize's canonicalization pattern).
+  which joins consecutive ops into one integer graph (quant.quantize's canonicalization pattern).
 
 A region already quantized (nothing but quant ops left) is left as it is, so running the pass again
 changes nothing.
@@ -30,8 +38,8 @@ from numpy.lib.npyio import NpzFile
 from numpy.typing import ArrayLike, NDArray
 from xdsl.context import Context
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp, TensorType
-from xdsl.ir import Operation, SSAValue
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp, StringAttr, TensorType
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -40,6 +48,7 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
     op_type_rewrite_pattern,
 )
+from xdsl.utils.hints import isa
 
 from spikeir.dialects import nn, quant
 from spikeir.dialects.canonicalization import FoldDequantizeQuantize
@@ -85,55 +94,87 @@ class LayerQuantization:
         return tuple(self.input_scale * s for s in self.weight_scales)
 
 
-def _layer_name(op: nn.FusedDenseOp, function: str, index: int) -> str:
-    return op.layer.data if op.layer is not None else f"@{function} layer {index}"
+_Layer = nn.FusedDenseOp | nn.FusedConv2dOp
+_Shape = nn.BatchFlattenOp | nn.ReshapeOp
+_RegionOp = nn.FusedDenseOp | nn.FusedConv2dOp | nn.Pool2dOp | nn.AddOp | nn.ReluOp | nn.BatchFlattenOp | nn.ReshapeOp
+_REGION_OPS = (
+    "nn.fused_dense, nn.fused_conv2d, nn.pool2d (avg/sum), nn.add, nn.relu after an add, nn.batch_flatten, nn.reshape"
+)
 
 
-def _constant_value(value: SSAValue, what: str, where: str) -> NDArray[np.float64]:
+def _layer_name(op: Operation, function: str, index: int) -> str:
+    layer = op.properties.get("layer")
+    if isinstance(layer, StringAttr):
+        return layer.data
+    return f"@{function} layer {index}" if isinstance(op, _Layer) else f"{op.name} in @{function}"
+
+
+def _constant_value(value: SSAValue, what: str, where: str, op_name: str) -> NDArray[np.float64]:
     producer = value.owner
     if not isinstance(producer, arith.ConstantOp) or not isinstance(producer.value, DenseIntOrFPElementsAttr):
         source = "a function argument" if not isinstance(producer, Operation) else f"produced by '{producer.name}'"
         raise QuantizationError(
-            f"the {what} of nn.fused_dense is {source}, not a constant: bind the parameters before quantizing", where
+            f"the {what} of {op_name} is {source}, not a constant: bind the parameters before quantizing", where
         )
     return to_numpy(producer.value).astype(np.float64)
 
 
-def _region_layers(fn: func.FuncOp) -> list[nn.FusedDenseOp]:
-    """The region's layers, checked to form the chain partition-for-spikecore outlines."""
+def _check_region_op(op: Operation, known: set[SSAValue], name: str, index: int) -> None:
+    """One op of a region: an op SpikeCore runs, reading values of the region, with constant weights."""
+    where = _layer_name(op, name, index)
+    if not isinstance(op, _RegionOp) or (isinstance(op, nn.Pool2dOp) and op.kind.data == nn.PoolKind.MAX):
+        raise QuantizationError(
+            f"@{name} may hold only {_REGION_OPS} (as partition-for-spikecore outlines them); '{op.name}' is not one",
+            where,
+        )
+    if isinstance(op, nn.ReluOp) and not isinstance(op.input.owner, nn.AddOp):
+        raise QuantizationError("a ReLU in a region must follow an nn.add (a layer's ReLU is its activation)", where)
+    data = [op.operands[0]] if isinstance(op, _Layer) else list(op.operands)
+    if any(v not in known for v in data):
+        raise QuantizationError(f"'{op.name}' reads a value computed outside @{name}", where)
+    if isinstance(op, _Layer):
+        _constant_value(op.weight, "weight", where, op.name)
+        if op.bias is not None:
+            _constant_value(op.bias, "bias", where, op.name)
+
+
+def _region_ops(fn: func.FuncOp) -> list[_RegionOp]:
+    """The region's ops, checked to form what partition-for-spikecore outlines: one input, ops
+    SpikeCore runs, and one output, the raw accumulator of a layer, pooling or add."""
     name = fn.sym_name.data
-    layers: list[nn.FusedDenseOp] = []
-    current: SSAValue = fn.body.block.args[0]
+    known: set[SSAValue] = set(fn.body.block.args)
+    ops: list[_RegionOp] = []
     for op in fn.body.block.ops:
         if isinstance(op, arith.ConstantOp):
+            known.add(op.result)
             continue
-        if isinstance(op, nn.FusedDenseOp) and op.input == current:
-            where = _layer_name(op, name, len(layers))
-            _constant_value(op.weight, "weight", where)
-            if op.bias is not None:
-                _constant_value(op.bias, "bias", where)
-            layers.append(op)
-            current = op.result
-            continue
-        if isinstance(op, func.ReturnOp) and list(op.arguments) == [current] and layers:
+        if isinstance(op, func.ReturnOp):
+            _check_output(op, ops, name)
             break
-        raise QuantizationError(
-            f"@{name} must be a chain of nn.fused_dense layers (as partition-for-spikecore outlines them); "
-            f"'{op.name}' does not continue the chain",
-            op.name if not isinstance(op, nn.FusedDenseOp) else _layer_name(op, name, len(layers)),
-        )
+        _check_region_op(op, known, name, len(ops))
+        assert isinstance(op, _RegionOp)
+        ops.append(op)
+        known.update(op.results)
     if len(fn.body.block.args) != 1:
         raise QuantizationError(
             f"a SpikeCore region takes one input, @{name} takes {len(fn.body.block.args)}", f"@{name}"
         )
-    last = layers[-1]
-    if last.activation.data != nn.Activation.NONE:
+    return ops
+
+
+def _check_output(ret: func.ReturnOp, ops: list[_RegionOp], name: str) -> None:
+    output = ret.arguments[0] if len(ret.arguments) == 1 else None
+    last = None if output is None else output.owner
+    if not ops or not isinstance(last, _Layer | nn.Pool2dOp | nn.AddOp) or last not in ops:
+        raise QuantizationError(
+            f"@{name} must return one value, the accumulator of a layer, pooling or add it computes", f"@{name}"
+        )
+    if isinstance(last, _Layer) and last.activation.data != nn.Activation.NONE:
         raise QuantizationError(
             "a region's last layer outputs its raw accumulator and cannot apply "
             f"'{last.activation.data}' (partition-for-spikecore moves that ReLU to the host)",
-            _layer_name(last, name, len(layers) - 1),
+            _layer_name(last, name, ops.index(last)),
         )
-    return layers
 
 
 def prepare_calibration(main: func.FuncOp, calibration: ArrayLike) -> NDArray[np.floating]:
@@ -185,95 +226,261 @@ def _observed(traces: Sequence[Trace], value: SSAValue) -> NDArray[np.generic]:
     return np.concatenate([t.values[value] for t in traces]) if len(traces) > 1 else traces[0].values[value]
 
 
-def _plan_region(
-    fn: func.FuncOp, traces: Sequence[Trace], per_channel: bool, method: str, percentile: float
-) -> dict[nn.FusedDenseOp, LayerQuantization]:
-    name = fn.sym_name.data
-    layers = _region_layers(fn)
-    in_range = activation_range(_observed(traces, fn.body.block.args[0]), method, percentile, f"@{name} input")
-    in_scale = float(scale_from_range(in_range))
-    plans: dict[nn.FusedDenseOp, LayerQuantization] = {}
-    for index, layer in enumerate(layers):
-        where = _layer_name(layer, name, index)
-        last = index == len(layers) - 1
-        weight = _constant_value(layer.weight, "weight", where)
-        w_q, w_scale, _ = manual_quantize_weights(weight, per_channel=per_channel and not last, location=where)
+@dataclass(frozen=True)
+class Rescale:
+    """What quantization chose for a pooling or an add: its int32 sum's scale and the requantization
+    to its output scale (None for a region's output, kept in int32)."""
+
+    input_scale: float
+    accumulator_scale: float
+    output_scale: float | None
+    multipliers: tuple[int, ...]
+    shift: int | None
+
+
+class _ScaleClasses:
+    """Values that must share one int8 scale (both inputs of an add, the two sides of a shape change,
+    an add and the ReLU after it), as a union-find; each class takes the largest calibrated range of
+    its members, so no member is clipped more than its own calibration allows."""
+
+    def __init__(self) -> None:
+        self.parent: dict[SSAValue, SSAValue] = {}
+
+    def find(self, value: SSAValue) -> SSAValue:
+        root = self.parent.setdefault(value, value)
+        if root is not value:
+            root = self.parent[value] = self.find(root)
+        return root
+
+    def union(self, a: SSAValue, b: SSAValue) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def _scale_classes(ops: Sequence[_RegionOp]) -> _ScaleClasses:
+    classes = _ScaleClasses()
+    for op in ops:
+        if isinstance(op, nn.AddOp):
+            classes.union(op.lhs, op.rhs)
+        elif isinstance(op, nn.ReluOp | nn.BatchFlattenOp | nn.ReshapeOp):
+            classes.union(op.input, op.result)
+    return classes
+
+
+@dataclass
+class _RegionPlanner:
+    """Chooses every scale of one region from its calibration traces."""
+
+    fn: func.FuncOp
+    traces: Sequence[Trace]
+    per_channel: bool
+    method: str
+    percentile: float
+
+    def __post_init__(self) -> None:
+        self.name = self.fn.sym_name.data
+        self.ops = _region_ops(self.fn)
+        returned = self.fn.body.block.last_op
+        assert isinstance(returned, func.ReturnOp)
+        self.output = returned.arguments[0]
+        self.classes = _scale_classes(self.ops)
+        self.ranges: dict[SSAValue, float] = {}
+        values = [self.fn.body.block.args[0], *(r for op in self.ops for r in op.results if r is not self.output)]
+        for value in values:
+            observed = activation_range(_observed(self.traces, value), self.method, self.percentile, self._where(value))
+            root = self.classes.find(value)
+            self.ranges[root] = max(self.ranges.get(root, 0.0), observed)
+
+    def _where(self, value: SSAValue) -> str:
+        owner = value.owner
+        return _layer_name(owner, self.name, 0) if isinstance(owner, Operation) else f"@{self.name} input"
+
+    def range_of(self, value: SSAValue) -> float:
+        return self.ranges[self.classes.find(value)]
+
+    def scale_of(self, value: SSAValue) -> float:
+        return float(scale_from_range(self.range_of(value)))
+
+    def plan(self) -> dict[Operation, LayerQuantization | Rescale]:
+        plans: dict[Operation, LayerQuantization | Rescale] = {}
+        for index, op in enumerate(self.ops):
+            where = _layer_name(op, self.name, index)
+            if isinstance(op, _Layer):
+                plans[op] = self._layer(op, where)
+            elif isinstance(op, nn.Pool2dOp | nn.AddOp):
+                plans[op] = self._rescale(op, where)
+        return plans
+
+    def _requantization(
+        self, op: Operation, acc_scales: NDArray[np.float64], where: str
+    ) -> tuple[float | None, tuple[int, ...], int | None]:
+        if op.results[0] is self.output:
+            return None, (), None
+        out_scale = self.scale_of(op.results[0])
+        m, shift = requantize_multiplier(acc_scales / out_scale, where)
+        return out_scale, tuple(int(v) for v in np.atleast_1d(m)), shift
+
+    def _layer(self, op: nn.FusedDenseOp | nn.FusedConv2dOp, where: str) -> LayerQuantization:
+        last = op.result is self.output
+        in_scale = self.scale_of(op.input)
+        weight = _constant_value(op.weight, "weight", where, op.name)
+        w_q, w_scale, _ = manual_quantize_weights(weight, per_channel=self.per_channel and not last, location=where)
         w_scales = np.atleast_1d(np.asarray(w_scale, dtype=np.float64))
-        bias = np.zeros(weight.shape[0]) if layer.bias is None else _constant_value(layer.bias, "bias", where)
+        bias = np.zeros(weight.shape[0]) if op.bias is None else _constant_value(op.bias, "bias", where, op.name)
         b_q = quantize_bias(bias, in_scale, w_scales if w_scales.size > 1 else w_scales[0], where)
-        out_range = out_scale = shift = None
-        multipliers: tuple[int, ...] = ()
-        if not last:
-            out_range = activation_range(_observed(traces, layer.result), method, percentile, where)
-            out_scale = float(scale_from_range(out_range))
-            m, shift = requantize_multiplier(in_scale * w_scales / out_scale, where)
-            multipliers = tuple(int(v) for v in m)
-        plans[layer] = LayerQuantization(
-            function=name,
+        out_scale, multipliers, shift = self._requantization(op, in_scale * w_scales, where)
+        return LayerQuantization(
+            function=self.name,
             layer=where,
-            activation=layer.activation.data.value,
-            input_range=in_range,
+            activation=op.activation.data.value,
+            input_range=self.range_of(op.input),
             input_scale=in_scale,
             weight_scales=tuple(float(s) for s in w_scales),
-            output_range=out_range,
+            output_range=None if last else self.range_of(op.result),
             output_scale=out_scale,
             multipliers=multipliers,
             shift=shift,
             weights=w_q,
             bias=b_q,
         )
-        if out_range is not None and out_scale is not None:
-            in_range, in_scale = out_range, out_scale
-    return plans
+
+    def _rescale(self, op: nn.Pool2dOp | nn.AddOp, where: str) -> Rescale:
+        source = op.input if isinstance(op, nn.Pool2dOp) else op.lhs
+        in_scale = self.scale_of(source)
+        acc_scale = in_scale
+        if isinstance(op, nn.Pool2dOp) and op.kind.data == nn.PoolKind.AVG:
+            (kh, kw), _, _ = op.window
+            acc_scale = in_scale / (kh * kw)
+        out_scale, multipliers, shift = self._requantization(op, np.array([acc_scale]), where)
+        return Rescale(in_scale, acc_scale, out_scale, multipliers, shift)
+
+
+def _tensor_shape(value: SSAValue) -> tuple[int, ...]:
+    typ = value.type
+    assert isinstance(typ, TensorType)
+    return typ.get_shape()
+
+
+def _finish(
+    op: Operation,
+    acc: SSAValue,
+    scale: float | None,
+    multipliers: tuple[int, ...],
+    shift: int | None,
+    relu: bool,
+    new_ops: list[Operation],
+) -> list[Operation]:
+    """``new_ops`` (ending in the int32 ``acc``) + requantize (+ relu) + dequantize back to ``op``'s type.
+    The last layer keeps its int32 accumulator, dequantized."""
+    out_type = op.results[0].type
+    assert isa(out_type, TensorType[Attribute])
+    result = acc
+    if scale is not None and shift is not None:
+        requant = quant.RequantizeOp(result, multipliers, shift, quant.uniform_tensor(out_type.get_shape(), 8, [scale]))
+        new_ops.append(requant)
+        result = requant.result
+        if relu:
+            new_ops.append(quant.ReluOp(result))
+            result = new_ops[-1].results[0]
+    new_ops.append(quant.DequantizeOp(result, out_type))
+    for new_op in new_ops:
+        new_op.location = op.location
+    return new_ops
+
+
+def _quantized(value: SSAValue, scale: float) -> quant.QuantizeOp:
+    q = quant.QuantizeOp(value, quant.uniform_tensor(_tensor_shape(value), 8, [scale]))
+    q.result.name_hint = "x_q"
+    return q
 
 
 @dataclass
-class QuantizeFusedDense(RewritePattern):
-    """nn.fused_dense -> quant.quantize, quant.constant x2, quant.dense (+ requantize, relu), dequantize."""
+class QuantizeLayer(RewritePattern):
+    """nn.fused_dense / nn.fused_conv2d -> quant.quantize, quant.constant x2, quant.dense or
+    quant.conv2d (+ requantize, relu), dequantize."""
 
-    plans: dict[nn.FusedDenseOp, LayerQuantization]
+    plans: dict[Operation, LayerQuantization | Rescale]
 
     @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: nn.FusedDenseOp, rewriter: PatternRewriter) -> None:
+    def match_and_rewrite(self, op: nn.FusedDenseOp | nn.FusedConv2dOp, rewriter: PatternRewriter) -> None:
         plan = self.plans.get(op)
-        if plan is None:
+        if not isinstance(plan, LayerQuantization):
             return
-        in_shape = op.input.type
-        out_type = op.result.type
-        assert isinstance(in_shape, TensorType) and isinstance(out_type, TensorType)
-        out_shape = out_type.get_shape()
         per_axis = len(plan.weight_scales) > 1
         axis = 0 if per_axis else -1
-        q_in = quant.QuantizeOp(op.input, quant.uniform_tensor(in_shape.get_shape(), 8, [plan.input_scale]))
+        q_in = _quantized(op.input, plan.input_scale)
         weight = quant.ConstantOp(
             dense_attr(plan.weights), quant.uniform_tensor(plan.weights.shape, 8, plan.weight_scales, axis)
         )
         acc_scales = plan.accumulator_scales
         bias = quant.ConstantOp(dense_attr(plan.bias), quant.uniform_tensor(plan.bias.shape, 32, acc_scales, axis))
-        acc = quant.DenseOp(
-            q_in,
-            weight,
-            bias,
-            quant.uniform_tensor(out_shape, 32, acc_scales, 1 if per_axis else -1),
-            layer=None if op.layer is None else op.layer.data,
+        acc_type = quant.uniform_tensor(_tensor_shape(op.result), 32, acc_scales, 1 if per_axis else -1)
+        layer = None if op.layer is None else op.layer.data
+        acc: quant.DenseOp | quant.Conv2dOp = (
+            quant.DenseOp(q_in, weight, bias, acc_type, layer=layer)
+            if isinstance(op, nn.FusedDenseOp)
+            else quant.Conv2dOp(q_in, weight, bias, acc_type, op.params, layer=layer)
         )
-        new_ops: list[Operation] = [q_in, weight, bias, acc]
-        result: SSAValue = acc.result
-        if plan.output_scale is not None and plan.shift is not None:
-            requant = quant.RequantizeOp(
-                result, plan.multipliers, plan.shift, quant.uniform_tensor(out_shape, 8, [plan.output_scale])
-            )
-            new_ops.append(requant)
-            result = requant.result
-            if plan.activation == "relu":
-                relu = quant.ReluOp(result)
-                new_ops.append(relu)
-                result = relu.result
-        new_ops.append(quant.DequantizeOp(result, out_type))
-        for new_op, hint in zip(new_ops, ("x_q", "w_q", "b_q", "acc")):
+        for new_op, hint in ((weight, "w_q"), (bias, "b_q"), (acc, "acc")):
             new_op.results[0].name_hint = hint
+        relu = plan.activation == "relu"
+        new_ops = _finish(
+            op, acc.result, plan.output_scale, plan.multipliers, plan.shift, relu, [q_in, weight, bias, acc]
+        )
         for new_op in new_ops[4:-1]:  # requantize, relu; the dequantize takes over the old name
             new_op.results[0].name_hint = "y_q"
+        rewriter.replace(op, new_ops)
+
+
+@dataclass
+class QuantizeRescale(RewritePattern):
+    """nn.pool2d -> quant.pool2d, nn.add -> quant.add, each + requantize and dequantize; the ReLU
+    after an add becomes the requantization's quant.relu."""
+
+    plans: dict[Operation, LayerQuantization | Rescale]
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: nn.Pool2dOp | nn.AddOp, rewriter: PatternRewriter) -> None:
+        plan = self.plans.get(op)
+        if not isinstance(plan, Rescale):
+            return
+        acc_type = quant.uniform_tensor(_tensor_shape(op.result), 32, [plan.accumulator_scale])
+        layer = op.properties.get("layer")
+        name = layer.data if isinstance(layer, StringAttr) else None
+        new_ops: list[Operation]
+        if isinstance(op, nn.Pool2dOp):
+            q_in = _quantized(op.input, plan.input_scale)
+            new_ops = [q_in, quant.Pool2dOp(q_in, op.kind.data, op.window, acc_type, name)]
+        else:
+            lhs, rhs = _quantized(op.lhs, plan.input_scale), _quantized(op.rhs, plan.input_scale)
+            new_ops = [lhs, rhs, quant.AddOp(lhs, rhs, acc_type)]
+        user = op.results[0].get_unique_use()
+        relu = user.operation if user is not None and isinstance(user.operation, nn.ReluOp) else None
+        acc = new_ops[-1].results[0]
+        new_ops = _finish(op, acc, plan.output_scale, plan.multipliers, plan.shift, relu is not None, new_ops)
+        rewriter.replace(op, new_ops)
+        if relu is not None:
+            rewriter.replace(relu, [], [new_ops[-1].results[0]])
+
+
+class QuantizeShapeChange(RewritePattern):
+    """A flatten or reshape inside a region -> quant.reshape of the int8 value (free on SpikeCore)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: nn.BatchFlattenOp | nn.ReshapeOp, rewriter: PatternRewriter) -> None:
+        fn = op.parent_op()
+        if not is_codegen_func(fn):
+            return
+        producer = op.input.owner
+        if not isinstance(producer, quant.DequantizeOp):
+            return  # its input is quantized first
+        in_type = quant.quantized_element(producer.input)
+        out_type = op.result.type
+        assert isa(out_type, TensorType[Attribute])
+        q_type = producer.input.type
+        assert isa(q_type, TensorType[Attribute])
+        q_in = quant.QuantizeOp(op.input, q_type)
+        reshaped = quant.ReshapeOp(q_in, TensorType(in_type, out_type.get_shape()))
+        new_ops: list[Operation] = [q_in, reshaped, quant.DequantizeOp(reshaped, out_type)]
         for new_op in new_ops:
             new_op.location = op.location
         rewriter.replace(op, new_ops)
@@ -300,7 +507,7 @@ def quantize_module(
     if not regions:
         return []
     for fn in regions:
-        _region_layers(fn)
+        _region_ops(fn)
     interpreter = Interpreter(module)
     main = interpreter.function("main") if "main" in interpreter.functions else None
     if main is None:
@@ -314,18 +521,22 @@ def quantize_module(
         ) from error
     found: dict[str, list[Trace]] = {}
     _collect_region_values(trace, {fn.sym_name.data for fn in regions}, found)
-    plans: dict[nn.FusedDenseOp, LayerQuantization] = {}
+    plans: dict[Operation, LayerQuantization | Rescale] = {}
     for fn in regions:
         traces = found.get(fn.sym_name.data)
         if not traces:
             raise QuantizationError(
                 f"@{fn.sym_name.data} is never called from @main, so it cannot be calibrated", f"@{fn.sym_name.data}"
             )
-        plans.update(_plan_region(fn, traces, per_channel, method, percentile))
-    walker = PatternRewriteWalker(GreedyRewritePatternApplier([QuantizeFusedDense(plans), FoldDequantizeQuantize()]))
+        plans.update(_RegionPlanner(fn, traces, per_channel, method, percentile).plan())
+    walker = PatternRewriteWalker(
+        GreedyRewritePatternApplier(
+            [QuantizeLayer(plans), QuantizeRescale(plans), QuantizeShapeChange(), FoldDequantizeQuantize()]
+        )
+    )
     for fn in regions:
         walker.rewrite_region(fn.regions[0])
-    return list(plans.values())
+    return [plan for plan in plans.values() if isinstance(plan, LayerQuantization)]
 
 
 def _is_quantized(fn: func.FuncOp) -> bool:

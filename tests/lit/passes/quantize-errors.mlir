@@ -28,7 +28,7 @@ func.func @main(%x: tensor<1x1x2x2xf32>) -> tensor<1x2xf32> {
 
 // -----
 
-// A host op inside a region: the region is not the chain partition-for-spikecore outlines.
+// A ReLU inside a region that is not an add's: the region is not what partition-for-spikecore outlines.
 func.func private @spikecore_0(%arg0: tensor<1x4xf32>) -> tensor<1x4xf32> attributes {codegen = "spikecore"} {
   %r = nn.relu %arg0 : tensor<1x4xf32>
   func.return %r : tensor<1x4xf32>
@@ -38,7 +38,7 @@ func.func @main(%x: tensor<1x1x2x2xf32>) -> tensor<1x4xf32> {
   %0 = func.call @spikecore_0(%f) : (tensor<1x4xf32>) -> tensor<1x4xf32>
   func.return %0 : tensor<1x4xf32>
 }
-// CHECK: nn.relu: @spikecore_0 must be a chain of nn.fused_dense layers (as partition-for-spikecore outlines them); 'nn.relu' does not continue the chain
+// CHECK: nn.relu in @spikecore_0: a ReLU in a region must follow an nn.add (a layer's ReLU is its activation)
 
 // -----
 

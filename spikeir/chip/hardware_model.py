@@ -45,6 +45,7 @@ class _State:
 
     plan: Plan
     V: np.ndarray
+    """int64, or float32 (integers below 2^24) after a run in float32 state."""
     I: np.ndarray  # noqa: E741
     R: np.ndarray
     ring: np.ndarray
@@ -244,6 +245,7 @@ class SpikeCoreCPU:
         accounts = Accounts(0, 0, 0, 0, np.zeros(cores, np.int64), 0)
         spikes = np.zeros((batch, cores), np.int64)
         outputs = np.zeros((batch, plan.output_columns.size), np.int64)
+        output_columns = _as_index(plan.output_columns)
         records = [
             {kind: np.zeros((batch, timesteps, spec.count), _PROBE_DTYPES[kind]) for kind in spec.kinds}
             for spec in specs
@@ -268,7 +270,7 @@ class SpikeCoreCPU:
             for step, counts in zip(plan.fire_steps, chunk.fire_counts):
                 spikes[start:stop, step.segment_cores] += step.core_spikes(counts)
             V, I, R = _joined(chunk.V), _joined(chunk.I), _joined(chunk.R)  # noqa: E741
-            outputs[start:stop] = V[:, plan.output_columns]
+            outputs[start:stop] = V[:, output_columns]
             final = _keep_state(plan, final, (V, I, R, chunk.ring), start, stop, batch, clock + timesteps)
         assert final is not None
         self._state = final
@@ -361,7 +363,7 @@ class SpikeCoreCPU:
                     "get_output_activations",
                 )
             values.append(row[plan.targeted[int(core)]])
-        return np.concatenate(values) if values else np.zeros(0, np.int64)
+        return np.concatenate(values).astype(np.int64) if values else np.zeros(0, np.int64)
 
     def membrane(self, core: int, lane: int | None = None, compartment: str = "v") -> np.ndarray:
         """V (or, with ``compartment="i"``, I) of every neuron of ``core`` after the last run, for
@@ -619,9 +621,9 @@ def _segmented(plan: Plan, state: np.ndarray) -> list[np.ndarray]:
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
-    """The segments of a state side by side again, int64."""
-    joined = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-    return joined.astype(np.int64, copy=False)
+    """The segments of a state side by side again (V stays float32 after a float32 run: its values
+    are integers, converted where they are read)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
 def _probe_writers(plan: Plan, specs: list[ProbeSpec], records: list[dict[str, np.ndarray]]) -> list[_ProbeWriter]:

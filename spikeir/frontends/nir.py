@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -66,6 +66,10 @@ CONV = ("Conv1d", "Conv2d", "SumPool2d", "AvgPool2d")
 SPIKING = ("IF", "LIF", "CubaLIF", "Threshold")
 V_RESET_VERSION = (1, 0, 8)
 """From this NIR version on, IF/LIF/CubaLIF reset to ``v_reset`` (default 0); before, by subtraction."""
+ConvMap = tuple[ConvGeometry, NDArray[np.float64]]
+"""A convolution as a conv ACC holds it: geometry and real kernel (C', Cg*kh*kw)."""
+_Step = tuple[str, NDArray[np.float64] | None, NDArray[np.float64], int, ConvMap | None]
+"""What a walk back from a layer yields: (source, weight, bias, delay, conv), see `_Graph.walk`."""
 _PASS = "_pass"
 """Internal type of a subgraph's own Input/Output nodes once inlined: the identity."""
 
@@ -354,11 +358,12 @@ class _Graph:
         return g, kernel, bias, source
 
     def walk(
-        self, name: str, w: NDArray[np.float64], delay: int, path: tuple[str, ...]
-    ) -> Iterator[tuple[str, NDArray[np.float64] | None, NDArray[np.float64], int, Any]]:
+        self, name: str, w: NDArray[np.float64], delay: int, path: tuple[str, ...], conv: ConvMap | None = None
+    ) -> Iterator[_Step]:
         """From a node whose output reaches the layer through ``w``: yield (source, weight, None, delay,
-        conv) at Input/neuron nodes (conv: (geometry, kernel) of a conv ACC, else None) and
-        (node, None, bias, 0, None) for each bias on the way."""
+        conv) at Input/neuron nodes and (node, None, bias, 0, None) for each bias on the way. ``conv``
+        is ``w`` as one convolution of this node's output map (geometry, kernel) while the chain walked
+        so far still is one (a conv ACC), else None (``w`` is then unrolled into a dense ACC)."""
         node = self.doc.nodes[name]
         kind = node["type"]
         if w.shape[1] != self.size(name):
@@ -367,64 +372,88 @@ class _Graph:
                 self.where(path[-1]),
             )
         if kind == "Input" or kind in NEURONS:
-            yield name, w, np.zeros(0), delay, None
+            yield name, w, np.zeros(0), delay, conv
             return
         if name in path:
             raise FrontendError("a cycle through linear nodes only (no neuron on it) has no meaning", self.where(name))
         where = self.where(name)
         if kind in CONV:
-            yield from self._conv_projection(name, path, delay)
-            return
-        if kind == "Affine":
+            w, conv = yield from self._through_conv(name, w, path, conv)
+        elif kind == "Affine":
             yield name, None, w @ _array(node, "bias", where), 0, None
-            w = w @ _array(node, "weight", where)
+            w, conv = w @ _array(node, "weight", where), None
         elif kind == "Linear":
-            w = w @ _array(node, "weight", where)
+            w, conv = w @ _array(node, "weight", where), None
         elif kind == "Scale":
-            w = w * np.broadcast_to(_array(node, "scale", where), (w.shape[1],))[None, :]
+            scale = np.broadcast_to(_array(node, "scale", where).ravel(), (w.shape[1],))
+            w = w * scale[None, :]
+            conv = None if conv is None or np.any(scale != scale[0]) else (conv[0], conv[1] * scale[0])
         elif kind == "Delay":
-            delay += self._delay_steps(name)
+            yield from self._through_delay(name, w, delay, path, conv)
+            return
         if not self.preds[name]:
             raise FrontendError("the node has no input edge", where)
         for pred in self.preds[name]:
-            yield from self.walk(pred, w, delay, (*path, name))
+            yield from self.walk(pred, w, delay, (*path, name), conv)
 
-    def _conv_projection(
-        self, name: str, path: tuple[str, ...], delay: int
-    ) -> Iterator[tuple[str, NDArray[np.float64] | None, NDArray[np.float64], int, Any]]:
-        """A convolution feeding a neuron node directly: one conv ACC (its dense form for the float
-        model) and its per-channel bias over the positions."""
-        if len(path) != 1:
-            raise FrontendError(
-                "a convolution must feed a neuron node directly (no Affine, Scale or second convolution after it)",
-                self.where(name),
-            )
-        g, kernel, bias, source = self.conv_of(name)
-        kind = self.doc.nodes[source]["type"]
-        if kind not in ("Input", *SPIKING):
-            raise FrontendError(
-                "a convolution must read the input or a spiking node directly (a pooled or convolved map is "
-                "not spikes)",
-                self.where(name),
-            )
-        yield name, None, np.repeat(bias, g.out_positions), 0, None
-        yield source, unrolled(g, kernel), np.zeros(0), delay, (g, kernel)
+    def _through_conv(
+        self, name: str, w: NDArray[np.float64], path: tuple[str, ...], conv: ConvMap | None
+    ) -> Generator[_Step, None, tuple[NDArray[np.float64], ConvMap | None]]:
+        """Compose a Conv2d or pool with what follows it (yielding its bias over the positions): the
+        map it feeds the layer through, dense, and as one convolution where that still is one."""
+        g, kernel, bias, _ = self.conv_of(name)
+        yield name, None, w @ np.repeat(bias, g.out_positions), 0, None
+        dense = unrolled(g, kernel)
+        if conv is None and self._identity(w, path):  # feeds the neuron node directly
+            return dense, (g, kernel)
+        dense = w @ dense
+        composed = None if conv is None else compose_convs((g, kernel), conv)
+        if composed is not None and not np.allclose(unrolled(*composed), dense, rtol=1e-9, atol=1e-12):
+            composed = None  # a boundary the pair does not compose at (padding over a cropped map)
+        return dense, composed
 
-    def _delay_steps(self, name: str) -> int:
-        values = _array(self.doc.nodes[name], "delay", self.where(name)).ravel()
-        steps = values / self.conv.dt
-        if values.size == 0 or np.any(steps != steps[0]):
+    def _identity(self, w: NDArray[np.float64], path: tuple[str, ...]) -> bool:
+        """Whether ``w`` is still the identity the walk started with (only reshaping nodes passed)."""
+        if any(self.doc.nodes[n]["type"] not in ("Flatten", "Delay", _PASS) for n in path[1:]):
+            return False
+        return w.shape[0] == w.shape[1] and np.count_nonzero(w) == w.shape[0] and bool(np.all(w.diagonal() == 1))
+
+    def _through_delay(
+        self, name: str, w: NDArray[np.float64], delay: int, path: tuple[str, ...], conv: ConvMap | None
+    ) -> Iterator[_Step]:
+        """A Delay: each distinct delay of its elements is one projection (one ACC with that delay,
+        the columns of the other elements zero); a single delay keeps a convolution a convolution."""
+        steps = self._delay_steps(name, w.shape[1])
+        values = np.unique(steps)
+        where = self.where(name)
+        if not self.preds[name]:
+            raise FrontendError("the node has no input edge", where)
+        for d in values:
+            part = w if values.size == 1 else w * (steps == d)[None, :]
+            for pred in self.preds[name]:
+                yield from self.walk(pred, part, delay + int(d), (*path, name), conv if values.size == 1 else None)
+
+    def _delay_steps(self, name: str, size: int) -> NDArray[np.int64]:
+        """The delay of each element in steps of dt (whole numbers in 0..MAX_DELAY)."""
+        where = self.where(name)
+        values = _array(self.doc.nodes[name], "delay", where).ravel()
+        if values.size not in (1, size):
+            raise FrontendError(f"'delay' has {values.size} values for {size} elements", where)
+        steps = np.broadcast_to(values / self.conv.dt, (size,))
+        rounded = np.rint(steps)
+        bad = np.flatnonzero(
+            (np.abs(rounded - steps) > 1e-6 * np.maximum(1.0, np.abs(rounded)))
+            | (rounded < 0)
+            | (rounded > spikecore.MAX_DELAY)
+        )
+        if bad.size:
+            k = int(bad[0])
             raise FrontendError(
-                "per-element delays that differ are not supported (one ACC delay per edge)", self.where(name)
+                f"delay {float(values[k % values.size])!r} is {float(steps[k])!r} steps of dt={self.conv.dt} "
+                f"(element {k}): it must be a whole number of steps in 0..{spikecore.MAX_DELAY}",
+                where,
             )
-        rounded = round(float(steps[0]))
-        if abs(rounded - float(steps[0])) > 1e-6 * max(1.0, abs(rounded)) or not 0 <= rounded <= spikecore.MAX_DELAY:
-            raise FrontendError(
-                f"delay {float(values[0])!r} is {float(steps[0])!r} steps of dt={self.conv.dt}: it must be a whole "
-                f"number of steps in 0..{spikecore.MAX_DELAY}",
-                self.where(name),
-            )
-        return rounded
+        return rounded.astype(np.int64)
 
     def incoming(self, name: str) -> tuple[list[Projection], NDArray[np.float64]]:
         """The projections into a neuron (or readout) node, with unit gain, and the summed bias."""
@@ -472,6 +501,82 @@ def unrolled(g: ConvGeometry, kernel: NDArray[np.float64]) -> NDArray[np.float64
                 cols = (ic * g.in_height + iy) * g.in_width + ix
                 dense[rows[ok], cols[ok]] += kernel[oc.ravel()[ok], (icl * g.kernel_h + ky) * g.kernel_w + kx]
     return dense
+
+
+def _full_kernel(g: ConvGeometry, kernel: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A grouped kernel (C', Cg*kh*kw) as the dense (C', C, kh, kw) one (zeros between groups)."""
+    cg, ocg = g.in_channels_per_group, g.out_channels_per_group
+    full = np.zeros((g.out_channels, g.in_channels, g.kernel_h, g.kernel_w))
+    blocks = kernel.reshape(g.out_channels, cg, g.kernel_h, g.kernel_w)
+    for o in range(g.out_channels):
+        start = (o // ocg) * cg
+        full[o, start : start + cg] = blocks[o]
+    return full
+
+
+def _grouped(full: NDArray[np.float64], candidates: tuple[int, ...]) -> tuple[int, NDArray[np.float64]]:
+    """The first group count whose block structure holds ``full`` (C', C, kh, kw), and its packed kernel."""
+    out_c, in_c = full.shape[:2]
+    for groups in candidates:
+        if out_c % groups or in_c % groups:
+            continue
+        cg, ocg = in_c // groups, out_c // groups
+        mask = np.zeros((out_c, in_c), dtype=bool)
+        for o in range(out_c):
+            mask[o, (o // ocg) * cg : (o // ocg + 1) * cg] = True
+        if not np.any(full[~mask]):
+            packed = np.stack([full[o, (o // ocg) * cg : (o // ocg + 1) * cg] for o in range(out_c)])
+            return groups, packed.reshape(out_c, -1)
+    return 1, full.reshape(out_c, -1)
+
+
+def compose_convs(first: ConvMap, second: ConvMap) -> ConvMap | None:
+    """``second`` applied to the output of ``first`` as one convolution of ``first``'s input, or None.
+
+    With strides s, paddings p, dilations d and kernel sizes k per axis, output o of ``second`` reads
+    positions ``o s2 - p2 + j2 d2`` of the intermediate map, each of which reads
+    ``(o s2 - p2 + j2 d2) s1 - p1 + j1 d1`` of the input: stride ``s1 s2``, padding ``p1 + p2 s1``,
+    tap ``j2 d2 s1 + j1 d1`` of a kernel of extent ``(k2 - 1) d2 s1 + (k1 - 1) d1 + 1`` holding
+    ``sum_m K2[o, m, j2] K1[m, c, j1]``. This holds wherever ``second`` does not read the
+    intermediate map's padding (there the composition would compute ``first`` on input data instead
+    of a zero); the caller checks the result against the dense product. A sum pool k, stride k then a
+    conv kh x kw is thus a conv of kernel ``(kh, kw) * k`` (each tap repeated k x k) and stride
+    ``s k``."""
+    g1, k1 = first
+    g2, k2 = second
+    a, b = _full_kernel(g1, k1), _full_kernel(g2, k2)
+    ext_h = (g2.kernel_h - 1) * g2.dilation_h * g1.stride_h + (g1.kernel_h - 1) * g1.dilation_h + 1
+    ext_w = (g2.kernel_w - 1) * g2.dilation_w * g1.stride_w + (g1.kernel_w - 1) * g1.dilation_w + 1
+    full = np.zeros((g2.out_channels, g1.in_channels, ext_h, ext_w))
+    for y2 in range(g2.kernel_h):
+        for x2 in range(g2.kernel_w):
+            for y1 in range(g1.kernel_h):
+                for x1 in range(g1.kernel_w):
+                    ty = y2 * g2.dilation_h * g1.stride_h + y1 * g1.dilation_h
+                    tx = x2 * g2.dilation_w * g1.stride_w + x1 * g1.dilation_w
+                    full[:, :, ty, tx] += b[:, :, y2, x2] @ a[:, :, y1, x1]
+    depthwise = g1.groups == g1.in_channels == g1.out_channels
+    groups, kernel = _grouped(full, (g2.groups,) if depthwise else (g1.groups, 1))
+    g = ConvGeometry(
+        g1.in_channels,
+        g1.in_height,
+        g1.in_width,
+        g2.out_channels,
+        g2.out_height,
+        g2.out_width,
+        ext_h,
+        ext_w,
+        g1.stride_h * g2.stride_h,
+        g1.stride_w * g2.stride_w,
+        g1.pad_h + g2.pad_h * g1.stride_h,
+        g1.pad_w + g2.pad_w * g1.stride_w,
+        1,
+        1,
+        groups,
+    )
+    if g.problem() is not None or g.expected_out_hw() != (g2.out_height, g2.out_width):
+        return None
+    return g, kernel
 
 
 def nir_to_spec(doc: NIRDocument, conventions: Conventions | str = "nir") -> SNNSpec:
@@ -566,24 +671,20 @@ def _neuron_layer(graph: _Graph, name: str) -> NeuronLayer:
         raise FrontendError("time constants must be positive", where)
     decay_i, gain_i = _leak(conv, tau_syn, param("w_in", 1.0))
     total = gain * gain_i
-    into_i = tuple(replace(_scaled(p, total, name), compartment="i") for p in projections)
+    into_i = tuple(replace(_scaled(p, total), compartment="i") for p in projections)
     return NeuronLayer(
         name, kind, size, into_i, leak_bias, decay, decay_i, total * path_bias, threshold, reset, v_reset
     )
 
 
-def _scaled(p: Projection, gain: NDArray[np.float64], name: str) -> Projection:
+def _scaled(p: Projection, gain: NDArray[np.float64]) -> Projection:
     """A projection with the neuron's input gain folded in (per channel for a conv ACC's kernel)."""
     conv = p.conv
     if conv is not None:
         geometry, kernel = conv
         per_channel = gain.reshape(geometry.out_channels, -1)
-        if np.any(per_channel != per_channel[:, :1]):
-            raise FrontendError(
-                "a convolution's neurons need one input gain (r, tau) per channel: the kernel is shared",
-                f"node '{name}'",
-            )
-        conv = (geometry, kernel * per_channel[:, :1])
+        # a shared kernel needs one input gain (r, tau) per channel; else the projection stays dense
+        conv = None if np.any(per_channel != per_channel[:, :1]) else (geometry, kernel * per_channel[:, :1])
     return replace(p, weight=p.weight * gain[:, None], conv=conv)
 
 
@@ -608,7 +709,7 @@ def _layer(
     reset: Reset,
     v_reset: NDArray[np.float64] | None,
 ) -> NeuronLayer:
-    scaled = tuple(_scaled(p, gain, name) for p in projections)
+    scaled = tuple(_scaled(p, gain) for p in projections)
     size = gain.shape[0]
     return NeuronLayer(
         name, kind, size, scaled, gain * path_bias + leak_bias, decay, threshold=threshold, reset=reset, v_reset=v_reset

@@ -70,15 +70,25 @@ def test_unrolled_conv_matches_torch() -> None:
     assert np.allclose(unrolled(g, kernel) @ x.ravel(), expected.numpy().ravel())
 
 
-def test_conv_that_cannot_map_is_an_error() -> None:
+def test_conv_then_per_element_scale_is_unrolled_and_conv1d_is_an_error() -> None:
+    """A Scale that differs per position breaks the shared kernel: the projection becomes dense (and
+    equals the float computation); a Conv1d has no mapping yet and says so, naming the node."""
     weight = RNG.normal(size=(3, 2, 3, 3))
+    scale = RNG.uniform(0.5, 2.0, 48)
     nodes = {
         "input": nir.Input({"input": np.array([2, 6, 6])}),
         "c": nir.Conv2d((6, 6), weight, 1, 0, 1, 1, np.zeros(3)),
-        "s": nir.Scale(np.full(48, 2.0)),
+        "s": nir.Scale(scale),
         "n": nir.IF(np.ones(48), np.ones(48)),
         "output": nir.Output({"output": np.array([48])}),
     }
-    graph = nir.NIRGraph(nodes=nodes, edges=[("input", "c"), ("c", "s"), ("s", "n"), ("n", "output")])
-    with pytest.raises(FrontendError, match="node 'c' \\(Conv2d\\): a convolution must feed a neuron node directly"):
-        from_nir(graph)
+    edges = [("input", "c"), ("c", "s"), ("s", "n"), ("n", "output")]
+    compiled = from_nir(nir.NIRGraph(nodes=nodes, edges=edges))
+    assert not any(isinstance(i, AccConv) for i in compiled.program.instructions)
+    (projection,) = compiled.quantized.spec.layer("n").projections
+    x = torch.tensor(RNG.normal(size=(1, 2, 6, 6)))
+    expected = torch.nn.functional.conv2d(x, torch.tensor(weight)).numpy().ravel() * scale
+    assert np.allclose(projection.weight @ x.numpy().ravel(), expected)
+    nodes["c"] = nir.Conv1d(6, RNG.normal(size=(3, 2, 3)), 1, 0, 1, 1, np.zeros(3))
+    with pytest.raises(FrontendError, match="node 'c' \\(Conv1d\\): Conv1d is not supported"):
+        from_nir(nir.NIRGraph(nodes=nodes, edges=edges))

@@ -30,6 +30,7 @@ from xdsl.pattern_rewriter import (
 from xdsl.traits import SymbolTable
 from xdsl.utils.hints import isa
 
+from spikeir.chip.isa import ConvGeometry
 from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import quant, spikecore
 from spikeir.ir.arrays import dense_attr, to_numpy
@@ -45,6 +46,19 @@ def _features(value: SSAValue) -> int:
 
 def _scales(value: SSAValue) -> tuple[float, ...]:
     return quant.quantized_element(value).scale_values
+
+
+def _tensor_shape(value: SSAValue) -> tuple[int, ...]:
+    typ = value.type
+    assert isinstance(typ, TensorType)
+    return typ.get_shape()
+
+
+def _geometry(op: quant.Conv2dOp) -> ConvGeometry:
+    """The ISA geometry of a quantized conv (the map of one sample)."""
+    (_, c, h, w), (oc, _, kh, kw), (_, _, oh, ow) = (_tensor_shape(v) for v in (op.input, op.weight, op.result))
+    p = op.params
+    return ConvGeometry(c, h, w, oc, oh, ow, kh, kw, *p.stride, *p.padding, *p.dilation, groups=p.groups)
 
 
 @dataclass
@@ -63,33 +77,51 @@ class _RegionLowering:
 
     def lower(self) -> list[Operation]:
         for op in self.function.body.block.ops:
-            if isinstance(op, quant.QuantizeOp):
-                self._input(op)
-            elif isinstance(op, quant.DenseOp):
-                self._dense(op)
-            elif isinstance(op, quant.RequantizeOp):
-                self._requantize(op)
-            elif isinstance(op, quant.ReluOp):
-                if not isinstance(op.input.owner, quant.RequantizeOp):
-                    raise self.fail(op, "SpikeCore applies ReLU only in the FIRE of a requantized layer")
-            elif isinstance(op, quant.DequantizeOp):
-                group = self.values.get(op.input)
-                if not isinstance(group, SSAValue) or not isinstance(group.type, spikecore.GroupType):
-                    raise self.fail(
-                        op, "the region's output must be its last layer's int32 accumulator (never requantized)"
-                    )
-                self.body.append(spikecore.OutputOp(group))
-            elif isinstance(op, quant.ConstantOp | func.ReturnOp):
-                continue
-            elif op.dialect_name() == "nn":
-                raise self.fail(op, "the region is not quantized: run spikecore-quantize first")
-            else:
-                raise self.fail(
-                    op,
-                    "has no SpikeCore lowering (expected quant.quantize, quant.constant, quant.dense, quant.requantize, quant.relu, quant.dequantize)",
-                )
+            if not self._compute(op):
+                self._other(op)
         self.body.append(spikecore.HaltOp())
         return self.tables + self.body
+
+    def _compute(self, op: Operation) -> bool:
+        """Lower an op that computes on the chip; False for the others."""
+        if isinstance(op, quant.QuantizeOp):
+            self._input(op)
+        elif isinstance(op, quant.DenseOp):
+            self._dense(op)
+        elif isinstance(op, quant.Conv2dOp):
+            self._conv(op)
+        elif isinstance(op, quant.Pool2dOp | quant.AddOp):
+            self._sum(op)
+        elif isinstance(op, quant.ReshapeOp):
+            self.values[op.result] = self._spikes(op, op.input)
+        elif isinstance(op, quant.RequantizeOp):
+            self._requantize(op)
+        else:
+            return False
+        return True
+
+    def _other(self, op: Operation) -> None:
+        """A ReLU (part of a FIRE), the output, constants and the return; anything else is an error."""
+        if isinstance(op, quant.ReluOp):
+            if not isinstance(op.input.owner, quant.RequantizeOp):
+                raise self.fail(op, "SpikeCore applies ReLU only in the FIRE of a requantized layer")
+        elif isinstance(op, quant.DequantizeOp):
+            group = self.values.get(op.input)
+            if not isinstance(group, SSAValue) or not isinstance(group.type, spikecore.GroupType):
+                raise self.fail(
+                    op, "the region's output must be its last layer's int32 accumulator (never requantized)"
+                )
+            self.body.append(spikecore.OutputOp(group))
+        elif isinstance(op, quant.ConstantOp | func.ReturnOp):
+            return
+        elif op.dialect_name() == "nn":
+            raise self.fail(op, "the region is not quantized: run spikecore-quantize first")
+        else:
+            raise self.fail(
+                op,
+                "has no SpikeCore lowering (expected quant.quantize, quant.constant, quant.dense, quant.conv2d, "
+                "quant.pool2d, quant.add, quant.reshape, quant.requantize, quant.relu, quant.dequantize)",
+            )
 
     def _input(self, op: quant.QuantizeOp) -> None:
         if op.input not in self.function.body.block.args:
@@ -101,7 +133,7 @@ class _RegionLowering:
         self.body.append(port)
         self.values[op.result] = port.result
 
-    def _constant(self, op: quant.DenseOp, value: SSAValue, what: str) -> np.ndarray:
+    def _constant(self, op: Operation, value: SSAValue, what: str) -> np.ndarray:
         owner = value.owner
         if not isinstance(owner, quant.ConstantOp):
             raise self.fail(op, f"its {what} must be a quant.constant")
@@ -125,6 +157,61 @@ class _RegionLowering:
         self.body += new_ops
         self.values[op.result] = group.result
 
+    def _spikes(self, op: Operation, value: SSAValue) -> SSAValue:
+        spikes = self.values.get(value)
+        if spikes is None or not isinstance(spikes.type, spikecore.SpikesType):
+            raise self.fail(op, "its input must be the quantized region input or a requantized result")
+        return spikes
+
+    def _conv(self, op: quant.Conv2dOp) -> None:
+        """A conv layer: one group over the whole output map (C' x H' x W', C-major), a conv ACC with
+        the im2col kernel ``[C', C/groups * kh * kw]`` and a bias ACC of each channel's bias per position."""
+        spikes = self._spikes(op, op.input)
+        k = self.layers
+        self.layers += 1
+        weights = self._constant(op, op.weight, "weight").astype(np.int8)
+        bias = self._constant(op, op.bias, "bias").astype(np.int32)
+        geometry = _geometry(op)
+        positions = geometry.out_positions
+        self.tables.append(spikecore.SynapsesOp(f"w{k}", dense_attr(weights.reshape(weights.shape[0], -1))))
+        self.tables.append(spikecore.ParamsOp(f"b{k}", dense_attr(np.repeat(bias, positions))))
+        layer = op.layer.data if op.layer is not None else f"layer{k}"
+        units = _scales(op.result)
+        group = spikecore.GroupOp(
+            layer, geometry.out_size, units if len(units) == 1 else list(np.repeat(units, positions))
+        )
+        new_ops = [group, spikecore.AccConvOp(group, spikes, f"w{k}", geometry), spikecore.AccBiasOp(group, f"b{k}")]
+        for new_op in new_ops:
+            new_op.location = op.location
+        self.body += new_ops
+        self.values[op.result] = group.result
+
+    def _sum(self, op: quant.Pool2dOp | quant.AddOp) -> None:
+        """A pooling or an add: a group whose conv ACCs sum int8 payloads with a depthwise kernel of ones
+        (the pooling window; 1x1 per input of an add, so an add costs C kernel bytes, not a diagonal
+        matrix); the requantization after it rescales."""
+        k = self.layers
+        self.layers += 1
+        shape = _tensor_shape(op.results[0])
+        c, h, w = (shape[1], shape[2], shape[3]) if len(shape) == 4 else (_features(op.results[0]), 1, 1)
+        if isinstance(op, quant.Pool2dOp):
+            (kh, kw), (sh, sw), (ph, pw) = op.window
+            in_shape = _tensor_shape(op.input)
+            geometry = ConvGeometry(c, in_shape[2], in_shape[3], c, h, w, kh, kw, sh, sw, ph, pw, groups=c)
+            sources = [self._spikes(op, op.input)]
+            name = op.layer.data if op.layer is not None else f"pool{k}"
+        else:
+            geometry = ConvGeometry(c, h, w, c, h, w, 1, 1, groups=c)
+            sources = [self._spikes(op, op.lhs), self._spikes(op, op.rhs)]
+            name = f"add{k}"
+        self.tables.append(spikecore.SynapsesOp(f"w{k}", dense_attr(np.ones((c, geometry.fan_in), np.int8))))
+        group = spikecore.GroupOp(name, geometry.out_size, _scales(op.results[0]))
+        new_ops: list[Operation] = [group, *(spikecore.AccConvOp(group, s, f"w{k}", geometry) for s in sources)]
+        for new_op in new_ops:
+            new_op.location = op.location
+        self.body += new_ops
+        self.values[op.results[0]] = group.result
+
     def _requantize(self, op: quant.RequantizeOp) -> None:
         group = self.values.get(op.input)
         if group is None or not isinstance(group.type, spikecore.GroupType):
@@ -134,7 +221,9 @@ class _RegionLowering:
         if relus and len(uses) != 1:
             raise self.fail(op, "a requantized result used both with and without ReLU cannot be one FIRE")
         size = group.type.size.data
-        multipliers = np.broadcast_to(np.asarray(op.multipliers, np.int64), (size,))
+        multipliers = np.asarray(op.multipliers, np.int64)
+        multipliers = np.repeat(multipliers, size // multipliers.size) if multipliers.size > 1 else multipliers
+        multipliers = np.broadcast_to(multipliers, (size,))
         k = self.layers - 1
         self.tables.append(spikecore.ParamsOp(f"m{k}", dense_attr(multipliers.astype(np.int32))))
         lo = 0 if relus else -128

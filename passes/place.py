@@ -2,9 +2,16 @@
 
 Each layer gets its own fresh cores in program order (a core never mixes layers, so its synaptic
 memory holds one layer's rows and its cycle count is one layer's work). A core holds at most
-``capacity = min(neurons_per_core, synapse_bytes // fan_in)`` neurons of a layer, where ``fan_in``
-is the number of synapses per neuron (the lengths of every spike stream the group accumulates);
-a layer of ``n`` neurons is split as evenly as possible over ``ceil(n / capacity)`` cores.
+``capacity = min(neurons_per_core, synapse_bytes // fan_in)`` neurons of a dense layer, where
+``fan_in`` is the number of synapses per neuron (the lengths of every spike stream the group
+accumulates); a layer of ``n`` neurons is split as evenly as possible over ``ceil(n / capacity)`` cores.
+
+A convolutional group (a conv layer, a pooling, an add: conv ACCs, docs/isa.md "ACC (conv)") is a
+C' x H' x W' map whose kernel is shared by the positions of a channel: a core holding some output
+channels needs their kernel rows once (``channels * KC`` bytes per kernel, plus a 32-byte geometry
+record per conv ACC), not one copy per neuron. So a map is split **by output channels** (the most
+whole channels a core can hold, balanced over the cores), and when one channel's map is larger than
+a core, **by spatial tiles** of each channel (balanced), each tile holding one kernel row.
 
 A network that does not fit raises a :class:`spikeir.errors.PlacementError` (a
 :class:`~spikeir.passes.diagnostics.PlacementFailure`, so also a pass diagnostic) naming the layer,
@@ -21,6 +28,7 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ArrayAttr, ModuleOp
 from xdsl.passes import ModulePass
 
+from spikeir.chip.isa import GEOMETRY_RECORD_BYTES
 from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import spikecore
 from spikeir.errors import PlacementError
@@ -40,35 +48,97 @@ class LayerDemand:
     layer: str
     neurons: int
     fan_in: int
-    """Synapses per neuron: the total length of the spike streams the group accumulates. Emission
+    """Synapses per neuron: the total length of the spike streams the group's dense ACCs read. Emission
     splits a stream longer than max_fan_in over several ACCs, so only memory bounds it."""
+    positions: int = 0
+    """H' x W' of a convolutional group's map (0: no conv ACC)."""
+    kernel_columns: tuple[int, ...] = ()
+    """KC of each distinct kernel table its conv ACCs read (bytes per output channel held)."""
+    conv_accs: int = 0
+    """Conv ACCs on the group: each costs a geometry record per core."""
+
+    def _fixed_bytes(self, channels: int) -> int:
+        return channels * sum(self.kernel_columns) + GEOMETRY_RECORD_BYTES * self.conv_accs
 
     def capacity(self, target: TargetDescription) -> int:
-        """Neurons of this layer one core can hold."""
+        """Neurons of this layer one core can hold (for a map: one channel's tile)."""
+        room = target.synapse_bytes - (self._fixed_bytes(1) if self.positions else 0)
+        if room < 0:
+            return 0
         if self.fan_in == 0:
             return target.neurons_per_core
-        return min(target.neurons_per_core, target.synapse_bytes // self.fan_in)
+        return min(target.neurons_per_core, room // self.fan_in)
+
+    def split(self, target: TargetDescription) -> list[int]:
+        """The neurons of each core this layer takes, in order ([] when one neuron does not fit)."""
+        capacity = self.capacity(target)
+        if not capacity:
+            return []
+        if not self.positions:
+            return balanced_split(self.neurons, -(-self.neurons // capacity))
+        channels = self.neurons // self.positions
+        fits = _largest(lambda c: self._fits(c, target), 1, channels)
+        if fits:
+            return [c * self.positions for c in balanced_split(channels, -(-channels // fits))]
+        tiles = balanced_split(self.positions, -(-self.positions // min(capacity, self.positions)))
+        return tiles * channels
+
+    def _fits(self, channels: int, target: TargetDescription) -> bool:
+        neurons = channels * self.positions
+        nbytes = self._fixed_bytes(channels) + neurons * self.fan_in
+        return neurons <= target.neurons_per_core and nbytes <= target.synapse_bytes
 
     def cores(self, target: TargetDescription) -> int:
-        capacity = self.capacity(target)
-        return -(-self.neurons // capacity) if capacity else 0
+        return len(self.split(target))
+
+    def kernel_bytes(self, first: int, count: int) -> int:
+        """Conv bytes of the core holding neurons [first, first + count): the kernel rows of the
+        channels they touch and the geometry records (docs/isa.md §1)."""
+        if not self.positions or not count:
+            return 0
+        return self._fixed_bytes((first + count - 1) // self.positions - first // self.positions + 1)
+
+    def needed_bytes(self) -> int:
+        """Synaptic memory one neuron (with one kernel row per table) needs."""
+        return self.fan_in + (self._fixed_bytes(1) if self.positions else 0)
 
 
 def group_demand(group: spikecore.GroupOp) -> LayerDemand:
-    """Neurons and synapses per neuron of a group (the sum of the streams its ACCs read)."""
+    """Neurons and synapses per neuron of a group (the sum of the streams its dense ACCs read), and the
+    kernels of its conv ACCs."""
     sources: list[int] = []
+    kernels: dict[str, int] = {}
+    positions = convs = 0
     for use in group.result.uses:
-        if isinstance(use.operation, spikecore.AccOp):
-            spikes = use.operation.spikes.type
+        acc = use.operation
+        if isinstance(acc, spikecore.AccOp):
+            spikes = acc.spikes.type
             assert isinstance(spikes, spikecore.SpikesType)
             sources.append(spikes.size.data)
-    return LayerDemand(group.layer.data, group.size, sum(sources))
+        elif isinstance(acc, spikecore.AccConvOp):
+            geometry = acc.conv.geometry()
+            positions, convs = geometry.out_positions, convs + 1
+            kernels[acc.synapses.root_reference.data] = geometry.fan_in
+    return LayerDemand(group.layer.data, group.size, sum(sources), positions, tuple(kernels.values()), convs)
 
 
 def balanced_split(neurons: int, parts: int) -> list[int]:
     """``neurons`` split over ``parts`` cores, the first ``neurons % parts`` getting one more."""
     quotient, remainder = divmod(neurons, parts)
     return [quotient + (1 if i < remainder else 0) for i in range(parts)]
+
+
+def _largest(fits: Callable[[int], bool], low: int, high: int) -> int:
+    """The largest value in [low, high] for which the predicate ``fits`` (true up to some value) holds; 0 if none."""
+    if low > high or not fits(low):
+        return 0
+    while low < high:
+        mid = (low + high + 1) // 2
+        if fits(mid):
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def _smallest(fits: Callable[[int], bool], low: int, high: int) -> int | None:
@@ -88,10 +158,12 @@ def check_fits(demands: Sequence[LayerDemand], target: TargetDescription, progra
     """Raise PlacementError unless every layer fits ``target`` with its own cores."""
     for demand in demands:
         if demand.capacity(target) == 0:
+            needed = demand.needed_bytes()
+            what = f"fan-in {demand.fan_in}" if not demand.positions else "its kernel rows, geometry records and fan-in"
             raise PlacementFailure(
-                f"one neuron needs {demand.fan_in} bytes of synaptic memory (fan-in {demand.fan_in}) but target "
-                f"'{target.name}' has {target.synapse_bytes} per core: use synapse-bytes={demand.fan_in} or more, "
-                "or reduce the layer's input width",
+                f"one neuron needs {needed} bytes of synaptic memory ({what}) but target "
+                f"'{target.name}' has {target.synapse_bytes} per core: use synapse-bytes={needed} or more, "
+                "or reduce the layer's input width" + (" or kernel size" if demand.positions else ""),
                 demand.layer,
             )
     needed = sum(d.cores(target) for d in demands)
@@ -129,7 +201,7 @@ def place_program(program: spikecore.ProgramOp, target: TargetDescription) -> No
     check_fits(demands, target, program.sym_name.data)
     next_core = 0
     for group, demand in zip(groups, demands):
-        counts = balanced_split(demand.neurons, demand.cores(target))
+        counts = demand.split(target)
         group.placement = ArrayAttr([spikecore.SliceAttr(next_core + i, 0, n) for i, n in enumerate(counts)])
         next_core += len(counts)
     program.target = spikecore.TargetAttr.from_description(target)
@@ -194,8 +266,11 @@ def placement_report(module: ModuleOp) -> list[dict[str, object]]:
                 raise PlacementError(
                     f'group "{group.layer.data}" is not placed: run spikecore-place first', f"@{program.sym_name.data}"
                 )
-            fan_in = group_demand(group).fan_in
+            demand = group_demand(group)
+            first = 0
             for s in group.slices:
+                kernel = demand.kernel_bytes(first, s.count.data)
+                first += s.count.data
                 rows.append(
                     {
                         "program": program.sym_name.data,
@@ -203,7 +278,7 @@ def placement_report(module: ModuleOp) -> list[dict[str, object]]:
                         "layer": group.layer.data,
                         "neurons": s.count.data,
                         "neuron_capacity": target.neurons_per_core,
-                        "synapse_bytes": s.count.data * fan_in,
+                        "synapse_bytes": s.count.data * demand.fan_in + kernel,
                         "synapse_capacity": target.synapse_bytes,
                     }
                 )

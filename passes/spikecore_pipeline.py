@@ -1,7 +1,7 @@
 """spikecore-pipeline: the whole lowering from the float `nn` graph to placed SpikeCore programs.
 
 `lowering_passes` lists the stages as pass instances, in the order of docs/pipeline.md (fold reshapes,
-fuse dense layers, partition, quantize, lower to spikecore, convert to rate coding in rate mode only,
+fold batch norms, fuse dense and conv layers, partition, quantize, lower to spikecore, convert to rate coding in rate mode only,
 place), each configured from one `PipelineOptions`. The pass runs them for spike-opt (calibration
 from a .npy file); `run_pipeline` runs the same list for Python, with an in-memory calibration array,
 and keeps the IR and the time of every stage.
@@ -24,6 +24,8 @@ from spikeir.errors import QuantizationError
 from spikeir.ir.printer import print_ir
 from spikeir.options import PipelineOptions
 from spikeir.passes.convert_to_snn import ConvertToSnnPass
+from spikeir.passes.fold_batch_norm import NnFoldBatchNormPass
+from spikeir.passes.fuse_conv2d import FuseConv2dPass
 from spikeir.passes.fuse_dense import FuseDensePass
 from spikeir.passes.lower_quant_to_spikecore import LowerQuantToSpikeCorePass
 from spikeir.passes.nn_fold_reshapes import NnFoldReshapesPass
@@ -64,7 +66,9 @@ def lowering_passes(options: PipelineOptions, quantize: ModulePass) -> tuple[Mod
     )
     return (
         NnFoldReshapesPass(),
+        NnFoldBatchNormPass(),
         FuseDensePass(),
+        FuseConv2dPass(),
         PartitionForSpikeCorePass(),
         quantize,
         LowerQuantToSpikeCorePass(target=options.target),

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from xdsl.dialects.builtin import ModuleOp
 
-from spikeir.chip.hardware_model import SpikeCoreCPU
+from spikeir.chip.hardware_model import RunStats, SpikeCoreCPU
 from spikeir.chip.isa import ProbeSpec, Program
 from spikeir.dialects import spikecore
 from spikeir.errors import DataError
@@ -99,6 +99,9 @@ class CompiledSNN:
     quantized: QuantizedSNN
     nir_version: tuple[int, ...]
     compile_seconds: dict[str, float] = field(default_factory=dict[str, float])
+    last_run: RunStats | None = None
+    """The chip's accounting of the most recent `run` (spikes, synaptic ops, cycles, energy: totals over
+    the batch, ``per_sample()`` per stream; docs/isa.md "Events and accounting"), None before one."""
     _cpu: SpikeCoreCPU | None = field(default=None, repr=False)
     _slices: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict[str, list[tuple[int, int, int]]])
 
@@ -160,6 +163,7 @@ class CompiledSNN:
         specs = [self._probe(name, index) for name in names for index in range(len(self._slices[name]))]
         cpu = self._machine()
         cpu.run(payload, continue_state=continue_state, probes=specs)
+        self.last_run = cpu.stats
         probes = cpu.get_probes()
         per_layer = self._gather(names, probes)
         if output == "counts":

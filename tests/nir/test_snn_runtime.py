@@ -72,6 +72,27 @@ def test_counts_records_and_membrane_agree() -> None:
         compiled.run(x, output="records", record=("zz",))
 
 
+def test_last_run_has_the_chips_accounting() -> None:
+    """``last_run``: spikes and input events as the records count them, synaptic ops as docs/isa.md's
+    accounting gives them (events x row count per synaptic ACC, the compensation ACCs reading the
+    previous step's spikes), cycles and energy."""
+    compiled = _net()
+    assert compiled.last_run is None
+    x = (RNG.random((4, 25, 6)) < 0.5).astype(np.float64)
+    records = compiled.run(x, output="records")
+    stats = compiled.last_run
+    assert isinstance(records, Records) and stats is not None
+    a, b = records.spk_rec["a"], records.spk_rec["b"]
+    assert (stats.batch, stats.timesteps) == (4, 25)
+    assert stats.spikes == int(a.sum() + b.sum()) and stats.input_events == int(np.count_nonzero(x))
+    expected_ops = 5 * np.count_nonzero(x) + 5 * a[:, :-1].sum() + 3 * a.sum() + 3 * b[:, :-1].sum()
+    assert stats.synaptic_ops == int(expected_ops)
+    assert stats.cycles > 0 and stats.energy_pj > 0
+    assert stats.per_sample()["spikes"] == stats.spikes / 4
+    compiled.run(x[:, :5], continue_state=True)
+    assert compiled.last_run is not None and compiled.last_run.timesteps == 5  # the latest run only
+
+
 def test_readout_membrane_and_torch_input() -> None:
     compiled = _net(readout=True)
     x = (RNG.random((3, 10, 6)) < 0.5).astype(np.float32)

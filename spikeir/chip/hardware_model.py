@@ -245,7 +245,6 @@ class SpikeCoreCPU:
         accounts = Accounts(0, 0, 0, 0, np.zeros(cores, np.int64), 0)
         spikes = np.zeros((batch, cores), np.int64)
         outputs = np.zeros((batch, plan.output_columns.size), np.int64)
-        output_columns = _as_index(plan.output_columns)
         records = [
             {kind: np.zeros((batch, timesteps, spec.count), _PROBE_DTYPES[kind]) for kind in spec.kinds}
             for spec in specs
@@ -270,7 +269,7 @@ class SpikeCoreCPU:
             for step, counts in zip(plan.fire_steps, chunk.fire_counts):
                 spikes[start:stop, step.segment_cores] += step.core_spikes(counts)
             V, I, R = _joined(chunk.V), _joined(chunk.I), _joined(chunk.R)  # noqa: E741
-            outputs[start:stop] = V[:, output_columns]
+            outputs[start:stop] = V[:, plan.output_index]
             final = _keep_state(plan, final, (V, I, R, chunk.ring), start, stop, batch, clock + timesteps)
         assert final is not None
         self._state = final
@@ -608,8 +607,9 @@ def _peaks(plan: Plan, steps: list[AccStep], products: list[np.ndarray]) -> np.n
     peaks = np.zeros(plan.n_neurons, np.float64)
     for step, product in zip(steps, products):
         if product.size:
-            columns = np.arange(plan.n_neurons)[plan.segments[step.segment]][step.neurons]
-            peaks[columns] += np.abs(product).max(axis=0)
+            peaks[plan.segments[step.segment].start :][step.neurons] += np.maximum(
+                product.max(axis=0), -product.min(axis=0)
+            )
     return peaks
 
 

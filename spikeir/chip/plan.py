@@ -133,6 +133,8 @@ class Plan:
     """Per core (all cores) per timestep: neuron updates."""
     init_V: np.ndarray
     output_columns: np.ndarray
+    output_index: Index
+    """``output_columns`` as a slice when they form one run (a cheaper read of V)."""
     targeted: dict[int, np.ndarray]
     """Per core: the columns of the neurons any instruction targets."""
     neuron_ids: np.ndarray
@@ -306,6 +308,7 @@ def build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDesc
     const_cycles, core_updates = _core_constants(body, chip.cores)
     cycle_base, cycle_rows = _cycle_patterns(body, fusion.cycle_columns, const_cycles, chip.cores)
     records = len(fusion.record_counts)
+    output_columns = _output_columns(program, layout)
     return Plan(
         program=program,
         n_neurons=n_neurons,
@@ -321,7 +324,8 @@ def build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDesc
         cycle_rows=cycle_rows,
         core_updates=core_updates,
         init_V=init_V,
-        output_columns=_output_columns(program, layout),
+        output_columns=output_columns,
+        output_index=_index(output_columns) if output_columns.size else output_columns,
         targeted=_targeted(body, levels.columns),
         neuron_ids=layout.neuron_ids,
         bus_addrs=layout.bus_addrs,

@@ -46,6 +46,10 @@ from spikeir.options import Reset, check_option_types
 from spikeir.passes.diagnostics import PassError
 
 RESETS: tuple[Reset, ...] = ("subtract", "zero")
+_ACCS = (spikecore.AccOp, spikecore.AccConvOp)
+"""The ops that accumulate a spike stream into a group through a synapse table."""
+_PASSIVE = (spikecore.FireOp, spikecore.LeakOp, spikecore.ProbeOp, spikecore.OutputOp)
+"""Uses of a group that add nothing to its V."""
 
 
 THRESHOLDS_ATTR = "spikecore.thresholds"
@@ -114,7 +118,7 @@ class ConvertProgram(RewritePattern):
     ) -> None:
         factors: set[float] = set()
         for use in group.result.uses:
-            if isinstance(use.operation, spikecore.AccOp):
+            if isinstance(use.operation, _ACCS):
                 source = use.operation.spikes.owner
                 factors.add(gain.get(source, 1.0) if isinstance(source, spikecore.FireOp) else 1.0)
         if factors == {1.0} or not factors:
@@ -146,7 +150,7 @@ class ConvertProgram(RewritePattern):
         group = fire.group.owner
         assert isinstance(group, spikecore.GroupOp) and fire.lo is not None and fire.hi is not None
         lo, hi = fire.lo.value.data, fire.hi.value.data
-        if lo != 0:
+        if lo != 0 and not _never_negative(program, group, gain):
             raise self._fail(
                 program,
                 group,
@@ -187,6 +191,29 @@ class ConvertProgram(RewritePattern):
             index += 1
             name = f"{base}_{index}"
         return name
+
+
+def _table_min(program: spikecore.ProgramOp, symbol: SymbolRefAttr) -> int:
+    table = SymbolTable.lookup_symbol(program, symbol)
+    assert isinstance(table, spikecore.SynapsesOp | spikecore.ParamsOp)
+    return int(to_numpy(table.dense).min(initial=0))
+
+
+def _never_negative(program: spikecore.ProgramOp, group: spikecore.GroupOp, gain: dict[spikecore.FireOp, float]) -> bool:
+    """Whether V of ``group`` can never go below zero, so that a clamp below zero (an average pool after a ReLU
+    layer, lowered without a ReLU) never acts: it accumulates only binary spikes made by this pass, through
+    non-negative synapses, and non-negative biases."""
+    for use in group.result.uses:
+        op = use.operation
+        if isinstance(op, _ACCS):
+            if op.spikes.owner not in gain or _table_min(program, op.synapses) < 0:
+                return False
+        elif isinstance(op, spikecore.AccBiasOp):
+            if _table_min(program, op.params) < 0:
+                return False
+        elif not isinstance(op, _PASSIVE):
+            return False
+    return True
 
 
 def _referenced(program: spikecore.ProgramOp, symbol: str) -> bool:

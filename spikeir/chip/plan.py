@@ -666,7 +666,8 @@ def _conv_step(fusion: _Fusion, convs: list[AccConv], cols: np.ndarray, n_cores:
         source=layout.source(first.src, first.src_len, first.delay),
         neurons=fusion.local(cols),
         kernel=kernel,
-        fan=fan,
+        # Float32 forms every record exactly while a lane's largest total stays below 2^24.
+        fan=fan.astype(np.float32) if fan.sum(axis=0).max(initial=0) < _F32_EXACT else fan,
         safe_timesteps=_safe(fusion, first.compartment, cols),
         compartment=int(first.compartment),
         streamed=fusion.program.streamed_input,

@@ -266,8 +266,9 @@ class ConvStep:
     """The segment of the state it acts on (spikeir.chip.plan, :attr:`Plan.segments`)."""
     kernel: ConvKernel
     fan: np.ndarray
-    """(C*H*W, columns) float64: per source address what one event there adds to each record
-    column (per core of the members: synaptic ops; then deliveries; then intra-core deliveries)."""
+    """(C*H*W, columns) float32 when every lane's records stay below 2^24, else float64: per source
+    address what one event there adds to each record column (per core of the members: synaptic
+    ops; then deliveries; then intra-core deliveries)."""
     safe_timesteps: int
     compartment: int = V
     streamed: bool = False

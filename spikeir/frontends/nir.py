@@ -138,7 +138,10 @@ def _text(value: Any) -> str:
 
 
 def read_nir(graph_or_path: Any, name: str | None = None) -> NIRDocument:
-    """A ``nir.NIRGraph``, a path of a ``.nir`` file, or a binary stream of one."""
+    """A ``nir.NIRGraph``, a path of a ``.nir`` file, or a binary stream of one (a `NIRDocument`, already
+    read, is itself: a sweep reads the file once and compiles it for every point)."""
+    if isinstance(graph_or_path, NIRDocument):
+        return graph_or_path
     if isinstance(graph_or_path, str | Path) or hasattr(graph_or_path, "read"):
         return _read_file(graph_or_path, name)
     to_dict = getattr(graph_or_path, "to_dict", None)

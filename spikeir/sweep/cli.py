@@ -15,8 +15,17 @@ from typing import get_args
 from spikeir.errors import SpikeIRError
 from spikeir.sweep.engine import EngineKind
 from spikeir.sweep.models import EvalSet, SweepModel, lab_eval_set, lab_model, load_eval_set, load_model
+from spikeir.sweep.nir_points import NIR_SPACE
 from spikeir.sweep.runner import DEFAULT_SHARD_SIZE, run_sweep
-from spikeir.sweep.space import Sampling, SweepError, SweepSpace, load_space, parse_vary, seed_space
+from spikeir.sweep.space import (
+    Sampling,
+    SweepError,
+    SweepSpace,
+    load_space,
+    parse_vary,
+    seed_space,
+    space_from_mapping,
+)
 from spikeir.tools.diagnostics import report
 
 USAGE_ERROR = 2
@@ -41,11 +50,13 @@ def parser() -> argparse.ArgumentParser:
         "latency and cores, with Pareto fronts.",
     )
     what = p.add_argument_group("model and data (default: the lab's seed MLP and its 1,000 held-out digits)")
-    what.add_argument("--model", metavar="FILE", help="a model file (.pt2, .onnx)")
+    what.add_argument("--model", metavar="FILE", help="a model file (.pt2, .onnx, or a NIR graph .nir)")
     what.add_argument("--inputs", metavar="X.npy", help="evaluation inputs (batch first)")
     what.add_argument("--labels", metavar="Y.npy", help="their integer labels")
     what.add_argument("--calibration", metavar="C.npy", help="calibration inputs (with --inputs)")
-    space = p.add_argument_group("space (default: the 48-point seed space of docs/sweep.md)")
+    space = p.add_argument_group(
+        "space (default: the 48-point seed space of docs/sweep.md; a .nir model's 24-point one)"
+    )
     space.add_argument("--space", metavar="FILE.toml", help="a space file ([options], optional [sweep])")
     space.add_argument(
         "--vary", metavar="NAME=V1,V2", action="append", default=[], help="an axis (repeatable; replaces the file's)"
@@ -71,8 +82,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def space_of(args: argparse.Namespace) -> SweepSpace:
-    """The space the arguments describe: the file's (or the default one), ``--vary`` axes, sampling."""
-    base = load_space(args.space) if args.space else seed_space() if not args.vary else SweepSpace()
+    """The space the arguments describe: the file's (or the default one: a ``.nir`` model's own), ``--vary``
+    axes, sampling."""
+    nir = bool(args.model) and str(args.model).endswith(".nir")
+    default = space_from_mapping(NIR_SPACE, "the default NIR space") if nir else seed_space()
+    base = load_space(args.space) if args.space else default if not args.vary else SweepSpace()
     space = base.with_axes(parse_vary(args.vary)) if args.vary else base
     sampling = args.sampling or ("random" if args.samples and not args.space else space.sampling)
     samples = args.samples if args.samples is not None else space.samples

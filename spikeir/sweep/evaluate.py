@@ -21,6 +21,7 @@ from spikeir.errors import DataError
 
 if TYPE_CHECKING:
     from spikeir.compiler import CompiledModel
+    from spikeir.sweep.nir_points import NIRPoint
 
 COUNTS = ("samples", "correct", "agree", "energy_pj", "cycles", "time_us", "spikes", "synaptic_ops", "input_events")
 """What a shard counts (all additive over samples)."""
@@ -57,12 +58,17 @@ def shard_bounds(samples: int, shard_size: int) -> list[tuple[int, int]]:
     return [(start, min(start + shard_size, samples)) for start in range(0, samples, shard_size)]
 
 
-def evaluate_shard(compiled: CompiledModel, data: EvalData, start: int, stop: int) -> dict[str, float]:
+def evaluate_shard(compiled: CompiledModel | NIRPoint, data: EvalData, start: int, stop: int) -> dict[str, float]:
     """Run ``compiled`` over samples ``start:stop`` of ``data``; the counts of `COUNTS` (and its start, its
     seconds and CPU seconds: on a shared machine their ratio says how much of a core the task had).
 
-    Every SpikeCore launch is counted (`CompiledModel.run` keeps only the first one's statistics)."""
+    Every SpikeCore launch is counted (`CompiledModel.run` keeps only the first one's statistics). A NIR
+    point (`spikeir.sweep.nir_points.NIRPoint`) runs its streams instead."""
     from spikeir.ir.host import HostExecutor
+    from spikeir.sweep.nir_points import NIRPoint, evaluate_nir_shard
+
+    if isinstance(compiled, NIRPoint):
+        return evaluate_nir_shard(compiled, data, start, stop)
 
     begin, cpu = time.perf_counter(), time.process_time()
     executor = HostExecutor(compiled.module, compiled.timesteps)

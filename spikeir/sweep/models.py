@@ -19,24 +19,23 @@ from numpy.typing import NDArray
 from xdsl.dialects.builtin import ModuleOp
 
 from spikeir.errors import DataError
+from spikeir.frontends.nir import NIRDocument, read_nir
 from spikeir.sweep.evaluate import EvalData, as_predictions
 from spikeir.sweep.space import SweepError
-
-NOT_SWEPT = {
-    "nir": "a NIR graph is a spiking network that spikeir.frontends.nir.from_nir compiles with options of its own "
-    "(conventions, per-channel scales, target) and runs on input streams; the sweep varies CompileOptions of float "
-    "models and does not take .nir files yet",
-}
-"""Formats a frontend reads that the sweep refuses, with why."""
 
 
 @dataclass
 class SweepModel:
-    """A float model in the nn dialect, and what names it."""
+    """A float model in the nn dialect, or a NIR graph (a spiking network: its points are
+    `spikeir.sweep.nir_points`'), and what names it."""
 
-    module: ModuleOp
+    module: ModuleOp | NIRDocument
     name: str
     identity: str
+
+    @property
+    def spiking(self) -> bool:
+        return isinstance(self.module, NIRDocument)
 
 
 @dataclass
@@ -73,13 +72,18 @@ def lab_model(hidden: tuple[int, ...] = (64,)) -> SweepModel:
 
 
 def load_model(path: str | Path) -> SweepModel:
-    """A model file, through the frontend of its extension (``.pt2``, ``.onnx``, ...)."""
+    """A model file, through the frontend of its extension (``.pt2``, ``.onnx``, ...); a ``.nir`` file is
+    read as a NIR graph (each point compiles it with `from_nir`)."""
     from spikeir.frontends import FRONTENDS, FrontendOptions
 
     path = Path(path)
     extension = path.suffix.lstrip(".")
-    if extension in NOT_SWEPT:
-        raise SweepError(NOT_SWEPT[extension], str(path))
+    if extension == "nir":
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            raise SweepError(f"cannot read the model: {error.strerror or error}", str(path)) from None
+        return SweepModel(read_nir(path), path.name, f"{path.name}:{_digest(content)}")
     frontend = FRONTENDS.get(extension)
     if frontend is None:
         known = ", ".join(f".{name}" for name in sorted(FRONTENDS))
@@ -138,8 +142,11 @@ def load_eval_set(inputs: str | Path, labels: str | Path, calibration: str | Pat
 
 def reference_data(model: SweepModel, data: EvalSet) -> EvalData:
     """The evaluation set with the float model's predictions (spikeir's nn interpreter runs the imported
-    float graph: the model the chip's results are compared with)."""
+    float graph: the model the chip's results are compared with). A NIR graph's float model depends on
+    the point (conventions, streams): its shards compare with it themselves."""
     from spikeir.ir.interpreter import run_function
 
+    if isinstance(model.module, NIRDocument):  # a NIR point compares with its own float SNN
+        return EvalData(data.x, data.y)
     (logits,) = run_function(model.module, "main", data.x)
     return EvalData(data.x, data.y, as_predictions(logits))

@@ -49,10 +49,14 @@ def compile_point(module: Any, calibration: Any, point: Point) -> tuple[dict[str
     compiled (an invalid value, a network that does not fit) is an answer, not an error: ``check`` says
     why (``failure``: ``bad option``, ``does not fit`` or ``cannot compile``)."""
     import spikeir
+    from spikeir.frontends.nir import NIRDocument
     from spikeir.options import CompileOptions, OptionError
+    from spikeir.sweep.nir_points import compile_nir_point
 
     start, cpu = time.perf_counter(), time.process_time()
     try:
+        if isinstance(module, NIRDocument):
+            return compile_nir_point(module, calibration, point)
         options = CompileOptions.of(**point)
         compiled = spikeir.compile(module.clone(), calibration=calibration, options=options)
     except SpikeIRError as error:
@@ -100,6 +104,8 @@ class _Scheduler:
     data: EvalData
     shard_size: int
     finish: Callable[[Record], None]
+    with_reference: bool = False
+    """Agreement is measured (a float model's predictions, or a NIR point's float SNN)."""
     queue: deque[tuple[Callable[..., Any], tuple[Any, ...], int, _PointRun]] = field(default_factory=deque)
     inflight: dict[Any, tuple[str, _PointRun]] = field(default_factory=dict[Any, tuple[str, _PointRun]])
 
@@ -144,7 +150,7 @@ class _Scheduler:
             return
         run.counts.append(counts)
         if len(run.counts) == run.shards:  # the program's facts came with its check: it is never fetched here
-            self._record(run, metrics(merge_counts(run.counts), self.data.reference is not None))
+            self._record(run, metrics(merge_counts(run.counts), self.with_reference))
 
     def _fail(self, run: _PointRun, error: BaseException) -> None:
         if run.recorded:
@@ -253,7 +259,8 @@ def run_sweep(
 
     try:
         refs = chosen.put(model.module), chosen.put(data.calibration), chosen.put(eval_data)
-        _Scheduler(chosen, *refs, eval_data, shard_size, finish).run(todo)
+        with_reference = eval_data.reference is not None or model.spiking
+        _Scheduler(chosen, *refs, eval_data, shard_size, finish, with_reference).run(todo)
     finally:
         bar.close()
         chosen.close()

@@ -35,9 +35,14 @@ class SweepError(SpikeIRError):
     """A sweep that cannot start: a bad space (file or ``--vary``), options, inputs or results file."""
 
 
+NIR_ONLY = ("conventions", "encoder", "encoder_seed")
+"""Options only a NIR model's points take (`spikeir.sweep.nir_points.NIR_OPTIONS`; the others are
+`CompileOptions` fields too)."""
+
+
 def option_names() -> list[str]:
-    """The compile options a sweep can vary (the init fields of `CompileOptions`)."""
-    return [option.name for option in fields(CompileOptions) if option.init]
+    """The options a sweep can vary: the init fields of `CompileOptions`, and those of a NIR model's points."""
+    return [*(option.name for option in fields(CompileOptions) if option.init), *NIR_ONLY]
 
 
 def canonical_name(name: str, where: str) -> str:

@@ -92,7 +92,7 @@ def test_a_sweep_of_a_model_file(tmp_path: Path, pt2_model: Path, capsys: pytest
         (["--inputs", "x.npy"], "--inputs, --labels and --calibration go together"),
         (["--model", "model.h5"], "model.h5: error: unknown model format '.h5'"),
         (["--model", "missing.onnx"], "missing.onnx: error: cannot read the model"),
-        (["--model", "net.nir"], "net.nir: error: a NIR graph is a spiking network"),
+        (["--model", "missing.nir"], "missing.nir: error: cannot read the model"),
         (["--space", "missing.toml"], "missing.toml: error: space file not found"),
         (["--engine", "local", "--address", "ray://x:1"], "--address: error: --address needs the Ray engine"),
         (["--address", "127.0.0.1:1"], "--address: error: cannot reach a Ray cluster at 127.0.0.1:1: "),

@@ -280,8 +280,9 @@ def _positive_ints(text: str) -> list[int]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m spikeir.lab.qcfs",
-        description="Rate coding of the lab MLP: plain ReLU against QCFS-trained copies.",
+        description="Rate coding of the lab's MLP or CNN: plain ReLU against QCFS-trained copies.",
     )
+    parser.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="the lab's MLP or its LeNet CNN")
     parser.add_argument("--hidden", type=_positive_ints, default=[64], help="hidden widths of the lab MLP, 64,32")
     parser.add_argument("--levels", type=_positive_ints, default=list(DEFAULT_LEVELS), help="QCFS levels L, 4,8")
     parser.add_argument("--timesteps", type=_positive_ints, default=list(DEFAULT_TIMESTEPS), help="T values, 1,2,4")
@@ -311,7 +312,7 @@ def _run(args: argparse.Namespace) -> None:
         percentile=args.percentile,
     )
     data = load_mnist()
-    plain, _ = train_or_load(tuple(args.hidden), data)
+    plain, _ = train_or_load(tuple(args.hidden), data, kind=args.model)
     result = qcfs_comparison(
         plain, data, options, levels=args.levels, timesteps=args.timesteps, search=args.search, say=print
     )
@@ -327,7 +328,7 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m spikeir.lab.qcfs``: the comparison for the seed MLP (or ``--hidden``), printed as a table;
+    """``python -m spikeir.lab.qcfs``: the comparison for the seed MLP (or ``--hidden``, ``--model cnn``), as a table;
     a bad option or input is one ``error:`` line and exit status 1 or 2, never a traceback."""
     parser = _parser()
     args = parser.parse_args(argv)

@@ -693,6 +693,7 @@ def campaign(args: argparse.Namespace) -> dict[str, object]:
                 "commonest_errors": dict(sorted(errors.items(), key=lambda item: -item[1])[:6]),
                 "wall_s": round(time.perf_counter() - start, 1),
             }
+            print(json.dumps({reader: summary[reader]}), file=sys.stderr, flush=True)  # progress, if stopped later
     finally:
         pool.stop()
     return summary

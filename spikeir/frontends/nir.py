@@ -8,9 +8,10 @@ three phases, each a function here:
    ``v_reset`` from nir >= 1.0.8) is still read; nested subgraphs are inlined.
 2. :func:`nir_to_spec`: discretization into a :class:`spikeir.numerics.snn_quantization.SNNSpec`
    under a :class:`Conventions` (``dt``, ``>`` or ``>=``, Euler or exponential leak: the exporters
-   disagree, see :data:`CONVENTIONS`); linear nodes (Affine, Linear, Scale, Flatten, Delay) fold
-   into the projections of the neuron layer they feed; a Conv2d or pool that feeds a neuron node
-   directly is a conv projection (its dense form kept for the float model); a cycle reads the
+   disagree, see :data:`CONVENTIONS`); the linear nodes between two neuron nodes (Affine, Linear,
+   Scale, Flatten, Delay, Conv2d, SumPool2d, AvgPool2d) compose into the projections of the second:
+   a conv ACC where the chain is one convolution (:func:`compose_convs`), else dense (the dense
+   form is kept for the float model); each distinct delay is one projection; a cycle reads the
    previous step.
 3. :func:`build_module`: the quantized network as a `spikecore.program` in ISA v2 form (LEAK decay,
    ACC into V or I, conv ACC, ACC current, binary FIRE with the reset the file's version means, a streamed

@@ -42,7 +42,9 @@ QUICK_LADDER = LADDER[:4]
 STAGES: dict[str, str] = {
     "import": "import",
     "nn-fold-reshapes": "fold",
+    "nn-fold-batch-norm": "fold-bn",
     "nn-fuse-dense": "fuse",
+    "nn-fuse-conv2d": "fuse-conv",
     "partition-for-spikecore": "partition",
     "spikecore-quantize": "quantize",
     "lower-quant-to-spikecore": "lower",

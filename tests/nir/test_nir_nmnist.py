@@ -166,3 +166,27 @@ def test_pool_over_a_cropped_map_before_a_padded_conv_is_unrolled_and_exact() ->
     x = torch.tensor(RNG.normal(size=(1, 2, 5, 5)))
     expected = torch.nn.functional.conv2d(torch.nn.functional.avg_pool2d(x, 2) * 4, torch.tensor(weight), padding=1)
     assert np.allclose(projection.weight @ x.numpy().ravel(), expected.numpy().ravel())
+
+
+def test_avg_pool_then_conv_is_one_conv_acc() -> None:
+    """AvgPool2d 2 then a 3x3 conv, padding 1: one conv ACC (6x6, stride 2, padding 2) whose kernel is the
+    conv's taps times 1/4, equal to torch's avg_pool2d then conv2d."""
+    weight = RNG.normal(size=(3, 2, 3, 3))
+    nodes = {
+        "input": nir.Input({"input": np.array([2, 8, 8])}),
+        "pool": nir.AvgPool2d(np.array([2, 2]), np.array([2, 2]), np.array([0, 0])),
+        "conv": nir.Conv2d((4, 4), weight, 1, 1, 1, 1, np.zeros(3)),
+        "n": nir.IF(np.ones((3, 4, 4)), np.full((3, 4, 4), 0.5)),
+        "output": nir.Output({"output": np.array([48])}),
+    }
+    order = list(nodes)
+    compiled = from_nir(nir.NIRGraph(nodes=nodes, edges=list(zip(order, order[1:], strict=False))))
+    (conv,) = [i for i in compiled.program.instructions if isinstance(i, AccConv)]
+    g = conv.geometry
+    assert (g.kernel_h, g.kernel_w, g.stride_h, g.pad_h, g.groups) == (6, 6, 2, 2, 1)
+    (projection,) = compiled.quantized.spec.layer("n").projections
+    assert projection.conv is not None
+    x = torch.tensor(RNG.normal(size=(1, 2, 8, 8)))
+    expected = torch.nn.functional.conv2d(torch.nn.functional.avg_pool2d(x, 2), torch.tensor(weight), padding=1)
+    assert np.allclose(projection.weight @ x.numpy().ravel(), expected.numpy().ravel())
+    assert np.allclose(unrolled(*projection.conv), projection.weight)

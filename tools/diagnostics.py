@@ -67,6 +67,9 @@ class LocatingParser(Parser):
         except NotImplementedError:
             # xDSL parses some types it cannot build values of (a dense attribute of f80 elements)
             self.raise_error("an attribute of this op has a type xDSL cannot hold values of", at_position=start)
+        except OverflowError:
+            # a dense f32 literal beyond f32's range (1e309), found by scripts/fuzz.py
+            self.raise_error("a value in an attribute of this op does not fit its element type", at_position=start)
         if isinstance(op.location, UnknownLoc):
             file, line, col = start.get_location()
             op.location = FileLineColLoc(StringAttr(file), IntAttr(line + self._line_offset), IntAttr(col))

@@ -318,3 +318,12 @@ def test_json_never_holds_a_bare_nan(tmp_path: Path) -> None:
     )
     status, out, _ = run_main(spike_run.main, path, "--input", x)
     assert status == 0 and "nan" in out
+
+
+def test_an_f32_literal_beyond_f32_is_a_located_parse_error(tmp_path: Path) -> None:
+    """Found by scripts/fuzz.py (mlir, seed 2026, cases 41 and 145): xDSL's OverflowError while packing."""
+    path = tmp_path / "big.mlir"
+    path.write_text(TINY.read_text().replace("[-1.0, 0.0, 1.0, 0.0]", "[-1.0, 0.0, 1" + "0" * 40 + ", 0.0]"))
+    status, _, err = run_main(spike_opt.main, path)
+    assert status == 1
+    assert one_error_line(err) == f"{path}:3:3: error: a value in an attribute of this op does not fit its element type"

@@ -382,7 +382,7 @@ class _Graph:
             raise FrontendError("a cycle through linear nodes only (no neuron on it) has no meaning", self.where(name))
         where = self.where(name)
         if kind in CONV:
-            w, conv = yield from self._through_conv(name, w, path, conv)
+            w, conv = yield from self._through_conv(name, w, conv)
         elif kind == "Affine":
             yield name, None, w @ _array(node, "bias", where), 0, None
             w, conv = w @ _array(node, "weight", where), None
@@ -401,26 +401,21 @@ class _Graph:
             yield from self.walk(pred, w, delay, (*path, name), conv)
 
     def _through_conv(
-        self, name: str, w: NDArray[np.float64], path: tuple[str, ...], conv: ConvMap | None
+        self, name: str, w: NDArray[np.float64], conv: ConvMap | None
     ) -> Generator[_Step, None, tuple[NDArray[np.float64], ConvMap | None]]:
         """Compose a Conv2d or pool with what follows it (yielding its bias over the positions): the
         map it feeds the layer through, dense, and as one convolution where that still is one."""
         g, kernel, bias, _ = self.conv_of(name)
         yield name, None, w @ np.repeat(bias, g.out_positions), 0, None
         dense = unrolled(g, kernel)
-        if conv is None and self._identity(w, path):  # feeds the neuron node directly
-            return dense, (g, kernel)
+        gain = _channel_gain(w, g.out_channels) if conv is None else None
+        if gain is not None:  # only a per-channel factor (a Scale, or nothing) between it and the layer
+            return dense * np.repeat(gain, g.out_positions)[:, None], (g, kernel * gain[:, None])
         dense = w @ dense
         composed = None if conv is None else compose_convs((g, kernel), conv)
         if composed is not None and not np.allclose(unrolled(*composed), dense, rtol=1e-9, atol=1e-12):
             composed = None  # a boundary the pair does not compose at (padding over a cropped map)
         return dense, composed
-
-    def _identity(self, w: NDArray[np.float64], path: tuple[str, ...]) -> bool:
-        """Whether ``w`` is still the identity the walk started with (only reshaping nodes passed)."""
-        if any(self.doc.nodes[n]["type"] not in ("Flatten", "Delay", _PASS) for n in path[1:]):
-            return False
-        return w.shape[0] == w.shape[1] and np.count_nonzero(w) == w.shape[0] and bool(np.all(w.diagonal() == 1))
 
     def _through_delay(
         self, name: str, w: NDArray[np.float64], delay: int, path: tuple[str, ...], conv: ConvMap | None
@@ -505,6 +500,15 @@ def unrolled(g: ConvGeometry, kernel: NDArray[np.float64]) -> NDArray[np.float64
                 cols = (ic * g.in_height + iy) * g.in_width + ix
                 dense[rows[ok], cols[ok]] += kernel[oc.ravel()[ok], (icl * g.kernel_h + ky) * g.kernel_w + kx]
     return dense
+
+
+def _channel_gain(w: NDArray[np.float64], channels: int) -> NDArray[np.float64] | None:
+    """The per-channel factors when ``w`` is diagonal with one value per channel of a C-major map, else None."""
+    n = w.shape[0]
+    if w.shape[1] != n or n % channels or np.count_nonzero(w) != np.count_nonzero(np.diagonal(w)):
+        return None
+    per_channel = np.diagonal(w).reshape(channels, -1)
+    return per_channel[:, 0].copy() if np.all(per_channel == per_channel[:, :1]) else None
 
 
 def _full_kernel(g: ConvGeometry, kernel: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -72,7 +72,7 @@ def test_unrolled_conv_matches_torch() -> None:
 
 def test_conv_then_per_element_scale_is_unrolled_and_conv1d_is_an_error() -> None:
     """A Scale that differs per position breaks the shared kernel: the projection becomes dense (and
-    equals the float computation); a Conv1d has no mapping yet and says so, naming the node."""
+    equals the float computation); one per channel keeps the conv ACC; a Conv1d has no mapping yet and says so, naming the node."""
     weight = RNG.normal(size=(3, 2, 3, 3))
     scale = RNG.uniform(0.5, 2.0, 48)
     nodes = {
@@ -88,6 +88,12 @@ def test_conv_then_per_element_scale_is_unrolled_and_conv1d_is_an_error() -> Non
     (projection,) = compiled.quantized.spec.layer("n").projections
     x = torch.tensor(RNG.normal(size=(1, 2, 6, 6)))
     expected = torch.nn.functional.conv2d(x, torch.tensor(weight)).numpy().ravel() * scale
+    assert np.allclose(projection.weight @ x.numpy().ravel(), expected)
+    nodes["s"] = nir.Scale(np.repeat([2.0, 0.5, 3.0], 16))  # one factor per channel: the kernel stays shared
+    compiled = from_nir(nir.NIRGraph(nodes=nodes, edges=edges))
+    assert len([i for i in compiled.program.instructions if isinstance(i, AccConv)]) == 1
+    (projection,) = compiled.quantized.spec.layer("n").projections
+    expected = torch.nn.functional.conv2d(x, torch.tensor(weight)).numpy().ravel() * np.repeat([2.0, 0.5, 3.0], 16)
     assert np.allclose(projection.weight @ x.numpy().ravel(), expected)
     nodes["c"] = nir.Conv1d(6, RNG.normal(size=(3, 2, 3)), 1, 0, 1, 1, np.zeros(3))
     with pytest.raises(FrontendError, match="node 'c' \\(Conv1d\\): Conv1d is not supported"):

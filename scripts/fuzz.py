@@ -558,7 +558,10 @@ def write_case(case: Case, folder: Path) -> list[str]:
 
 def run_case(reader: Reader, seed: int, index: int, timeout: float, folder: Path) -> dict[str, object]:
     """Make case ``index`` and run it: ``{"outcome": ok | user-error | finding kind, ...}``."""
-    case = reader.make(case_rng(reader.name, seed, index))
+    try:
+        case = reader.make(case_rng(reader.name, seed, index))
+    except Exception as error:  # noqa: BLE001 - a bug of this script, not of spikeir: reported, the worker lives
+        return {"index": index, "outcome": "bad-case", "status": "", "seconds": 0.0, "error": repr(error)[:300]}
     argv = write_case(case, folder)
     out, err = io.StringIO(), io.StringIO()
     start = time.perf_counter()

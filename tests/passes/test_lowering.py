@@ -303,7 +303,9 @@ def test_run_pipeline_records_stages_and_runs(mode: str) -> None:
     expected_stages = [
         "input",
         "nn-fold-reshapes",
+        "nn-fold-batch-norm",
         "nn-fuse-dense",
+        "nn-fuse-conv2d",
         "partition-for-spikecore",
         "spikecore-quantize",
         "lower-quant-to-spikecore",

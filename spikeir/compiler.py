@@ -7,11 +7,13 @@ module only adapts inputs (a torch module, nn IR, or bare weight arrays) and wra
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from os import PathLike
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 from xdsl.dialects.arith import ConstantOp
@@ -23,7 +25,12 @@ from spikeir.chip.isa import Halt, Opcode, Program
 from spikeir.dialects import nn
 from spikeir.errors import QuantizationError, SpikeIRError
 from spikeir.ir.arrays import dense_attr
-from spikeir.options import CompileOptions, Mode
+from spikeir.options import CompileOptions, Mode, OptionError
+
+if TYPE_CHECKING:
+    import nir
+
+    from spikeir.snn import CompiledSNN
 
 
 @dataclass
@@ -191,6 +198,19 @@ def _is_torch_module(model: Any) -> bool:
     return isinstance(model, torch.nn.Module)
 
 
+@overload
+def compile(
+    model: nir.NIRGraph,
+    example_input: Any = None,
+    calibration: np.ndarray | None = None,
+    *,
+    options: CompileOptions | None = None,
+    record: bool = False,
+    **overrides: Any,
+) -> CompiledSNN: ...
+
+
+@overload
 def compile(
     model: Any,
     example_input: Any = None,
@@ -199,7 +219,18 @@ def compile(
     options: CompileOptions | None = None,
     record: bool = False,
     **overrides: Any,
-) -> CompiledModel:
+) -> CompiledModel: ...
+
+
+def compile(
+    model: Any,
+    example_input: Any = None,
+    calibration: np.ndarray | None = None,
+    *,
+    options: CompileOptions | None = None,
+    record: bool = False,
+    **overrides: Any,
+) -> CompiledModel | CompiledSNN:
     """Compile ``model`` for SpikeCore.
 
     ``calibration`` is a batch of real inputs used to choose activation scales (default: the
@@ -214,7 +245,14 @@ def compile(
     (``thresholds="calibration"`` ignores the lambdas). ``thresholds="search"`` (rate mode, classifiers)
     picks the calibration percentile whose program agrees best with the float model on the calibration
     inputs at the run's default timesteps, from `SEARCH_PERCENTILES`.
+
+    A NIR graph (a ``nir.NIRGraph`` or the path of a ``.nir`` file) is a native spiking network: it
+    compiles through `spikeir.from_nir` into a `CompiledSNN` that runs input streams ``(B, T, ...)``
+    (docs/nir.md); of the options only ``target`` and ``per_channel`` apply to it, and ``conventions``
+    (``"nir"``, ``"sinabs"``, ``"snntorch"``, ...) says whose discretization the graph follows.
     """
+    if _is_nir(model):
+        return _compile_nir(model, calibration, options, overrides)
     options = CompileOptions.of(options, **overrides)  # a bad option fails here, before any work
     seconds: dict[str, float] = {}
     start = time.perf_counter()
@@ -235,6 +273,39 @@ def compile(
         options = _searched_percentile(module, calibration, options)
         seconds["threshold search"] = time.perf_counter() - start
     return _lower(module, calibration, options, record, seconds)
+
+
+def _is_nir(model: Any) -> bool:
+    """A ``.nir`` path, or a graph of the installed nir package (imported only if the caller did)."""
+    if isinstance(model, str | PathLike):
+        return str(model).endswith(".nir")
+    nir = sys.modules.get("nir")
+    return nir is not None and isinstance(model, nir.NIRGraph)
+
+
+NIR_OPTIONS = frozenset({"target", "per_channel"})
+"""The `CompileOptions` fields a NIR graph's compilation reads (the graph itself fixes the neurons)."""
+
+
+def _compile_nir(
+    model: Any, calibration: np.ndarray | None, options: CompileOptions | None, overrides: dict[str, Any]
+) -> CompiledSNN:
+    from spikeir.frontends.nir import from_nir
+
+    conventions = overrides.pop("conventions", "nir")
+    options = CompileOptions.of(options, **overrides)
+    defaults = CompileOptions()
+    ignored = sorted(
+        f.name
+        for f in fields(options)
+        if f.name not in NIR_OPTIONS and getattr(options, f.name) != getattr(defaults, f.name)
+    )
+    if ignored:
+        raise OptionError(
+            f"option(s) {', '.join(ignored)} do not apply to a NIR graph (its nodes fix the neurons); "
+            f"it takes {', '.join(sorted(NIR_OPTIONS))} and conventions"
+        )
+    return from_nir(model, conventions, calibration, per_channel=options.per_channel, target=options.target)
 
 
 SEARCH_PERCENTILES: tuple[float, ...] = (100.0, 99.9, 99.0, 98.0, 95.0, 90.0)

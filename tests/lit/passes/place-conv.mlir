@@ -4,7 +4,7 @@
 // RUN: spike-opt %s -p 'spikecore-place{neurons-per-core=5}' | filecheck %s --check-prefix=TILES
 // RUN: not spike-opt %s -p 'spikecore-place{synapse-bytes=40}' 2>&1 | filecheck %s --check-prefix=BYTES
 // RUN: not spike-opt %s -p 'spikecore-place{neurons-per-core=5 cores=4}' 2>&1 | filecheck %s --check-prefix=CORES
-// RUN: spike-opt %s -p 'spikecore-place{synapse-bytes=50}' | filecheck %s --check-prefix=ONE
+// RUN: spike-opt %s -p 'spikecore-place{synapse-bytes=49}' | filecheck %s --check-prefix=ONE
 
 spikecore.program @p target <"spikecore-v1", cores = 128, neurons_per_core = 1024, synapse_bytes = 131072, max_fan_in = 16384, bus_size = 262144> {
   spikecore.synapses @k dense<1> : tensor<2x9xi8>
@@ -27,5 +27,5 @@ spikecore.program @p target <"spikecore-v1", cores = 128, neurons_per_core = 102
 // CORES: place-conv.mlir:9:1: error: @p: the network needs 8 cores ("conv1" 8;
 // CORES-SAME: but target 'spikecore-v1' has 4; to fit, use a target with >= 8 cores (cores=8) or neurons-per-core=8
 
-// 50 bytes hold one channel (9 + 32) but not two (18 + 32): one channel per core.
+// 49 bytes hold one channel (9 + 32 bytes) but not two (18 + 32): one channel per core.
 // ONE: placed [#spikecore.slice<core = 0, base = 0, count = 16>, #spikecore.slice<core = 1, base = 0, count = 16>]

@@ -498,9 +498,6 @@ def _check_probes(plan: Plan, probes: object) -> list[ProbeSpec]:
     if not isinstance(probes, list | tuple) or not all(isinstance(p, ProbeSpec) for p in probes):
         raise ProgramError("probes must be a list of ProbeSpec", "run")
     target = plan.program.target
-    cover = np.zeros((target.cores, target.neurons_per_core), np.int64)
-    for fire in plan.fires:
-        cover[fire.core, fire.base : fire.base + fire.count] += 1
     for index, probe in enumerate(probes):
         where = f"probe {index}"
         if not (0 <= probe.core < target.cores and probe.count >= 1 and 0 <= probe.base):
@@ -513,8 +510,10 @@ def _check_probes(plan: Plan, probes: object) -> list[ProbeSpec]:
             )
         if not probe.kinds:
             raise ProgramError(f"a probe must record at least one of {', '.join(PROBE_KINDS)}", where)
-        covered = cover[probe.core, probe.base : probe.base + probe.count]
-        if probe.spikes and bool((covered != 1).any()):
+        if not probe.spikes:
+            continue
+        covered = _fire_cover(plan, probe)
+        if bool((covered != 1).any()):
             bad = int(np.flatnonzero(covered != 1)[0])
             raise ProgramError(
                 f"a spike probe needs every neuron covered by exactly one FIRE; neuron c{probe.core}[{probe.base + bad}] "
@@ -522,6 +521,18 @@ def _check_probes(plan: Plan, probes: object) -> list[ProbeSpec]:
                 where,
             )
     return list(probes)
+
+
+def _fire_cover(plan: Plan, probe: ProbeSpec) -> np.ndarray:
+    """How many FIREs cover each neuron of ``probe``: sized by the probe, not the target (65535 x 65535 is 32 GiB)."""
+    covered = np.zeros(probe.count, np.int64)
+    end = probe.base + probe.count
+    for fire in plan.fires:
+        if fire.core == probe.core:
+            low, high = max(fire.base, probe.base), min(fire.base + fire.count, end)
+            if low < high:
+                covered[low - probe.base : high - probe.base] += 1
+    return covered
 
 
 def _bytes_per_lane(plan: Plan, lanes: np.ndarray) -> int:

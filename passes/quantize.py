@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.npyio import NpzFile
 from numpy.typing import ArrayLike, NDArray
 from xdsl.context import Context
 from xdsl.dialects import arith, func
@@ -53,6 +52,7 @@ from xdsl.utils.hints import isa
 from spikeir.dialects import nn, quant
 from spikeir.dialects.canonicalization import FoldDequantizeQuantize
 from spikeir.errors import DataError, InterpreterError, QuantizationError
+from spikeir.fileio import read_npy
 from spikeir.ir.arrays import dense_attr, to_numpy
 from spikeir.ir.interpreter import Interpreter, Trace
 from spikeir.numerics.quantization import (
@@ -205,14 +205,12 @@ def prepare_calibration(main: func.FuncOp, calibration: ArrayLike) -> NDArray[np
 
 
 def load_calibration(path: str | Path) -> NDArray[np.generic]:
-    """A .npy array of model inputs, loaded without pickle (`prepare_calibration` checks its dtype)."""
+    """A .npy array of model inputs, read bounded and without pickle by `read_npy` (a huge header or a
+    text file is a DataError before any allocation; `prepare_calibration` checks the values)."""
     try:
-        data: NDArray[np.generic] | NpzFile = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:
-        raise DataError(f"cannot read calibration data: {error}", str(path)) from error
-    if not isinstance(data, np.ndarray):
-        raise DataError("calibration data must be a single .npy array, not an .npz archive", str(path))
-    return data
+        return read_npy(path, "calibration data")
+    except DataError as error:
+        raise DataError(f"cannot read calibration data: {error.message}", str(path)) from None
 
 
 def _collect_region_values(trace: Trace, regions: set[str], found: dict[str, list[Trace]]) -> None:

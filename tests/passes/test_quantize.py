@@ -373,6 +373,20 @@ def test_calibration_file(tmp_path: Path) -> None:
         assert info.value.location == str(bad)
 
 
+def test_calibration_file_is_read_bounded(tmp_path: Path) -> None:
+    """A header claiming an enormous shape and a text file are located DataErrors, not MemoryError or
+    numpy's allow_pickle hint."""
+    huge = tmp_path / "huge.npy"
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 100000), }"
+    huge.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + b"\x00" * 8)
+    text = tmp_path / "text.npy"
+    text.write_text("0.1, 0.2, 0.3\n")
+    for bad, message in ((huge, "the header claims shape"), (text, "it looks like text")):
+        with pytest.raises(DataError, match=f"cannot read calibration data: .*{message}") as info:
+            QuantizePass(calibration=str(bad)).apply(Context(), _small())
+        assert info.value.location == str(bad) and "allow_pickle" not in str(info.value)
+
+
 def test_pipeline_options_map_to_fields() -> None:
     (spec,) = parse_pipeline(
         'spikecore-quantize{calibration="data/x.npy" per-channel=true method=percentile percentile=99.9}'

@@ -101,18 +101,49 @@ class CompiledModel:
         """Float inputs (batch first, any shape the model takes) -> float outputs.
 
         Host ops run in numpy; SpikeCore regions run on the hardware model for ``timesteps``
-        (default: the compiled mode's).
+        (default: the compiled mode's). An empty batch gives an empty batch of outputs, as numpy does.
         """
         from spikeir.ir.host import HostExecutor
 
-        steps = timesteps or self.timesteps
+        steps = self.timesteps if timesteps is None else timesteps
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+            raise OptionError(f"timesteps must be at least 1, got {steps!r}")
+        batch = np.asarray(x, dtype=np.float32)
+        if batch.ndim >= 1 and len(batch) == 0:
+            self.last_run, self.last_spike_log = None, []
+            return np.zeros((0, *_main_output_shape(self.module)[1:]), np.float32)
         if self._executor is None or steps != self._executor.timesteps:
             self._executor = HostExecutor(self.module, steps)
-        outputs = self._executor.run_main(np.asarray(x, dtype=np.float32))
+        outputs = self._executor.run_main(batch)
         first = self._executor.launches[0] if self._executor.launches else None
         self.last_run = first.stats if first else None
         self.last_spike_log = first.spike_log if first else []
         return outputs
+
+
+def _main_results(module: ModuleOp) -> list[TensorType[Any]]:
+    """The result types of ``@main``: what `CompiledModel.run` returns."""
+    main = next((op for op in module.ops if isinstance(op, FuncOp) and op.sym_name.data == "main"), None)
+    if main is None:
+        raise SpikeIRError("the module has no @main function to compile and run", "compile")
+    return [t for t in main.function_type.outputs.data if isinstance(t, TensorType)]
+
+
+def _main_output_shape(module: ModuleOp) -> tuple[int, ...]:
+    """The shape of ``@main``'s one result (batch first)."""
+    return tuple(_main_results(module)[0].get_shape())
+
+
+def _check_one_output(module: ModuleOp) -> None:
+    """`CompiledModel.run` returns one array: a model with several outputs is refused by name, before any work."""
+    results = _main_results(module)
+    if len(results) != 1:
+        named = ", ".join(f"output {i} ({t})" for i, t in enumerate(results))
+        raise SpikeIRError(
+            f"the model has {len(results)} outputs ({named}); spikeir.compile compiles a model with one output: "
+            "return one tensor (torch.cat the heads) or compile each head as its own model",
+            "compile",
+        )
 
 
 def _as_nn_module(model: Any, example_input: Any) -> ModuleOp:
@@ -337,6 +368,7 @@ def _lower(
     from spikeir.ir.emit import program_from_module, programs_in
     from spikeir.passes.spikecore_pipeline import run_pipeline
 
+    _check_one_output(module)
     result = run_pipeline(module, calibration, options, record=record)
     seconds.update(result.seconds)
     if not programs_in(result.module):

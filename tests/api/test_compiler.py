@@ -13,6 +13,7 @@ from spikeir.compiler import build_mlp_module
 from spikeir.errors import PlacementError, SpikeIRError
 from spikeir.ir.interpreter import run_function
 from spikeir.lab.training import MLP
+from spikeir.options import OptionError
 from spikeir.passes.place import PlacePass
 from spikeir.passes.quantize import QuantizePass
 from support.spikecore_ir import parse
@@ -119,3 +120,42 @@ def test_build_mlp_module_checks_its_arrays() -> None:
         build_mlp_module([w, np.zeros((2, 5), np.float32)], [None, None], ["relu", None])
     with pytest.raises(SpikeIRError, match="activation 0 must be 'relu' or None"):
         build_mlp_module([w], [None], ["tanh"])
+
+
+@pytest.fixture(scope="module")
+def compiled_mlp(model_and_data: tuple[torch.nn.Module, np.ndarray]) -> spikeir.CompiledModel:
+    model, x = model_and_data
+    return spikeir.compile(model, x[:1], calibration=x)
+
+
+def test_an_empty_batch_runs_to_an_empty_batch(
+    compiled_mlp: spikeir.CompiledModel, model_and_data: tuple[torch.nn.Module, np.ndarray]
+) -> None:
+    compiled, x = compiled_mlp, model_and_data[1]
+    compiled.run(x[:2])
+    empty = compiled.run(x[:0])
+    assert empty.shape == (0, 10) and empty.dtype == np.float32 and compiled.last_run is None
+
+
+@pytest.mark.parametrize("timesteps", [0, -3, True, 2.0])
+def test_run_refuses_timesteps_below_one(model_and_data: tuple[torch.nn.Module, np.ndarray], timesteps: object) -> None:
+    model, x = model_and_data
+    compiled = spikeir.compile(model, x[:1], calibration=x)
+    with pytest.raises(OptionError, match=r"timesteps must be at least 1, got"):
+        compiled.run(x[:2], timesteps=timesteps)  # pyright: ignore[reportArgumentType]
+
+
+class _TwoHeads(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = torch.nn.Linear(784, 8), torch.nn.Linear(784, 4)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = x.flatten(1)
+        return self.a(x), self.b(x)
+
+
+def test_a_model_with_two_outputs_is_refused_naming_them(model_and_data: tuple[torch.nn.Module, np.ndarray]) -> None:
+    _, x = model_and_data
+    with pytest.raises(SpikeIRError, match=r"2 outputs \(output 0 \(tensor<1x8xf32>\), output 1 \(tensor<1x4xf32>\)\)"):
+        spikeir.compile(_TwoHeads().eval(), x[:1], calibration=x)

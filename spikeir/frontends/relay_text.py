@@ -362,6 +362,13 @@ def _arity(op: str, args: list[Value], count: int, conv: _Converter, tree: Tree)
         raise FrontendError(f"{op} takes {count} argument(s), got {len(args)}", conv.where(tree))
 
 
+def _no_attrs(op: str, attrs: dict[str, Any], conv: _Converter, tree: Tree) -> None:
+    """Relay's ``add``, ``nn.relu``, ``nn.batch_flatten`` and ``copy`` have no attributes: one given is
+    a mistake in the text (``add(..., axis=x)``), never something to ignore."""
+    if attrs:
+        raise FrontendError(f"{op} takes no attributes, got {', '.join(attrs)}", conv.where(tree))
+
+
 def _int_attr(attrs: dict[str, Any], name: str, default: int, op: str, conv: _Converter, tree: Tree) -> int:
     """Attribute ``name`` as an integer: a name, string or float there is the user's error, not ours."""
     value = attrs.get(name, default)
@@ -414,6 +421,7 @@ def _add(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[s
     """``add``: a skip connection (two values computed from the inputs) or a constant bias (a vector on
     the last axis, ``[C, 1, 1]`` on the channels of an NCHW map)."""
     _arity(op, args, 2, conv, tree)
+    _no_attrs(op, attrs, conv, tree)
     lhs, rhs = args
     if isinstance(lhs, _Const):
         lhs, rhs = rhs, lhs
@@ -429,6 +437,7 @@ def _add(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[s
 
 def _relu(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
     _arity(op, args, 1, conv, tree)
+    _no_attrs(op, attrs, conv, tree)
     return conv.builder.relu(conv.activation(args[0], op, tree))
 
 
@@ -440,6 +449,7 @@ def _softmax(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: di
 
 def _batch_flatten(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
     _arity(op, args, 1, conv, tree)
+    _no_attrs(op, attrs, conv, tree)
     x = conv.activation(args[0], op, tree)
     return conv.builder.reshape(x, [shape_of(x)[0], -1], op, conv.where(tree))
 
@@ -632,6 +642,7 @@ def _concatenate(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs
 
 def _identity(conv: _Converter, tree: Tree, op: str, args: list[Value], attrs: dict[str, Any]) -> Value:
     _arity(op, args, 1, conv, tree)
+    _no_attrs(op, attrs, conv, tree)
     return args[0]
 
 

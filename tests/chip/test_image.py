@@ -16,7 +16,7 @@ from spikeir.chip.assembly import assemble, disassemble
 from spikeir.chip.image import HEADER_SIZE, decode, encode, is_image, load_image, save_image
 from spikeir.chip.isa import Acc, AccBias, Halt, Program
 from spikeir.chip.target import SPIKECORE_V1
-from spikeir.errors import ImageError, ProgramError
+from spikeir.errors import ImageError, ProgramError, TargetError
 from support.program_strategies import assert_same_program, programs
 from support.programs import small_program
 
@@ -94,11 +94,10 @@ def test_encode_validates() -> None:
         encode(program)
 
 
-def test_encode_rejects_unencodable_target_name() -> None:
-    program = small_program()
-    program.target = SPIKECORE_V1.with_options(name="x" * 33)
-    with pytest.raises(ImageError, match="1 to 32 characters"):
-        encode(program)
+def test_a_target_name_the_image_cannot_hold_cannot_be_made() -> None:
+    """The image's name field holds 32 characters, so a longer name is refused when the target is made."""
+    with pytest.raises(TargetError, match="1 to 32 characters"):
+        SPIKECORE_V1.with_options(name="x" * 33)
 
 
 def _error(image: bytes, filename: str | None = None) -> str:

@@ -257,11 +257,12 @@ def test_dynamic_batch_archive_still_imports() -> None:
 
 
 def test_unsupported_pt2_op_is_named(tmp_path: Path) -> None:
-    conv = _pt2_bytes(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU()), torch.randn(1, 1, 5, 5))
-    path = tmp_path / "conv.pt2"
-    path.write_bytes(conv)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Sigmoid())
+    path = tmp_path / "sigmoid.pt2"
+    path.write_bytes(_pt2_bytes(model, torch.randn(1, 1, 5, 5)))
     status, err = run_spike_opt(path)
-    assert status == 1 and ": error: aten.conv2d is not supported by spikeir" in err and "Traceback" not in err, err
+    expected = ": error: aten.sigmoid (layer '1') is not supported by spikeir; supported ops: "
+    assert status == 1 and expected in err and "Traceback" not in err, err
 
 
 # -- .onnx ------------------------------------------------------------------------------------------
@@ -280,11 +281,12 @@ def test_random_bytes_as_onnx(tmp_path: Path, data: bytes) -> None:
 
 
 def test_unsupported_onnx_op_is_named(tmp_path: Path) -> None:
-    conv = _onnx_bytes([("Conv", ["x", "w"], ["y"])], (2, 1, 3, 3), (["N", 1, 5, 5], ["N", 2, 3, 3]))
-    path = tmp_path / "conv.onnx"
-    path.write_bytes(conv)
+    sigmoid = _onnx_bytes([("MatMul", ["x", "w"], ["h"]), ("Sigmoid", ["h"], ["y"])], (4, 3), (["N", 4], ["N", 3]))
+    path = tmp_path / "sigmoid.onnx"
+    path.write_bytes(sigmoid)
     status, err = run_spike_opt(path)
-    assert status == 1 and err == f"{path}:main: error: Relax op 'relax.nn.conv2d' is not supported by spikeir\n", err
+    expected = f"{path}:main: error: Relax op 'relax.sigmoid' is not supported by spikeir; supported ops: "
+    assert status == 1 and err.startswith(expected) and err.count("\n") == 1, err
 
 
 def test_onnx_external_data_outside_the_model_is_refused(tmp_path: Path) -> None:

@@ -195,7 +195,8 @@ def test_mutated_relay_imports_or_is_a_located_error(seed: str, changes: list[tu
             "%3 = nn.relu(%2);\n  %9 = reshape(%fc1_bias, newshape=[7]);",
             "reshape: cannot reshape a constant of shape [5] to [7]",
         ),
-        ("add(%1, %fc1_bias)", "add(%1, %fc1_bias, axis=x)", "add: axis must be an integer"),
+        ("add(%1, %fc1_bias)", "add(%1, %fc1_bias, axis=x)", "add takes no attributes, got axis"),
+        ("nn.relu(%2)", "nn.relu(%2, alpha=0.1)", "nn.relu takes no attributes, got alpha"),
     ],
 )
 def test_relay_attribute_errors_found_by_fuzzing(old: str, new: str, message: str) -> None:

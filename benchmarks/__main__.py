@@ -42,7 +42,8 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         metavar="N",
-        help="BLAS and PyTorch threads (default 1: multi-threaded BLAS on a loaded machine measures the load; 0 keeps the libraries' defaults)",
+        help="BLAS and PyTorch threads, at most the machine's CPUs (default 1: multi-threaded BLAS on a loaded machine "
+        "measures the load; 0 keeps the libraries' defaults)",
     )
     p.add_argument(
         "--only",
@@ -104,6 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.threads < 0:
         parser().error(f"--threads must be 0 or more, got {args.threads}")
+    cpus = os.cpu_count() or 1
+    if args.threads > cpus:
+        parser().error(
+            f"--threads {args.threads} exceeds this machine's {cpus} CPUs (more threads only measure contention)"
+        )
     if args.json:
         _check_writable(args.json)  # fail before minutes of work, not after
     set_threads(args.threads)

@@ -89,3 +89,13 @@ def test_main_host_and_peers_sections(tmp_path: Path, monkeypatch: pytest.Monkey
     data = json.loads(out.read_text())
     assert set(data) == {"quick", "machine", "host", "peers", "seconds"}
     assert data["machine"]["peak_rss_mib"] > 0
+
+
+def test_threads_beyond_the_cpus_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(bench.os, "cpu_count", lambda: 4)
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--quick", "--threads", "5"])
+    assert exit_info.value.code == 2
+    assert "--threads 5 exceeds this machine's 4 CPUs" in capsys.readouterr().err

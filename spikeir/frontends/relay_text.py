@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from lark import Lark, Token, Tree
@@ -34,7 +34,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
 
-from spikeir.errors import FrontendError
+from spikeir.errors import DataError, FrontendError
+from spikeir.fileio import check_nesting, read_npz
 from spikeir.frontends.builder import NNBuilder, bias_vector, shape_of
 
 GRAMMAR = r"""
@@ -95,20 +96,23 @@ def meta_constant_key(index: int) -> str:
 def import_relay(text: str, params: Mapping[str, np.ndarray], filename: str | None = None) -> ModuleOp:
     """Convert Relay text with its weights ``params`` to `func.func @main` in the nn dialect."""
     try:
+        check_nesting(text, filename)  # lark's tree builders recurse per level: 2,000 ended in RecursionError
+    except DataError as err:
+        raise FrontendError(err.message, err.location) from None
+    try:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
         raise _syntax_error(err, text, filename) from None
     return _Converter(params, filename).run(tree)
 
 
-def load_params(source: Any) -> dict[str, np.ndarray]:
-    """Read a ``.npz`` parameter file (path or binary stream) without unpickling anything."""
+def load_params(source: str | os.PathLike[str] | IO[bytes]) -> dict[str, np.ndarray]:
+    """Read a ``.npz`` parameter file (path or binary stream) with `read_npz`: bounded, no pickles, and
+    only integer and float arrays (a complex, bool or datetime weight has no float32 meaning)."""
     try:
-        with np.load(source, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except (OSError, ValueError) as err:
-        where = str(source) if isinstance(source, (str, os.PathLike)) else str(getattr(source, "name", "params"))
-        raise FrontendError(f"cannot read the Relay params file: {err}", where) from None
+        return read_npz(source, kinds="iuf")
+    except DataError as err:
+        raise FrontendError(f"cannot read the Relay params file: {err.message}", err.location) from None
 
 
 def _syntax_error(err: UnexpectedInput, text: str, filename: str | None) -> FrontendError:
@@ -199,10 +203,12 @@ class _Converter:
     def function(self, tree: Tree) -> ModuleOp:
         params = next((c for c in tree.children if isinstance(c, Tree) and c.data == "params"), None)
         body = next(c for c in tree.children if isinstance(c, Tree) and c.data == "body")
+        seen: dict[str, Token] = {}
         for param in params.children if params is not None else []:
             assert isinstance(param, Tree)
             name, typ = param.children
             assert isinstance(name, Token)
+            self.unique(name, seen)
             shape = self.tensor_type(typ) if isinstance(typ, Tree) else None
             key = str(name)[1:]
             if key in self.params:
@@ -229,6 +235,14 @@ class _Converter:
         if not isinstance(output, SSAValue):
             raise FrontendError("the function's result must be computed from its inputs", self.where(body))
         return self.builder.finish([output])
+
+    def unique(self, name: Token, seen: dict[str, Token]) -> None:
+        """Refuse a parameter name used twice: the second would silently shadow the first."""
+        first = seen.setdefault(str(name), name)
+        if first is not name:
+            raise FrontendError(
+                f"parameter {name} is declared twice (first at {first.line}:{first.column})", self.where(name)
+            )
 
     def tensor_type(self, tree: Tree) -> tuple[int, ...] | None:
         if tree.data == "scalar_type":

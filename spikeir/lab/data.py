@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from spikeir import fileio
 from spikeir.errors import DataError
 
 MNIST_MEAN = 0.1307
@@ -165,17 +166,11 @@ def _find_idx(directory: Path, key: str) -> Path:
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as stream:
-                return stream.read()
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise DataError("file not found", str(path)) from None
-    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise DataError(f"corrupt gzip data: {error}", str(path)) from None
-    except OSError as error:
-        raise DataError(f"cannot read: {error.strerror or error}", str(path)) from None
+    """The IDX file's bytes, gunzipped, through `read_bounded`: a gzip bomb or a device stops there.
+    The bound is looked up at each call (one source of truth, `spikeir.fileio.MAX_READ_BYTES`)."""
+    if not path.exists():
+        raise DataError("file not found", str(path))
+    return fileio.read_bounded(path, "MNIST file", fileio.MAX_READ_BYTES)
 
 
 def _parse_idx(path: Path, magic: int, ndim: int) -> tuple[tuple[int, ...], bytes]:

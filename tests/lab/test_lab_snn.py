@@ -19,8 +19,6 @@ def test_snn_takes_one_hidden_layer_and_one_t(tmp_path: Path) -> None:
         run_lab(LabOptions(model="snn", hidden=(32, 16), timesteps=(4,), out=out), say=lambda line: None)
     with pytest.raises(LabOptionError, match="one hidden layer for one number of timesteps"):
         run_lab(LabOptions(model="snn", hidden=(16,), timesteps=(4, 8), out=out), say=lambda line: None)
-    with pytest.raises(LabOptionError, match="set SPIKEIR_CACHE instead of --cache-dir"):
-        run_lab(LabOptions(model="snn", timesteps=(4,), cache_dir=str(tmp_path), out=out), say=lambda line: None)
     assert not (tmp_path / "out").exists()
 
 

@@ -385,10 +385,19 @@ def _finish(
     return new_ops
 
 
-def _quantized(value: SSAValue, scale: float) -> quant.QuantizeOp:
-    q = quant.QuantizeOp(value, quant.uniform_tensor(_tensor_shape(value), 8, [scale]))
+def _quantized(value: SSAValue, scale: float, at: Operation, new_ops: list[Operation]) -> SSAValue:
+    """``value`` as int8 at ``scale`` for ``at``: an existing quant.quantize of it before ``at`` in its
+    block (or in ``new_ops``) is reused, so a value used twice, such as a region input that is also a
+    skip connection's identity, stays one quantize (one input port); otherwise a new one joins ``new_ops``."""
+    q_type = quant.uniform_tensor(_tensor_shape(value), 8, [scale])
+    earlier = [use.operation for use in value.uses if use.operation.parent_block() is at.parent_block()]
+    for candidate in [*new_ops, *(o for o in earlier if o.is_before_in_block(at))]:
+        if isinstance(candidate, quant.QuantizeOp) and candidate.input is value and candidate.result.type == q_type:
+            return candidate.result
+    q = quant.QuantizeOp(value, q_type)
     q.result.name_hint = "x_q"
-    return q
+    new_ops.append(q)
+    return q.result
 
 
 @dataclass
@@ -405,7 +414,8 @@ class QuantizeLayer(RewritePattern):
             return
         per_axis = len(plan.weight_scales) > 1
         axis = 0 if per_axis else -1
-        q_in = _quantized(op.input, plan.input_scale)
+        new_ops: list[Operation] = []
+        q_in = _quantized(op.input, plan.input_scale, op, new_ops)
         weight = quant.ConstantOp(
             dense_attr(plan.weights), quant.uniform_tensor(plan.weights.shape, 8, plan.weight_scales, axis)
         )
@@ -421,10 +431,10 @@ class QuantizeLayer(RewritePattern):
         for new_op, hint in ((weight, "w_q"), (bias, "b_q"), (acc, "acc")):
             new_op.results[0].name_hint = hint
         relu = plan.activation == "relu"
-        new_ops = _finish(
-            op, acc.result, plan.output_scale, plan.multipliers, plan.shift, relu, [q_in, weight, bias, acc]
-        )
-        for new_op in new_ops[4:-1]:  # requantize, relu; the dequantize takes over the old name
+        new_ops.extend((weight, bias, acc))
+        start = len(new_ops)
+        new_ops = _finish(op, acc.result, plan.output_scale, plan.multipliers, plan.shift, relu, new_ops)
+        for new_op in new_ops[start:-1]:  # requantize, relu; the dequantize takes over the old name
             new_op.results[0].name_hint = "y_q"
         rewriter.replace(op, new_ops)
 
@@ -444,13 +454,14 @@ class QuantizeRescale(RewritePattern):
         acc_type = quant.uniform_tensor(_tensor_shape(op.result), 32, [plan.accumulator_scale])
         layer = op.properties.get("layer")
         name = layer.data if isinstance(layer, StringAttr) else None
-        new_ops: list[Operation]
+        new_ops: list[Operation] = []
         if isinstance(op, nn.Pool2dOp):
-            q_in = _quantized(op.input, plan.input_scale)
-            new_ops = [q_in, quant.Pool2dOp(q_in, op.kind.data, op.window, acc_type, name)]
+            q_in = _quantized(op.input, plan.input_scale, op, new_ops)
+            new_ops.append(quant.Pool2dOp(q_in, op.kind.data, op.window, acc_type, name))
         else:
-            lhs, rhs = _quantized(op.lhs, plan.input_scale), _quantized(op.rhs, plan.input_scale)
-            new_ops = [lhs, rhs, quant.AddOp(lhs, rhs, acc_type)]
+            lhs = _quantized(op.lhs, plan.input_scale, op, new_ops)
+            rhs = _quantized(op.rhs, plan.input_scale, op, new_ops)
+            new_ops.append(quant.AddOp(lhs, rhs, acc_type))
         user = op.results[0].get_unique_use()
         relu = user.operation if user is not None and isinstance(user.operation, nn.ReluOp) else None
         acc = new_ops[-1].results[0]

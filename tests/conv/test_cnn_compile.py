@@ -159,6 +159,17 @@ def resnet_block() -> Any:
     return b.finish([b.dense(h, RNG.standard_normal((4, 8)), "fc", None)])
 
 
+def resnet_block_on_input() -> Any:
+    """conv-relu-conv + identity, relu, global average pooling and a dense head, where the identity is
+    the model input itself (it is used twice in the region)."""
+    b = NNBuilder()
+    x = b.input((1, 4, 6, 6), "x")
+    h = b.relu(_conv(b, x, 4, 4, 3, "conv1", padding=1))
+    h = b.relu(b.add(_conv(b, h, 4, 4, 3, "conv2", padding=1), x))
+    h = b.reshape(b.global_avg_pool(h, "gap"), (1, -1), "flatten", None)
+    return b.finish([b.dense(h, RNG.standard_normal((3, 4)), "fc", None)])
+
+
 def nmnist_cnn() -> Any:
     """The NIR paper's N-MNIST CNN shape (padding 1: 2x34x34 -> 16x16x16 -> 16x8x8 -> 8x4x4 = 128; IF neurons
     are ReLUs in graded mode)."""
@@ -197,6 +208,15 @@ def test_resnet_basic_block_is_one_region_and_bit_exact() -> None:
     assert "quant.add" in compiled.stages["spikecore-quantize"]
     x = RNG.standard_normal((32, 3, 8, 8)).astype(np.float32)
     _check_bit_exact(compiled, x)
+
+
+@pytest.mark.slow
+def test_resnet_block_whose_identity_is_the_model_input_is_one_input_port_and_bit_exact() -> None:
+    compiled = spikeir.compile(
+        resnet_block_on_input(), calibration=RNG.uniform(0, 1, (64, 4, 6, 6)).astype(np.float32), record=True
+    )
+    assert compiled.stages["spikecore-quantize"].count("quant.quantize") == 1
+    _check_bit_exact(compiled, RNG.uniform(0, 1, (16, 4, 6, 6)).astype(np.float32))
 
 
 @pytest.mark.slow

@@ -121,12 +121,17 @@ class CompiledModel:
         return outputs
 
 
-def _main_results(module: ModuleOp) -> list[TensorType[Any]]:
-    """The result types of ``@main``: what `CompiledModel.run` returns."""
+def _main(module: ModuleOp) -> FuncOp:
+    """``@main``, the function `CompiledModel.run` evaluates."""
     main = next((op for op in module.ops if isinstance(op, FuncOp) and op.sym_name.data == "main"), None)
     if main is None:
         raise SpikeIRError("the module has no @main function to compile and run", "compile")
-    return [t for t in main.function_type.outputs.data if isinstance(t, TensorType)]
+    return main
+
+
+def _main_results(module: ModuleOp) -> list[TensorType[Any]]:
+    """The result types of ``@main``: what `CompiledModel.run` returns."""
+    return [t for t in _main(module).function_type.outputs.data if isinstance(t, TensorType)]
 
 
 def _main_output_shape(module: ModuleOp) -> tuple[int, ...]:
@@ -144,6 +149,30 @@ def _check_one_output(module: ModuleOp) -> None:
             "return one tensor (torch.cat the heads) or compile each head as its own model",
             "compile",
         )
+
+
+def _check_one_region(module: ModuleOp) -> None:
+    """A `CompiledModel` holds one program: a model whose SpikeCore layers host ops split into several
+    regions is refused naming the regions and the host ops between them."""
+    from spikeir.dialects import spikecore
+    from spikeir.ir.emit import programs_in
+
+    programs = programs_in(module)
+    if len(programs) < 2:
+        return
+    main = _main(module)
+    launches = [op for op in main.walk() if isinstance(op, spikecore.LaunchOp)]
+    first, last = main.body.block.get_operation_index(launches[0]), main.body.block.get_operation_index(launches[-1])
+    between = sorted(
+        {op.name for op in list(main.body.block.ops)[first:last] if not isinstance(op, spikecore.LaunchOp)}
+    )
+    raise SpikeIRError(
+        f"the model's SpikeCore layers form {len(programs)} regions "
+        f"({', '.join(f'@{p.sym_name.data}' for p in programs)}) split by host ops ({', '.join(between)}); "
+        "spikeir.compile makes one program: move those ops after the last layer, or run the partitioned "
+        "module with spike-run (spikeir.ir.host.HostExecutor)",
+        "compile",
+    )
 
 
 def _as_nn_module(model: Any, example_input: Any) -> ModuleOp:
@@ -378,6 +407,7 @@ def _lower(
             "spikeir.passes.diagnostics.print_remarks() before compiling)",
             "compile",
         )
+    _check_one_region(result.module)
     start = time.perf_counter()
     program = program_from_module(result.module)
     seconds["emit"] = time.perf_counter() - start

@@ -159,3 +159,16 @@ def test_a_model_with_two_outputs_is_refused_naming_them(model_and_data: tuple[t
     _, x = model_and_data
     with pytest.raises(SpikeIRError, match=r"2 outputs \(output 0 \(tensor<1x8xf32>\), output 1 \(tensor<1x4xf32>\)\)"):
         spikeir.compile(_TwoHeads().eval(), x[:1], calibration=x)
+
+
+def test_layers_split_into_several_regions_are_refused_naming_the_host_ops(
+    model_and_data: tuple[torch.nn.Module, np.ndarray],
+) -> None:
+    _, x = model_and_data
+    split = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(784, 16), torch.nn.Softmax(1), torch.nn.Linear(16, 10)
+    ).eval()
+    with pytest.raises(
+        SpikeIRError, match=r"2 regions \(@spikecore_0, @spikecore_1\) split by host ops \(nn.softmax\)"
+    ):
+        spikeir.compile(split, x[:1], calibration=x)

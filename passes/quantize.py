@@ -116,7 +116,10 @@ def _constant_value(value: SSAValue, what: str, where: str, op_name: str) -> NDA
         raise QuantizationError(
             f"the {what} of {op_name} is {source}, not a constant: bind the parameters before quantizing", where
         )
-    return to_numpy(producer.value).astype(np.float64)
+    try:
+        return to_numpy(producer.value).astype(np.float64)
+    except InterpreterError as error:
+        raise QuantizationError(f"the {what} of {op_name}: {error.message}", where) from None
 
 
 def _check_region_op(op: Operation, known: set[SSAValue], name: str, index: int) -> None:
@@ -210,7 +213,8 @@ def load_calibration(path: str | Path) -> NDArray[np.generic]:
     try:
         return read_npy(path, "calibration data")
     except DataError as error:
-        raise DataError(f"cannot read calibration data: {error.message}", str(path)) from None
+        detail = error.message.removeprefix("cannot read the calibration data: ")
+        raise DataError(f"cannot read calibration data: {detail}", str(path)) from None
 
 
 def _collect_region_values(trace: Trace, regions: set[str], found: dict[str, list[Trace]]) -> None:

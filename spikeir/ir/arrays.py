@@ -12,6 +12,7 @@ import numpy as np
 from xdsl.dialects.builtin import (
     BytesAttr,
     DenseIntOrFPElementsAttr,
+    Float16Type,
     Float32Type,
     Float64Type,
     IntegerType,
@@ -25,12 +26,17 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute
 from xdsl.utils.hints import isa
 
+from spikeir.errors import InterpreterError
+
 # xDSL packs dense data in native byte order.
 _ORDER = "<" if sys.byteorder == "little" else ">"
 
 
 def numpy_dtype(element_type: Attribute) -> np.dtype:
-    """The numpy dtype that matches an xDSL element type."""
+    """The numpy dtype that matches an xDSL element type; any other type (bf16, f80, i1, ...) is an
+    InterpreterError naming it, since numpy has no exact match to compute it with."""
+    if isinstance(element_type, Float16Type):
+        return np.dtype(f"{_ORDER}f2")
     if isinstance(element_type, Float32Type):
         return np.dtype(f"{_ORDER}f4")
     if isinstance(element_type, Float64Type):
@@ -39,7 +45,9 @@ def numpy_dtype(element_type: Attribute) -> np.dtype:
         width = element_type.width.data
         if width in (8, 16, 32, 64):
             return np.dtype(f"{_ORDER}i{width // 8}")
-    raise TypeError(f"no numpy dtype for element type {element_type}")
+    raise InterpreterError(
+        f"element type {element_type} is not supported (spikeir computes f16, f32, f64, i8, i16, i32 and i64)"
+    )
 
 
 def element_type_of(dtype: np.dtype) -> Float32Type | Float64Type | IntegerType:

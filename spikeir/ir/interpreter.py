@@ -454,6 +454,8 @@ class Interpreter:
         except SpikeIRError as error:
             # xDSL notes the whole module, printed, on an error raised by an op: users need the place only.
             error.__notes__ = []
+            if error.location is None and cursor.op is not None:
+                raise op_error(cursor.op, error.message) from None  # e.g. an element type numpy lacks
             raise
         except InterpretationError as error:
             raise self._failure(cursor.op, fn, str(error)) from None
@@ -521,7 +523,11 @@ def check_input(value: ArrayLike, typ: Attribute, what: str, location: str) -> A
             f"{what} has shape {list(array.shape)}, but the function expects {expected_shape(typ)} (type {typ})",
             location,
         )
-    return array.astype(numpy_dtype(typ.element_type), copy=False)
+    try:
+        dtype = numpy_dtype(typ.element_type)
+    except InterpreterError as error:
+        raise InterpreterError(f"{what}: {error.message}", location) from None
+    return array.astype(dtype, copy=False)
 
 
 def run_function(module: ModuleOp, name: str, *inputs: ArrayLike) -> tuple[Array, ...]:

@@ -587,7 +587,8 @@ def _state_bound(program: Program, layers: list[_Layer], timesteps: int) -> int:
         top = int(payload_max[layer.src : layer.src + layer.src_len].max())
         growth = int(layer.weight.abs().reshape(layer.weight.shape[0], -1).sum(1).max()) * top
         growth += int(layer.bias.abs().max()) if layer.bias is not None else 0
-        theta = int(layer.param.abs().max()) if layer.fire and layer.param is not None else 0
+        binary = layer.fire is not None and layer.fire.mode == FireMode.BINARY
+        theta = int(layer.param.abs().max()) if binary and layer.param is not None else 0
         bounds.append(theta + timesteps * growth)
     return max(bounds)
 

@@ -78,7 +78,7 @@ def test_the_pipeline_is_a_list_of_configured_passes() -> None:
     options = PipelineOptions(mode="rate", leak_shift=3, reset="zero", init_half=False, cores=7)
     quantize = CalibratedQuantize(None, options)
     passes = lowering_passes(options, quantize)
-    assert passes[3] is quantize and quantize.name == QuantizePass.name
+    assert passes[5] is quantize and quantize.name == QuantizePass.name
     assert passes[-2] == ConvertToSnnPass(leak_shift=3, init_half=False, reset="zero")
     assert passes[-1] == PlacePass(cores=7)
     assert not any(isinstance(p, ConvertToSnnPass) for p in lowering_passes(PipelineOptions(), quantize))

@@ -220,7 +220,7 @@ def read_bounded(path: str | os.PathLike[str], what: str = "file", limit: int = 
 def _check_dtype(dtype: np.dtype[np.generic], kinds: str, place: str) -> None:
     structured = dtype.fields is not None or dtype.subdtype is not None
     if structured or dtype.hasobject or dtype.kind not in kinds:
-        kind = "structured" if structured else _KIND_NAMES.get(dtype.kind, dtype.kind)
+        kind = "structured" if structured else _KIND_NAMES_ALLOWED.get(dtype.kind, dtype.kind)
         *others, last = sorted({_KIND_NAMES_ALLOWED[k] for k in kinds})
         allowed = f"{', '.join(others)} or {last}" if others else last
         raise DataError(f"the array has dtype {dtype} ({kind}); expected a plain {allowed} array", place)

@@ -18,6 +18,7 @@ from math import prod
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
     I64,
     AnyFloat,
     DenseArrayBase,
@@ -115,6 +116,11 @@ def _shape(value: SSAValue | Operation) -> tuple[int, ...]:
     return typ.get_shape()
 
 
+def _dims(shape: Sequence[int]) -> str:
+    """A shape as verifier messages print it, ``[?, 1, 2, 2]`` for a dynamic dimension."""
+    return "[" + ", ".join("?" if d == DYNAMIC_INDEX else str(d) for d in shape) + "]"
+
+
 def _axis_name(axis: int) -> str:
     return "last axis" if axis == -1 else f"axis {axis}"
 
@@ -125,20 +131,20 @@ def _verify_dense_shapes(
     """Shared shape rules of nn.dense and nn.fused_dense: [B, K] x [N, K] (+ [N]) -> [B, N]."""
     in_shape, w_shape, out_shape = _shape(input), _shape(weight), _shape(result)
     if len(in_shape) != 2:
-        raise VerifyException(f"'{op.name}' expects a 2-D input [batch, features], got shape {list(in_shape)}")
+        raise VerifyException(f"'{op.name}' expects a 2-D input [batch, features], got shape {_dims(in_shape)}")
     if len(w_shape) != 2:
         raise VerifyException(
-            f"'{op.name}' expects a 2-D weight [out_features, in_features], got shape {list(w_shape)}"
+            f"'{op.name}' expects a 2-D weight [out_features, in_features], got shape {_dims(w_shape)}"
         )
     if in_shape[1] != w_shape[1]:
         raise VerifyException(
             f"'{op.name}' input has {in_shape[1]} features but the weight expects {w_shape[1]} "
-            f"(weight shape {list(w_shape)})"
+            f"(weight shape {_dims(w_shape)})"
         )
     if bias is not None and _shape(bias) != (w_shape[0],):
-        raise VerifyException(f"'{op.name}' bias must have shape [{w_shape[0]}], got {list(_shape(bias))}")
+        raise VerifyException(f"'{op.name}' bias must have shape [{w_shape[0]}], got {_dims(_shape(bias))}")
     if out_shape != (in_shape[0], w_shape[0]):
-        raise VerifyException(f"'{op.name}' result must have shape {[in_shape[0], w_shape[0]]}, got {list(out_shape)}")
+        raise VerifyException(f"'{op.name}' result must have shape {_dims((in_shape[0], w_shape[0]))}, got {_dims(out_shape)}")
 
 
 @irdl_op_definition
@@ -207,7 +213,7 @@ class BiasAddOp(IRDLOperation):
         if _shape(self.bias) != (size,):
             raise VerifyException(
                 f"'nn.bias_add' bias must have shape [{size}] to match the input's {_axis_name(axis)}, "
-                f"got {list(_shape(self.bias))}"
+                f"got {_dims(_shape(self.bias))}"
             )
 
 
@@ -243,10 +249,23 @@ class _ShapeChangeOp(IRDLOperation):
         assert isa(in_type, TensorType[Attribute]) and isa(out_type, TensorType[Attribute])
         if in_type.element_type != out_type.element_type:
             raise VerifyException(f"'{self.name}' must keep the element type")
-        if prod(in_type.get_shape()) != prod(out_type.get_shape()):
+        in_shape, out_shape = in_type.get_shape(), out_type.get_shape()
+        if DYNAMIC_INDEX in in_shape[1:] or DYNAMIC_INDEX in out_shape[1:]:
             raise VerifyException(
-                f"'{self.name}' cannot change the element count: {list(in_type.get_shape())} has "
-                f"{prod(in_type.get_shape())} elements, {list(out_type.get_shape())} has {prod(out_type.get_shape())}"
+                f"'{self.name}' supports a dynamic dimension only on the batch axis, got "
+                f"{_dims(in_shape)} -> {_dims(out_shape)}"
+            )
+        dynamic = (in_shape[:1] == (DYNAMIC_INDEX,), out_shape[:1] == (DYNAMIC_INDEX,))
+        if dynamic[0] != dynamic[1]:
+            raise VerifyException(
+                f"'{self.name}' must keep a dynamic batch axis dynamic, got {_dims(in_shape)} -> {_dims(out_shape)}"
+            )
+        skip = 1 if dynamic[0] else 0  # a dynamic batch: the count per sample must match
+        if prod(in_shape[skip:]) != prod(out_shape[skip:]):
+            per = " per sample" if skip else ""
+            raise VerifyException(
+                f"'{self.name}' cannot change the element count: {_dims(in_shape)} has {prod(in_shape[skip:])} "
+                f"elements{per}, {_dims(out_shape)} has {prod(out_shape[skip:])}"
             )
 
 
@@ -261,7 +280,8 @@ class BatchFlattenOp(_ShapeChangeOp):
         in_shape, out_shape = _shape(self.input), _shape(self.result)
         if len(out_shape) != 2 or not in_shape or out_shape[0] != in_shape[0]:
             raise VerifyException(
-                f"'nn.batch_flatten' must produce [{in_shape[0] if in_shape else '?'}, {prod(in_shape[1:])}], got {list(out_shape)}"
+                f"'nn.batch_flatten' must produce {_dims((in_shape[0], prod(in_shape[1:])) if in_shape else ())}, "
+                f"got {_dims(out_shape)}"
             )
 
 
@@ -404,9 +424,9 @@ class ConvProperties(IRDLOperation):
         """[B, C, H, W] * [O, C/groups, kh, kw] (+ [O]) -> [B, O, H', W']."""
         in_shape, w_shape, out_shape = _shape(input), _shape(weight), _shape(result)
         if len(in_shape) != 4:
-            raise VerifyException(f"'{self.name}' expects a 4-D NCHW input, got shape {list(in_shape)}")
+            raise VerifyException(f"'{self.name}' expects a 4-D NCHW input, got shape {_dims(in_shape)}")
         if len(w_shape) != 4:
-            raise VerifyException(f"'{self.name}' expects a 4-D OIHW weight, got shape {list(w_shape)}")
+            raise VerifyException(f"'{self.name}' expects a 4-D OIHW weight, got shape {_dims(w_shape)}")
         p = self.params
         if p.groups < 1 or in_shape[1] % p.groups or w_shape[0] % p.groups:
             raise VerifyException(
@@ -415,11 +435,11 @@ class ConvProperties(IRDLOperation):
             )
         if w_shape[1] * p.groups != in_shape[1]:
             raise VerifyException(
-                f"'{self.name}' input has {in_shape[1]} channels but the weight {list(w_shape)} expects "
+                f"'{self.name}' input has {in_shape[1]} channels but the weight {_dims(w_shape)} expects "
                 f"{w_shape[1] * p.groups} ({w_shape[1]} per group x {p.groups} groups)"
             )
         if bias is not None and _shape(bias) != (w_shape[0],):
-            raise VerifyException(f"'{self.name}' bias must have shape [{w_shape[0]}], got {list(_shape(bias))}")
+            raise VerifyException(f"'{self.name}' bias must have shape [{w_shape[0]}], got {_dims(_shape(bias))}")
         out_h, out_w = p.out_hw(in_shape[2], in_shape[3], (w_shape[2], w_shape[3]))
         if out_h < 1 or out_w < 1:
             raise VerifyException(
@@ -428,7 +448,7 @@ class ConvProperties(IRDLOperation):
             )
         expected = [in_shape[0], w_shape[0], out_h, out_w]
         if list(out_shape) != expected:
-            raise VerifyException(f"'{self.name}' result must have shape {expected}, got {list(out_shape)}")
+            raise VerifyException(f"'{self.name}' result must have shape {_dims(expected)}, got {_dims(out_shape)}")
 
 
 def _conv_properties(
@@ -572,7 +592,7 @@ class Pool2dOp(IRDLOperation):
     def verify_(self) -> None:
         in_shape, out_shape = _shape(self.input), _shape(self.result)
         if len(in_shape) != 4:
-            raise VerifyException(f"'nn.pool2d' expects a 4-D NCHW input, got shape {list(in_shape)}")
+            raise VerifyException(f"'nn.pool2d' expects a 4-D NCHW input, got shape {_dims(in_shape)}")
         kernel, stride, padding = self.window
         if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
             raise VerifyException(f"'nn.pool2d' padding {list(padding)} must be at most half the kernel {list(kernel)}")
@@ -584,7 +604,7 @@ class Pool2dOp(IRDLOperation):
             )
         expected = [in_shape[0], in_shape[1], out_h, out_w]
         if list(out_shape) != expected:
-            raise VerifyException(f"'nn.pool2d' result must have shape {expected}, got {list(out_shape)}")
+            raise VerifyException(f"'nn.pool2d' result must have shape {_dims(expected)}, got {_dims(out_shape)}")
 
 
 @irdl_op_definition
@@ -633,8 +653,8 @@ class ConcatOp(IRDLOperation):
             shape = _shape(value)
             if len(shape) != rank or any(a != b for i, (a, b) in enumerate(zip(shape, out_shape)) if i != axis):
                 raise VerifyException(
-                    f"'nn.concat' input {index} has shape {list(shape)}, which differs from the result "
-                    f"{list(out_shape)} on an axis other than {axis}"
+                    f"'nn.concat' input {index} has shape {_dims(shape)}, which differs from the result "
+                    f"{_dims(out_shape)} on an axis other than {axis}"
                 )
             total += shape[axis]
         if total != out_shape[axis]:
@@ -691,7 +711,7 @@ class BatchNormOp(IRDLOperation):
     def verify_(self) -> None:
         in_shape = _shape(self.input)
         if len(in_shape) not in (2, 4):
-            raise VerifyException(f"'nn.batch_norm' expects a [B, C] or [B, C, H, W] input, got {list(in_shape)}")
+            raise VerifyException(f"'nn.batch_norm' expects a [B, C] or [B, C, H, W] input, got {_dims(in_shape)}")
         for what, value in (
             ("gamma", self.gamma),
             ("beta", self.beta),
@@ -700,7 +720,7 @@ class BatchNormOp(IRDLOperation):
         ):
             if _shape(value) != (in_shape[1],):
                 raise VerifyException(
-                    f"'nn.batch_norm' {what} must have shape [{in_shape[1]}] (one per channel), got {list(_shape(value))}"
+                    f"'nn.batch_norm' {what} must have shape [{in_shape[1]}] (one per channel), got {_dims(_shape(value))}"
                 )
         eps = self.epsilon.value.data
         if not eps >= 0:

@@ -223,7 +223,8 @@ def _check_dtype(dtype: np.dtype[np.generic], kinds: str, place: str) -> None:
         kind = "structured" if structured else _KIND_NAMES_ALLOWED.get(dtype.kind, dtype.kind)
         *others, last = sorted({_KIND_NAMES_ALLOWED[k] for k in kinds})
         allowed = f"{', '.join(others)} or {last}" if others else last
-        raise DataError(f"the array has dtype {dtype} ({kind}); expected a plain {allowed} array", place)
+        named = f"{dtype} ({kind})" if kind != str(dtype) else kind
+        raise DataError(f"the array has dtype {named}; expected a plain {allowed} array", place)
 
 
 def parse_npy(data: bytes, place: str, kinds: str = NUMERIC_KINDS) -> np.ndarray:

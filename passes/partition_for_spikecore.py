@@ -236,6 +236,9 @@ def host_reason(op: Operation) -> str | None:
     if isinstance(op, func.CallOp):
         callee = SymbolTable.lookup_symbol(op, op.callee)
         return None if is_codegen_func(callee) else "a call of a host function"
+    parent = op.parent_op()
+    if isinstance(op, _Accumulating) and parent is not None and not isinstance(parent, func.FuncOp):
+        return f"it is nested in {parent.name}: only ops directly in a function's body are offloaded"
     if isinstance(op, _Layer):
         return _NOT_CONSTANT if not _offloadable(op) else "the region it would join has other outputs"
     if isinstance(op, nn.Pool2dOp) and op.kind.data == nn.PoolKind.MAX:

@@ -45,7 +45,7 @@ def test_hardware_rows_structure() -> None:
 
 
 def test_conv_rows_structure() -> None:
-    rows = hardware.measure_conv(batches=(1, 2), streamed_batches=(2,), timesteps=3, min_total_s=0.0)
+    rows = hardware.measure_conv(batches=(1, 2), streamed_batches=(2,), timesteps=3, min_total_s=0.0, cnn_batches=())
     assert [(r["input"], r["timesteps"], r["batch"]) for r in rows] == [
         ("direct", 1, 1),
         ("direct", 1, 2),
@@ -82,7 +82,7 @@ def test_conv_guard_raises_when_model_and_limit_disagree(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(hardware, "conv_limit", off_by_one)
     with pytest.raises(AssertionError, match="conv direct T=1 batch 1: model and limit disagree"):
-        hardware.measure_conv(batches=(1,), streamed_batches=(), min_total_s=0.0)
+        hardware.measure_conv(batches=(1,), streamed_batches=(), min_total_s=0.0, cnn_batches=())
 
 
 def test_conv_limit_refuses_an_inexact_bound() -> None:
@@ -139,7 +139,7 @@ def test_main_conv_section_writes_json(
 
     def tiny(**kwargs: object) -> list[dict[str, object]]:
         calls.append(kwargs)
-        return real(batches=(1,), streamed_batches=(1,), timesteps=2, min_total_s=0.0)
+        return real(batches=(1,), streamed_batches=(1,), timesteps=2, min_total_s=0.0, cnn_batches=())
 
     monkeypatch.setattr(hardware, "measure_conv", tiny)
     out = tmp_path / "bench.json"

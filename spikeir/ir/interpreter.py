@@ -387,6 +387,18 @@ class TraceListener(XDSLInterpreter.Listener):
         self._open[-1].values.update(zip(op.results, results))
 
 
+def _use_before_definition(fn: func.FuncOp) -> Operation | None:
+    """The first op of ``fn``, in program order, that reads a value not yet defined there."""
+    defined: set[SSAValue] = set()
+    for op in fn.walk():
+        for region in op.regions:
+            defined.update(arg for block in region.blocks for arg in block.args)
+        if op is not fn and any(v not in defined for v in op.operands):
+            return op
+        defined.update(op.results)
+    return None
+
+
 class _Cursor(XDSLInterpreter.Listener):
     """The op being interpreted, so that a failure can be placed at it."""
 
@@ -459,6 +471,12 @@ class Interpreter:
             raise
         except InterpretationError as error:
             raise self._failure(cursor.op, fn, str(error)) from None
+        except KeyError:
+            # xDSL does not check dominance: an operand read before its definition has no value yet
+            offender = next(filter(None, map(_use_before_definition, self.functions.values())), None)
+            if offender is None:
+                raise
+            raise op_error(offender, f"'{offender.name}' reads a value before it is defined") from None
         except (ValueError, FloatingPointError, ArithmeticError) as error:
             if cursor.op is None:
                 raise

@@ -209,3 +209,18 @@ def test_dynamic_batch_dimension() -> None:
         InterpreterError, match=r"shape \[5, 4\], but the function expects Bx1x2x2 \(type tensor<\?x1x2x2xf32>\)"
     ):
         run_function(dynamic, "main", x.reshape(5, 4))
+
+
+def test_a_value_used_before_its_definition_is_an_error_naming_the_op() -> None:
+    """xDSL does not check dominance; the interpreter names the op instead of raising a KeyError."""
+    module = parse("""
+    func.func @main(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {
+      %0 = nn.relu %1 : tensor<1x4xf32>
+      %1 = nn.relu %x : tensor<1x4xf32>
+      func.return %0 : tensor<1x4xf32>
+    }
+    """)
+    for run in (run_function, trace_function):
+        with pytest.raises(InterpreterError, match="'nn.relu' reads a value before it is defined") as info:
+            run(module, "main", np.zeros((1, 4), np.float32))
+        assert info.value.location == "nn.relu"

@@ -144,7 +144,26 @@ def _pipeline_error(spec: str, error: ArgSpecParseError) -> SpikeIRError:
     where = re.search(r"pass-pipeline:\d+:(\d+)", text)
     detail = [line.strip() for line in text.splitlines() if line.strip()][-1]
     column = f" at column {where.group(1)}" if where else ""
-    return SpikeIRError(f"invalid pass pipeline -p '{spec}'{column}: {detail}", PROG)
+    return SpikeIRError(f"invalid pass pipeline -p '{spec}'{column}: {detail}{_quoting_hint(spec)}", PROG)
+
+
+_UNQUOTED_PATH = re.compile(r"([\w-]+)=([^\s\"{}=,]*[/.][^\s\"{}=,]*)")
+"""``option=some/path.npy`` without quotes: xDSL's pipeline syntax reads a path only as a string."""
+
+
+def _quoting_hint(spec: str) -> str:
+    for name, value in _UNQUOTED_PATH.findall(spec):
+        if not _is_number(value):
+            return f" (quote paths: {name}=\"{value}\")"
+    return ""
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class SpikeOptMain(xDSLOptMain):

@@ -34,7 +34,7 @@ from spikeir.chip.isa import ConvGeometry
 from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import quant, spikecore
 from spikeir.ir.arrays import dense_attr, to_numpy
-from spikeir.passes.diagnostics import PassError, pass_errors
+from spikeir.passes.diagnostics import PassError, pass_errors, remark
 from spikeir.passes.partition_for_spikecore import describe_op, is_codegen_func
 
 
@@ -281,5 +281,7 @@ class LowerQuantToSpikeCorePass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         with pass_errors(self.name):
             target = get_target(self.target)
+        if not any(is_codegen_func(f) for f in op.walk()):
+            remark(f'{self.name}: nothing to lower: the module has no codegen = "spikecore" function', op)
         PatternRewriteWalker(LowerRegion(target), apply_recursively=False).rewrite_module(op)
         PatternRewriteWalker(LowerCall(), apply_recursively=False).rewrite_module(op)

@@ -33,7 +33,7 @@ from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import spikecore
 from spikeir.errors import PlacementError
 from spikeir.options import check_option_types
-from spikeir.passes.diagnostics import PlacementFailure, pass_errors
+from spikeir.passes.diagnostics import PlacementFailure, pass_errors, remark
 
 __all__ = ["LayerDemand", "PlacePass", "PlacementFailure", "check_fits", "place_program", "placement_report"]
 
@@ -238,6 +238,9 @@ class PlacePass(ModulePass):
         ):
             if value < 0:
                 raise PlacementFailure(f"{name} must be positive (or 0 for the target's value), got {value}", self.name)
+        if not any(isinstance(program, spikecore.ProgramOp) for program in op.walk()):
+            remark(f"{self.name}: nothing to place: the module has no spikecore.program", op)
+            return
         with pass_errors(self.name):  # an unknown target name or an invalid override is a TargetError
             for program in op.walk():
                 if isinstance(program, spikecore.ProgramOp):

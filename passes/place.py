@@ -56,13 +56,15 @@ class LayerDemand:
     """KC of each distinct kernel table its conv ACCs read (bytes per output channel held)."""
     conv_accs: int = 0
     """Conv ACCs on the group: each costs a geometry record per core."""
+    delay_bytes: int = 0
+    """Delay buffers every core of the group holds: d x len bytes per delayed ACC (docs/isa.md §1)."""
 
     def _fixed_bytes(self, channels: int) -> int:
         return channels * sum(self.kernel_columns) + GEOMETRY_RECORD_BYTES * self.conv_accs
 
     def capacity(self, target: TargetDescription) -> int:
         """Neurons of this layer one core can hold (for a map: one channel's tile)."""
-        room = target.synapse_bytes - (self._fixed_bytes(1) if self.positions else 0)
+        room = target.synapse_bytes - self.delay_bytes - (self._fixed_bytes(1) if self.positions else 0)
         if room < 0:
             return 0
         if self.fan_in == 0:
@@ -85,7 +87,7 @@ class LayerDemand:
 
     def _fits(self, channels: int, target: TargetDescription) -> bool:
         neurons = channels * self.positions
-        nbytes = self._fixed_bytes(channels) + neurons * self.fan_in
+        nbytes = self._fixed_bytes(channels) + self.delay_bytes + neurons * self.fan_in
         return neurons <= target.neurons_per_core and nbytes <= target.synapse_bytes
 
     def cores(self, target: TargetDescription) -> int:
@@ -100,26 +102,29 @@ class LayerDemand:
 
     def needed_bytes(self) -> int:
         """Synaptic memory one neuron (with one kernel row per table) needs."""
-        return self.fan_in + (self._fixed_bytes(1) if self.positions else 0)
+        return self.fan_in + self.delay_bytes + (self._fixed_bytes(1) if self.positions else 0)
 
 
 def group_demand(group: spikecore.GroupOp) -> LayerDemand:
-    """Neurons and synapses per neuron of a group (the sum of the streams its dense ACCs read), and the
-    kernels of its conv ACCs."""
+    """Neurons and synapses per neuron of a group (the sum of the streams its dense ACCs read), the
+    kernels of its conv ACCs and the bytes of its delay buffers."""
     sources: list[int] = []
     kernels: dict[str, int] = {}
-    positions = convs = 0
+    positions = convs = delay_bytes = 0
     for use in group.result.uses:
         acc = use.operation
         if isinstance(acc, spikecore.AccOp):
             spikes = acc.spikes.type
             assert isinstance(spikes, spikecore.SpikesType)
             sources.append(spikes.size.data)
+            delay_bytes += (0 if acc.delay is None else acc.delay.value.data) * spikes.size.data
         elif isinstance(acc, spikecore.AccConvOp):
             geometry = acc.conv.geometry()
             positions, convs = geometry.out_positions, convs + 1
             kernels[acc.synapses.root_reference.data] = geometry.fan_in
-    return LayerDemand(group.layer.data, group.size, sum(sources), positions, tuple(kernels.values()), convs)
+    return LayerDemand(
+        group.layer.data, group.size, sum(sources), positions, tuple(kernels.values()), convs, delay_bytes
+    )
 
 
 def balanced_split(neurons: int, parts: int) -> list[int]:

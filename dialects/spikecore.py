@@ -953,6 +953,20 @@ class ProgramOp(IRDLOperation):
             raise VerifyException("'spikecore.program' has more than one spikecore.input")
         if not isinstance(self.body.block.last_op, HaltOp):
             raise VerifyException("'spikecore.program' must end with spikecore.halt")
+        _verify_disjoint_slices([op for op in self.body.ops if isinstance(op, GroupOp)])
+
+
+def _verify_disjoint_slices(groups: Sequence[GroupOp]) -> None:
+    """No two slices, of one group or of two, hold the same neuron of a core (each neuron has one state)."""
+    spans = sorted(
+        (s.core.data, s.base.data, s.base.data + s.count.data, g.layer.data) for g in groups for s in g.slices
+    )
+    for (core, base, end, layer), (next_core, next_base, next_end, next_layer) in zip(spans, spans[1:]):
+        if core == next_core and next_base < end:
+            raise VerifyException(
+                f"'spikecore.program' core {core} neurons [{base}:{end}] of \"{layer}\" overlap "
+                f"[{next_base}:{next_end}] of \"{next_layer}\": a core's neuron belongs to one slice"
+            )
 
 
 @irdl_op_definition

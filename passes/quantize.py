@@ -58,6 +58,7 @@ from spikeir.ir.interpreter import Interpreter, Trace
 from spikeir.numerics.quantization import (
     METHODS,
     activation_range,
+    finite_array,
     manual_quantize_weights,
     quantize_bias,
     requantize_multiplier,
@@ -285,12 +286,22 @@ class _RegionPlanner:
         assert isinstance(returned, func.ReturnOp)
         self.output = returned.arguments[0]
         self.classes = _scale_classes(self.ops)
+        self._check_parameters()
         self.ranges: dict[SSAValue, float] = {}
         values = [self.fn.body.block.args[0], *(r for op in self.ops for r in op.results if r is not self.output)]
         for value in values:
             observed = activation_range(_observed(self.traces, value), self.method, self.percentile, self._where(value))
             root = self.classes.find(value)
             self.ranges[root] = max(self.ranges.get(root, 0.0), observed)
+
+    def _check_parameters(self) -> None:
+        """A NaN or infinite weight or bias is named as the cause, before the NaN activations it makes."""
+        for index, op in enumerate(self.ops):
+            if isinstance(op, _Layer):
+                where = _layer_name(op, self.name, index)
+                finite_array(_constant_value(op.weight, "weight", where, op.name), "weights", where)
+                if op.bias is not None:
+                    finite_array(_constant_value(op.bias, "bias", where, op.name), "biases", where)
 
     def _where(self, value: SSAValue) -> str:
         owner = value.owner

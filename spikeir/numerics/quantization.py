@@ -38,7 +38,8 @@ Method = Literal["max", "percentile"]
 METHODS: tuple[str, ...] = ("max", "percentile")
 
 
-def _finite_array(values: ArrayLike, what: str, location: str | None) -> NDArray[np.float64]:
+def finite_array(values: ArrayLike, what: str, location: str | None) -> NDArray[np.float64]:
+    """``values`` as float64, or a `QuantizationError` counting its NaN and infinite entries."""
     array = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(array)):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
@@ -62,7 +63,7 @@ def manual_quantize_weights(
     length, else a float and 0. ``q = clip(rint(w / scale), -127, 127)``: -128 is never used, so the
     range is symmetric. NaN or infinite weights raise QuantizationError (at ``location``).
     """
-    array = _finite_array(w, "weights", location)
+    array = finite_array(w, "weights", location)
     if per_channel:
         if array.ndim < 1 or array.shape[0] == 0:
             raise QuantizationError(f"per-channel weights need a non-empty axis 0, got shape {array.shape}", location)
@@ -83,7 +84,7 @@ def activation_range(
     The percentile is taken over every element (zeros included) and ignores the outliers above it,
     which are then clipped at 127 (Rueckauer et al. 2017 use p = 99.9 for the same reason).
     """
-    array = _finite_array(x, "activations", location)
+    array = finite_array(x, "activations", location)
     if array.size == 0:
         raise QuantizationError("cannot calibrate on an empty set of activations", location)
     magnitudes = np.abs(array).ravel()
@@ -108,7 +109,7 @@ def manual_quantize_activations(
     Without ``scale`` it is calibrated on ``x`` itself: ``activation_range(x, method, percentile) / 127``
     (a zero range gives 1/127). This is exactly `quant.quantize`'s arithmetic.
     """
-    array = _finite_array(x, "activations", location)
+    array = finite_array(x, "activations", location)
     if scale is None:
         scale = float(scale_from_range(activation_range(array, method, percentile, location)))
     elif not (np.isfinite(scale) and scale > 0):
@@ -155,7 +156,7 @@ def quantize_bias(
     ``weight_scale`` may be per channel (one per element of ``b``). A value that does not fit int32
     raises QuantizationError: saturating it would silently change the network.
     """
-    array = _finite_array(b, "biases", location)
+    array = finite_array(b, "biases", location)
     acc_scale = input_scale * np.asarray(weight_scale, dtype=np.float64)
     q = np.rint(array / acc_scale)
     too_big = np.abs(q) > INT32_MAX
@@ -188,7 +189,7 @@ def requantize_multiplier(
     shift would exceed 62 it is capped there and ``M < 2^30`` (absolute error ``2^-63``).
     A multiplier of ``2^31`` or more cannot be represented and raises QuantizationError.
     """
-    reals = _finite_array(real_multiplier, "requantization multipliers", location)
+    reals = finite_array(real_multiplier, "requantization multipliers", location)
     if reals.size == 0 or np.any(reals <= 0):
         raise QuantizationError(f"requantization multipliers must be positive, got {reals}", location)
     _, exponent = np.frexp(reals.max())

@@ -11,14 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, TensorType
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern, op_type_rewrite_pattern
-from xdsl.utils.hints import isa
 
 from spikeir.dialects import nn
-from spikeir.passes.fuse_dense import sole_user
+from spikeir.passes.fuse_dense import chain_result_type, layer_chain, replace_chain
 
 
 class FuseConv2dPattern(RewritePattern):
@@ -26,26 +24,10 @@ class FuseConv2dPattern(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: nn.Conv2dOp, rewriter: PatternRewriter) -> None:
-        chain: list[Operation] = [op]
-        bias: SSAValue | None = None
-        activation = nn.Activation.NONE
-        user = sole_user(op.result)
-        if isinstance(user, nn.BiasAddOp) and user.input is op.result and user.channel_axis == 1:
-            bias = user.bias
-            chain.append(user)
-            user = sole_user(user.result)
-        if isinstance(user, nn.ReluOp):
-            activation = nn.Activation.RELU
-            chain.append(user)
-        last = chain[-1]
-        result_type = last.results[0].type
-        assert isa(result_type, TensorType[Attribute])
+        chain, bias, activation = layer_chain(op, lambda bias_add: bias_add.channel_axis == 1)
         layer = None if op.layer is None else op.layer.data
-        fused = nn.FusedConv2dOp(op.input, op.weight, bias, result_type, op.params, activation, layer)
-        fused.location = op.location
-        rewriter.replace(last, fused)
-        for dead in reversed(chain[:-1]):
-            rewriter.erase(dead)
+        fused = nn.FusedConv2dOp(op.input, op.weight, bias, chain_result_type(chain), op.params, activation, layer)
+        replace_chain(rewriter, chain, fused)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ passes (partition-for-spikecore, spikecore-quantize) only ever look at `nn.fused
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -31,6 +32,42 @@ def sole_user(value: SSAValue) -> Operation | None:
     return None if use is None else use.operation
 
 
+def layer_chain(
+    op: Operation, accepts_bias: Callable[[nn.BiasAddOp], bool]
+) -> tuple[list[Operation], SSAValue | None, nn.Activation]:
+    """The longest chain ``op`` -> bias_add -> relu whose intermediate values have one use: its ops,
+    the bias (if a bias_add that ``accepts_bias`` joined) and the activation. Shared by the dense and
+    conv fusions."""
+    chain: list[Operation] = [op]
+    bias: SSAValue | None = None
+    activation = nn.Activation.NONE
+    user = sole_user(op.results[0])
+    if isinstance(user, nn.BiasAddOp) and user.input is op.results[0] and accepts_bias(user):
+        bias = user.bias
+        chain.append(user)
+        user = sole_user(user.result)
+    if isinstance(user, nn.ReluOp):
+        activation = nn.Activation.RELU
+        chain.append(user)
+    return chain, bias, activation
+
+
+def chain_result_type(chain: list[Operation]) -> TensorType[Attribute]:
+    """The type the fused op produces: that of the chain's last op."""
+    result_type = chain[-1].results[0].type
+    assert isa(result_type, TensorType[Attribute])
+    return result_type
+
+
+def replace_chain(rewriter: PatternRewriter, chain: list[Operation], fused: Operation) -> None:
+    """Put ``fused`` where the chain ends (its bias may be defined between the first op and the
+    bias_add) and erase the rest; diagnostics about the layer point at the op it came from."""
+    fused.location = chain[0].location
+    rewriter.replace(chain[-1], fused)
+    for dead in reversed(chain[:-1]):
+        rewriter.erase(dead)
+
+
 class FuseDensePattern(RewritePattern):
     """Fold the longest chain dense -> bias_add -> relu whose intermediate values have one use.
 
@@ -41,29 +78,10 @@ class FuseDensePattern(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: nn.DenseOp, rewriter: PatternRewriter) -> None:
-        chain: list[Operation] = [op]
-        bias: SSAValue | None = None
-        activation = nn.Activation.NONE
-
-        user = sole_user(op.result)
-        if isinstance(user, nn.BiasAddOp) and user.input is op.result:
-            bias = user.bias
-            chain.append(user)
-            user = sole_user(user.result)
-        if isinstance(user, nn.ReluOp):
-            activation = nn.Activation.RELU
-            chain.append(user)
-
-        last = chain[-1]
-        result_type = last.results[0].type
-        assert isa(result_type, TensorType[Attribute])
+        chain, bias, activation = layer_chain(op, lambda _: True)
         layer = None if op.layer is None else op.layer.data
-        fused = nn.FusedDenseOp(op.input, op.weight, bias, result_type, activation=activation, layer=layer)
-        fused.location = op.location  # diagnostics about the layer point at the dense it came from
-        # The bias may be defined between the dense and the bias_add: insert where the chain ends.
-        rewriter.replace(last, fused)
-        for dead in reversed(chain[:-1]):
-            rewriter.erase(dead)
+        fused = nn.FusedDenseOp(op.input, op.weight, bias, chain_result_type(chain), activation=activation, layer=layer)
+        replace_chain(rewriter, chain, fused)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,7 +34,6 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from spikeir.errors import SpikeIRError
-from spikeir.fileio import atomic_write
 from spikeir.lab.data import MNISTSplit
 from spikeir.lab.report import proportion
 from spikeir.numerics.qcfs import FINE_TUNE_EPOCHS, FINE_TUNE_LR, fine_tune, qcfs_modules, to_qcfs
@@ -158,7 +156,7 @@ def qcfs_model(
     plain: nn.Module, data: MNISTSplit, levels: int, epochs: int, lr: float, seed: int, cache_dir: Path | None
 ) -> nn.Module:
     """``plain`` fine-tuned with QCFS activations of ``levels`` levels, from the cache when it holds it."""
-    from spikeir.lab.training import default_cache_dir
+    from spikeir.lab.training import default_cache_dir, save_atomically
 
     path = _cache_path(plain, data, levels, epochs, lr, seed, cache_dir or default_cache_dir())
     if path.exists():
@@ -169,11 +167,8 @@ def qcfs_model(
         except (OSError, RuntimeError, ValueError, EOFError):
             pass  # an unusable cache file is retrained over
     model, _ = fine_tune(plain, data.x_train, data.y_train, levels, epochs=epochs, lr=lr, seed=seed)
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, buffer.getvalue())
+        save_atomically(path, model.state_dict())
     except OSError:
         pass  # a cache that cannot be written costs only the next run's fine-tuning
     return model

@@ -21,7 +21,6 @@ every spiking layer (from the chip's probes) and membrane traces (chip and float
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import pickle
 from dataclasses import dataclass, field
@@ -33,9 +32,8 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from spikeir.fileio import atomic_write
 from spikeir.lab.data import MNISTSplit, load_mnist
-from spikeir.lab.training import default_cache_dir
+from spikeir.lab.training import default_cache_dir, save_atomically
 
 SNN_CACHE_VERSION = 1
 """Bump when the training procedure or the cache layout changes."""
@@ -175,11 +173,8 @@ def train_snn(
             optimiser.step()
         if progress:
             print(f"snn epoch {epoch + 1}/{config.epochs}: loss {loss.item():.3f}")
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, buffer.getvalue())
+        save_atomically(path, model.state_dict())
     except OSError:
         pass  # the model is still good; it is trained again next time
     return model, False

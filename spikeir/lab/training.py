@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -348,7 +348,7 @@ def _load_cached(path: Path, model: nn.Module, key: str) -> tuple[list[float], f
     return [float(v) for v in payload["losses"]], float(payload["train_seconds"])
 
 
-def _save_atomically(path: Path, payload: dict[str, object]) -> None:
+def save_atomically(path: Path, payload: dict[str, Any]) -> None:
     """The cache file appears whole or not at all (fileio.atomic_write, the project's one writer)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
@@ -462,7 +462,7 @@ def _train_and_save(run: _TrainingRun, progress: bool) -> tuple[MLP | LeNet, flo
         "train_seconds": seconds,
     }
     try:
-        _save_atomically(run.path, payload)
+        save_atomically(run.path, payload)
     except OSError as error:
         return (
             model,

@@ -285,8 +285,10 @@ def _check_accumulator_scales(
 class DenseOp(IRDLOperation):
     """int8 x int8 -> int32 fully connected layer with an int32 bias: the ACC of a layer.
 
-    ``result = input @ weight^T + bias``, exact; the result scale is input scale x weight scale
-    (per output channel when the weight is per-axis), and the bias must have that same scale.
+    ``result = sat32(input @ weight^T + bias)``, the sum exact; the result scale is input scale x
+    weight scale (per output channel when the weight is per-axis), and the bias must have that same
+    scale. The chip saturates after each ACC, so lower-quant-to-spikecore refuses a layer whose
+    synaptic sum could leave int32 before the bias (``sum |w| * 128 > 2^31 - 1``), where the two differ.
     """
 
     name = "quant.dense"

@@ -28,6 +28,7 @@ from collections.abc import Generator
 from contextlib import contextmanager
 from typing import TextIO
 
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.utils.exceptions import PassFailedException
 
@@ -97,6 +98,19 @@ REMARKS = logging.getLogger("spikeir.remarks")
 def remark(message: str, op: Operation | None = None) -> None:
     """Emit one remark (shown only where an application enabled remarks)."""
     REMARKS.info(message, extra={"op": op})
+
+
+def nothing_to_do(pass_name: str, module: ModuleOp, finding: str) -> None:
+    """Remark that ``pass_name`` left ``module`` as it was because of ``finding``, naming the nested
+    modules when there are any: spikeir compiles the top-level module's functions, not theirs."""
+    nested = sum(1 for op in module.walk() if isinstance(op, ModuleOp) and op is not module)
+    hint = (
+        f"; the functions of the {nested} nested builtin.module(s) are not compiled "
+        "(spikeir compiles the top-level module's @main: give an inner module as its own input)"
+        if nested
+        else ""
+    )
+    remark(f"{pass_name}: {finding}{hint}", module)
 
 
 def print_remarks(stream: TextIO | None = None) -> logging.Handler:

@@ -34,7 +34,8 @@ from spikeir.chip.isa import ConvGeometry
 from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import quant, spikecore
 from spikeir.ir.arrays import dense_attr, to_numpy
-from spikeir.passes.diagnostics import PassError, pass_errors, remark
+from spikeir.numerics.quantization import INT32_MAX
+from spikeir.passes.diagnostics import PassError, nothing_to_do, pass_errors
 from spikeir.passes.partition_for_spikecore import describe_op, is_codegen_func
 
 
@@ -46,6 +47,10 @@ def _features(value: SSAValue) -> int:
 
 def _scales(value: SSAValue) -> tuple[float, ...]:
     return quant.quantized_element(value).scale_values
+
+
+PAYLOAD_MAGNITUDE = 128
+"""The largest |int8 payload| a layer can receive (the region's input spans [-128, 127])."""
 
 
 def _tensor_shape(value: SSAValue) -> tuple[int, ...]:
@@ -133,6 +138,28 @@ class _RegionLowering:
         self.body.append(port)
         self.values[op.result] = port.result
 
+    def _check_headroom(self, op: Operation, rows: np.ndarray) -> None:
+        """Refuse a layer whose synaptic sum could leave int32 before its bias is added.
+
+        The chip adds each ACC's exact sum to the membrane with saturation, and a wide layer is read by
+        several ACCs (max_fan_in), so a partial sum that saturates would make the chip disagree with
+        `quant.dense`, which saturates once, after the bias. While every neuron's
+        ``sum |w| * 128`` fits int32 no partial sum can saturate, and both compute ``sat32(x @ w^T + b)``.
+        """
+        magnitudes = np.abs(rows.astype(np.int64)).sum(axis=1)
+        if magnitudes.size == 0:
+            return
+        neuron = int(magnitudes.argmax())
+        worst = int(magnitudes[neuron]) * PAYLOAD_MAGNITUDE
+        if worst > INT32_MAX:
+            raise self.fail(
+                op,
+                f"its synaptic sum can leave int32 before the bias is added (neuron {neuron}: "
+                f"sum |w| = {int(magnitudes[neuron])} over {rows.shape[1]} inputs, x 128 = {worst} > {INT32_MAX}), "
+                "where the chip would saturate a partial sum that quant.dense does not; "
+                "split the layer's inputs over narrower layers",
+            )
+
     def _constant(self, op: Operation, value: SSAValue, what: str) -> np.ndarray:
         owner = value.owner
         if not isinstance(owner, quant.ConstantOp):
@@ -147,9 +174,10 @@ class _RegionLowering:
         self.layers += 1
         weights = self._constant(op, op.weight, "weight")
         bias = self._constant(op, op.bias, "bias")
+        self._check_headroom(op, weights)
+        layer = op.layer.data if op.layer is not None else f"layer{k}"
         self.tables.append(spikecore.SynapsesOp(f"w{k}", dense_attr(weights.astype(np.int8))))
         self.tables.append(spikecore.ParamsOp(f"b{k}", dense_attr(bias.astype(np.int32))))
-        layer = op.layer.data if op.layer is not None else f"layer{k}"
         group = spikecore.GroupOp(layer, weights.shape[0], _scales(op.result))
         new_ops = [group, spikecore.AccOp(group, spikes, f"w{k}"), spikecore.AccBiasOp(group, f"b{k}")]
         for new_op in new_ops:
@@ -173,7 +201,9 @@ class _RegionLowering:
         bias = self._constant(op, op.bias, "bias").astype(np.int32)
         geometry = _geometry(op)
         positions = geometry.out_positions
-        self.tables.append(spikecore.SynapsesOp(f"w{k}", dense_attr(weights.reshape(weights.shape[0], -1))))
+        kernel = weights.reshape(weights.shape[0], -1)
+        self._check_headroom(op, kernel)
+        self.tables.append(spikecore.SynapsesOp(f"w{k}", dense_attr(kernel)))
         self.tables.append(spikecore.ParamsOp(f"b{k}", dense_attr(np.repeat(bias, positions))))
         layer = op.layer.data if op.layer is not None else f"layer{k}"
         units = _scales(op.result)
@@ -282,6 +312,6 @@ class LowerQuantToSpikeCorePass(ModulePass):
         with pass_errors(self.name):
             target = get_target(self.target)
         if not any(is_codegen_func(f) for f in op.walk()):
-            remark(f'{self.name}: nothing to lower: the module has no codegen = "spikecore" function', op)
+            nothing_to_do(self.name, op, 'nothing to lower: the module has no codegen = "spikecore" function')
         PatternRewriteWalker(LowerRegion(target), apply_recursively=False).rewrite_module(op)
         PatternRewriteWalker(LowerCall(), apply_recursively=False).rewrite_module(op)

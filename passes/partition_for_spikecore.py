@@ -33,7 +33,7 @@ from xdsl.traits import ConstantLike, SymbolTable
 from xdsl.utils.hints import isa
 
 from spikeir.dialects import nn
-from spikeir.passes.diagnostics import remark
+from spikeir.passes.diagnostics import nothing_to_do, remark
 
 CODEGEN = "spikecore"
 """Value of the ``codegen`` attribute that marks a function for the SpikeCore lowering."""
@@ -263,7 +263,10 @@ class PartitionForSpikeCorePass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         outliner = _Outliner(op)
-        for function in [f for f in op.ops if isinstance(f, func.FuncOp) and not is_codegen_func(f)]:
+        functions = [f for f in op.ops if isinstance(f, func.FuncOp) and not is_codegen_func(f)]
+        if not functions:
+            nothing_to_do(self.name, op, "nothing to partition: the module has no host function")
+        for function in functions:
             for block in function.body.blocks:
                 for region in form_regions(block):
                     outliner.outline(region)

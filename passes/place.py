@@ -33,7 +33,7 @@ from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import spikecore
 from spikeir.errors import PlacementError
 from spikeir.options import check_option_types
-from spikeir.passes.diagnostics import PlacementFailure, pass_errors, remark
+from spikeir.passes.diagnostics import PlacementFailure, nothing_to_do, pass_errors
 
 __all__ = ["LayerDemand", "PlacePass", "PlacementFailure", "check_fits", "place_program", "placement_report"]
 
@@ -244,7 +244,7 @@ class PlacePass(ModulePass):
             if value < 0:
                 raise PlacementFailure(f"{name} must be positive (or 0 for the target's value), got {value}", self.name)
         if not any(isinstance(program, spikecore.ProgramOp) for program in op.walk()):
-            remark(f"{self.name}: nothing to place: the module has no spikecore.program", op)
+            nothing_to_do(self.name, op, "nothing to place: the module has no spikecore.program")
             return
         with pass_errors(self.name):  # an unknown target name or an invalid override is a TargetError
             for program in op.walk():

@@ -65,7 +65,7 @@ from spikeir.numerics.quantization import (
     scale_from_range,
 )
 from spikeir.options import Method, check_option_types
-from spikeir.passes.diagnostics import pass_errors
+from spikeir.passes.diagnostics import nothing_to_do, pass_errors
 from spikeir.passes.partition_for_spikecore import is_codegen_func
 
 PASS_NAME = "spikecore-quantize"
@@ -571,6 +571,9 @@ def _is_quantized(fn: func.FuncOp) -> bool:
     )
 
 
+NOTHING_TO_QUANTIZE = 'nothing to quantize: the module has no codegen = "spikecore" function left to quantize'
+
+
 def pending_regions(module: ModuleOp) -> list[func.FuncOp]:
     """The SpikeCore regions of ``module`` that are not quantized yet, in module order."""
     return [op for op in module.ops if is_codegen_func(op) and not _is_quantized(op)]
@@ -596,6 +599,7 @@ class QuantizePass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if not pending_regions(op):
+            nothing_to_do(self.name, op, NOTHING_TO_QUANTIZE)
             return
         with pass_errors(self.name):
             if self.calibration is None:

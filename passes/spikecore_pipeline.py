@@ -24,14 +24,22 @@ from spikeir.errors import QuantizationError
 from spikeir.ir.printer import print_ir
 from spikeir.options import PipelineOptions
 from spikeir.passes.convert_to_snn import ConvertToSnnPass
+from spikeir.passes.diagnostics import nothing_to_do
 from spikeir.passes.fold_batch_norm import NnFoldBatchNormPass
 from spikeir.passes.fuse_conv2d import FuseConv2dPass
 from spikeir.passes.fuse_dense import FuseDensePass
 from spikeir.passes.lower_quant_to_spikecore import LowerQuantToSpikeCorePass
 from spikeir.passes.nn_fold_reshapes import NnFoldReshapesPass
-from spikeir.passes.partition_for_spikecore import PartitionForSpikeCorePass, is_codegen_func
+from spikeir.passes.partition_for_spikecore import PartitionForSpikeCorePass
 from spikeir.passes.place import PlacePass
-from spikeir.passes.quantize import LayerQuantization, QuantizePass, load_calibration, quantize_module
+from spikeir.passes.quantize import (
+    NOTHING_TO_QUANTIZE,
+    LayerQuantization,
+    QuantizePass,
+    load_calibration,
+    pending_regions,
+    quantize_module,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +54,8 @@ class CalibratedQuantize(ModulePass):
     chosen: list[LayerQuantization] = field(default_factory=list[LayerQuantization])
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        if not any(is_codegen_func(f) for f in op.ops):
+        if not pending_regions(op):
+            nothing_to_do(self.name, op, NOTHING_TO_QUANTIZE)
             return
         if self.calibration is None:
             raise QuantizationError(

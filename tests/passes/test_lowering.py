@@ -20,6 +20,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import PassFailedException
 
 from spikeir.chip.hardware_model import SpikeCoreCPU
+from spikeir.chip.target import SPIKECORE_V1
 from spikeir.dialects import nn, quant, spikecore
 from spikeir.ir.arrays import to_numpy
 from spikeir.ir.emit import program_from_module
@@ -338,3 +339,23 @@ def test_pipeline_rejects_an_unknown_mode() -> None:
     text, _ = _mlp_text(np.random.default_rng(9))
     with pytest.raises(PassFailedException, match="mode must be graded or rate, got 'spiking'"):
         run_pipeline(parse(text), np.zeros((2, 1, 3, 4), np.float32), mode="spiking")
+
+
+def test_a_layer_whose_synaptic_sum_could_leave_int32_is_refused_by_name() -> None:
+    """Docs/isa.md: each ACC adds its exact sum with saturation, and a wide layer takes several ACCs,
+    while quant.dense saturates once after the bias. At sum |w| x 128 <= 2^31 - 1 no partial sum can
+    saturate, so the chip and the IR agree even where the bias then saturates; one weight more and
+    the lowering refuses the layer instead of emitting a program that disagrees with its IR."""
+    fan_in = (2**31 - 1) // 128 // 127  # 132104 inputs of weight 127
+    edge = QLayer(weights=np.full((1, fan_in), 127, np.int8), bias=np.array([2**31 - 2], np.int32))
+    module = quant_module([edge])
+    LowerQuantToSpikeCorePass().apply(CTX, module)
+    program = next(op for op in module.walk() if isinstance(op, spikecore.ProgramOp))
+    program.target = spikecore.TargetAttr.from_description(SPIKECORE_V1.with_options(synapse_bytes=2**18))
+    PlacePass().apply(CTX, module)
+    x = np.stack([np.full(fan_in, 127, np.int8), np.full(fan_in, -128, np.int8)])
+    np.testing.assert_array_equal(run_hw(module, x)[:, 0], np.clip(reference([edge], x)[:, 0], -(2**31), 2**31 - 1))
+
+    over = QLayer(weights=np.full((1, fan_in + 1), 127, np.int8), bias=np.array([0], np.int32))
+    with pytest.raises(PassFailedException, match=r'quant.dense "layers.0": its synaptic sum can leave int32'):
+        LowerQuantToSpikeCorePass().apply(CTX, quant_module([over]))

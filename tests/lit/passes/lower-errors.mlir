@@ -84,3 +84,31 @@ func.func private @spikecore_6(%x: tensor<1x2xf32>) -> tensor<1x2xf32> attribute
   func.return %f : tensor<1x2xf32>
 }
 // CHECK: @spikecore_6: quant.quantize: a SpikeCore program has one input port
+
+// -----
+
+// 140,000 inputs of weight 127: a synaptic sum can reach 140000 x 127 x 128 > 2^31 - 1 before the
+// bias, where the chip (several ACCs, each adding with saturation) and quant.dense (one saturation)
+// would disagree; the lowering refuses the layer by name.
+func.func private @spikecore_9(%x: tensor<1x140000xf32>) -> tensor<1x1xf32> attributes {codegen = "spikecore"} {
+  %q = quant.quantize %x : tensor<1x140000xf32> -> tensor<1x140000x!quant.uniform<i8:f32, 0.5>>
+  %w = quant.constant dense<127> : tensor<1x140000xi8> -> tensor<1x140000x!quant.uniform<i8:f32, 0.25>>
+  %b = quant.constant dense<0> : tensor<1xi32> -> tensor<1x!quant.uniform<i32:f32, 0.125>>
+  %a = quant.dense %q, %w, %b layer "wide" : (tensor<1x140000x!quant.uniform<i8:f32, 0.5>>, tensor<1x140000x!quant.uniform<i8:f32, 0.25>>, tensor<1x!quant.uniform<i32:f32, 0.125>>) -> tensor<1x1x!quant.uniform<i32:f32, 0.125>>
+  %f = quant.dequantize %a : tensor<1x1x!quant.uniform<i32:f32, 0.125>> -> tensor<1x1xf32>
+  func.return %f : tensor<1x1xf32>
+}
+// CHECK: @spikecore_9: quant.dense "wide": its synaptic sum can leave int32 before the bias is added (neuron 0: sum |w| = 17780000 over 140000 inputs, x 128 = 2275840000 > 2147483647)
+
+// -----
+
+// The same for a conv: 9 x 9 kernel over 2,000 channels of weight 127 (one output channel).
+func.func private @spikecore_10(%x: tensor<1x2000x9x9xf32>) -> tensor<1x1x1x1xf32> attributes {codegen = "spikecore"} {
+  %q = quant.quantize %x : tensor<1x2000x9x9xf32> -> tensor<1x2000x9x9x!quant.uniform<i8:f32, 0.5>>
+  %w = quant.constant dense<127> : tensor<1x2000x9x9xi8> -> tensor<1x2000x9x9x!quant.uniform<i8:f32, 0.25>>
+  %b = quant.constant dense<0> : tensor<1xi32> -> tensor<1x!quant.uniform<i32:f32, 0.125>>
+  %a = quant.conv2d %q, %w, %b layer "big" : (tensor<1x2000x9x9x!quant.uniform<i8:f32, 0.5>>, tensor<1x2000x9x9x!quant.uniform<i8:f32, 0.25>>, tensor<1x!quant.uniform<i32:f32, 0.125>>) -> tensor<1x1x1x1x!quant.uniform<i32:f32, 0.125>>
+  %f = quant.dequantize %a : tensor<1x1x1x1x!quant.uniform<i32:f32, 0.125>> -> tensor<1x1x1x1xf32>
+  func.return %f : tensor<1x1x1x1xf32>
+}
+// CHECK: @spikecore_10: quant.conv2d "big": its synaptic sum can leave int32 before the bias is added (neuron 0: sum |w| = 20574000 over 162000 inputs

@@ -11,3 +11,10 @@ func.func @main(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {
 // PLACE: func.func @main
 // LOWER: remark: lower-quant-to-spikecore: nothing to lower: the module has no codegen = "spikecore" function
 // LOWER: func.func @main
+
+// The same module, already partitioned or not, has nothing to quantize: said, and the calibration
+// file is not looked for.
+// RUN: spike-opt %s -p 'spikecore-quantize{calibration="no-such-file.npy"}' --remarks 2>&1 | filecheck %s --check-prefix=QUANTIZE
+// QUANTIZE: remark: spikecore-quantize: nothing to quantize: the module has no codegen = "spikecore" function left to quantize
+// QUANTIZE-NOT: nested
+// QUANTIZE: func.func @main

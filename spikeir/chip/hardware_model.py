@@ -25,7 +25,7 @@ import numpy as np
 from spikeir.chip.accounting import Accounts, RunStats, SpikeEvent, run_stats
 from spikeir.chip.isa import PROBE_KINDS, ProbeSpec, Program, validate_program
 from spikeir.chip.plan import Plan, build_plan
-from spikeir.chip.steps import AccStep, Chunk, ConvStep, Step
+from spikeir.chip.steps import AccStep, BiasStep, Chunk, ConvStep, FireStep, FormedAcc, Stage, Step
 from spikeir.chip.target import SPIKECORE_V1, TargetDescription
 from spikeir.errors import ProgramError
 
@@ -255,11 +255,14 @@ class SpikeCoreCPU:
         clock = previous.clock if previous is not None else 0
         chunk_size = max(1, _CHUNK_BYTES // _bytes_per_lane(plan, lanes))
         steps = _scheduled_steps(plan, clock + timesteps)
+        # A stage at a time where the plan allows it (spikeir.chip.plan, "Stages") and no probe reads
+        # the state between timesteps.
+        staged = plan.stages is not None and not specs and not plan.program.streamed_input
         final: _State | None = None
         for start in range(0, batch, chunk_size):
             stop = min(batch, start + chunk_size)
             log_row = lane_to_log - start if start <= lane_to_log < stop else None
-            chunk = _start_chunk(plan, lanes[start:stop], timesteps, clock, log_row, previous, start)
+            chunk = _start_chunk(plan, lanes[start:stop], timesteps, clock, log_row, previous, start, staged)
             writers = (
                 _probe_writers(plan, specs, [{k: r[start:stop] for k, r in rec.items()} for rec in records])
                 if specs
@@ -294,9 +297,12 @@ class SpikeCoreCPU:
         """Every timestep of one chunk of lanes, a block of timesteps at a time."""
         block = chunk.events.shape[0]
         plain = not plan.program.streamed_input and not writers and plan.ring_push is None
+        stages = _scheduled_stages(plan, steps) if chunk.deferred else None
         for first in range(0, timesteps, block):
             filled = min(block, timesteps - first)
-            if plain:
+            if stages is not None:
+                _run_block_staged(stages, chunk, filled)
+            elif plain:
                 _run_block(plan, steps, chunk, first, filled)
             else:
                 _run_block_v2(plan, steps, chunk, x, first, filled, clock, writers)
@@ -414,6 +420,61 @@ def _run_block(plan: Plan, steps: list[Step], chunk: Chunk, first: int, filled: 
             chunk.bus[:] = 0
         for step in steps:
             step.execute(chunk)
+
+
+def _scheduled_stages(plan: Plan, steps: list[Step]) -> list[Stage]:
+    """The plan's stages with only the steps this run executes (``steps``: folded biases left out)."""
+    assert plan.stages is not None
+    kept = {id(step) for step in steps}
+    return [
+        Stage([step for step in stage.steps if id(step) in kept], stage.formed, stage.linear) for stage in plan.stages
+    ]
+
+
+def _run_block_staged(stages: list[Stage], chunk: Chunk, filled: int) -> None:
+    """``filled`` timesteps of a plain program, a stage at a time (spikeir.chip.plan, "Stages"): the
+    buses of the block are kept in ``chunk.history``, one row per timestep."""
+    assert chunk.history is not None
+    history = chunk.history[:filled]
+    for stage in stages:
+        formed = {id(step): FormedAcc(step, step.form_block(chunk, history)) for step in stage.formed}
+        if stage.linear and not any(_may_saturate(step, chunk) for step in stage.steps):
+            _add_block_sums(stage, chunk, formed, filled)
+        else:
+            steps = [formed.get(id(step), step) for step in stage.steps]
+            for slot in range(filled):
+                chunk.slot = slot
+                chunk.bus = history[slot]
+                chunk.record = chunk.events[slot]
+                chunk.log_record = chunk.log[slot]
+                for step in steps:
+                    step.execute(chunk)
+        for step in stage.steps:
+            if isinstance(step, FireStep):
+                step.account_block(chunk, history)
+
+
+def _may_saturate(step: Step, chunk: Chunk) -> bool:
+    """Whether the int32 clip of this ACC or bias step may act in the chunk's run."""
+    return isinstance(step, AccStep | BiasStep) and chunk.timesteps > step.safe_timesteps
+
+
+def _add_block_sums(stage: Stage, chunk: Chunk, formed: dict[int, FormedAcc], filled: int) -> None:
+    """A linear stage over a block in which none of its steps can saturate: each step's sum over the
+    block added once (exact integers, so the order of the additions does not matter)."""
+    for step in stage.steps:
+        assert isinstance(step, AccStep | BiasStep)
+        if isinstance(step, BiasStep):
+            total = (step.bias_f32 if chunk.float_state else step.bias) * filled
+        elif id(step) in formed:
+            total = formed[id(step)].dots.sum(axis=0)
+        else:
+            total = chunk.constant[step.key] * filled
+        X = chunk.state[step.compartment][step.segment]
+        if isinstance(step.neurons, slice):
+            X[:, step.neurons] += total
+        else:
+            X[:, step.neurons] = X[:, step.neurons] + total
 
 
 def _run_block_v2(
@@ -543,10 +604,12 @@ def _bytes_per_lane(plan: Plan, lanes: np.ndarray) -> int:
     return state + 4 * plan.max_delay * plan.ring_width + plan.scratch_per_lane
 
 
-def _block_length(plan: Plan, lanes: int, timesteps: int, log_width: int) -> int:
-    """Timesteps per block: the records of a block stay below _BLOCK_BYTES, and for a streamed
-    input the block's inputs and precomputed products below _CHUNK_BYTES."""
-    block = max(1, min(timesteps, _BLOCK_BYTES // max(1, 8 * lanes * plan.records + log_width)))
+def _block_length(plan: Plan, lanes: int, timesteps: int, log_width: int, staged: bool) -> int:
+    """Timesteps per block: the records of a block (with the buses of a staged run) stay below
+    _BLOCK_BYTES, and for a streamed input the block's inputs and precomputed products below
+    _CHUNK_BYTES."""
+    per_step = 8 * lanes * plan.records + log_width + (4 * lanes * plan.n_bus if staged else 0)
+    block = max(1, min(timesteps, _BLOCK_BYTES // max(1, per_step)))
     if plan.program.streamed_input:
         rows = sum(step.neurons_count for step in plan.acc_steps if step.precomputed)
         per_input = lanes * (4 * plan.program.n_inputs + 8 * rows + plan.scratch_per_lane)
@@ -562,14 +625,17 @@ def _start_chunk(
     log_row: int | None,
     previous: _State | None,
     start: int,
+    staged: bool,
 ) -> Chunk:
-    """A chunk's state: fresh (V at its initial values) or the previous run's rows of these lanes."""
+    """A chunk's state: fresh (V at its initial values) or the previous run's rows of these lanes;
+    a ``staged`` one keeps the buses of a block (:func:`_run_block_staged`)."""
     lanes = x.shape[0]
     n = plan.n_neurons
     n_log = plan.log_cores.size if log_row is not None else 0
-    block = _block_length(plan, lanes, timesteps, n_log)
-    rows = slice(start, start + lanes)
     streamed = plan.program.streamed_input
+    block = _block_length(plan, lanes, timesteps, n_log, staged)
+    rows = slice(start, start + lanes)
+    history = np.zeros((block, lanes, plan.n_bus), np.float32) if staged else None
     inputs = np.zeros((lanes, plan.program.n_inputs), np.float32) if streamed else x.astype(np.float32)
     direct = [step for step in plan.acc_steps if isinstance(step, AccStep) and step.direct]
     products = [step.direct_product(inputs) for step in direct]
@@ -590,7 +656,7 @@ def _start_chunk(
         I=_segmented(plan, current),
         R=_segmented(plan, R),
         inputs=inputs,
-        bus=np.zeros((lanes, plan.n_bus), np.float32),
+        bus=history[0] if history is not None else np.zeros((lanes, plan.n_bus), np.float32),
         x=x,
         timesteps=clock + timesteps,
         fire_counts=[np.zeros((lanes, step.param.size), state) for step in plan.fire_steps],
@@ -602,6 +668,8 @@ def _start_chunk(
         ring=ring,
         float_state=float_state,
         clock=clock,
+        history=history,
+        deferred=history is not None,
     )
     for step, product in zip(direct, products):
         step.prepare(chunk, product)

@@ -41,6 +41,16 @@ the dot products and the counts. An input-only ACC followed directly by the bias
 neurons folds the bias into its once-formed products in runs where neither saturates (no clip can
 act between the two adds, so ``V + d + b == V + (d + b)``).
 
+Stages: the state's segments share no neuron, so the steps of one segment interact with the others
+only through the bus. When every address an ACC reads was written earlier in the same timestep (no
+bus clear), by one FIRE, and the segments can be ordered so that each reads only what earlier ones
+(or itself) wrote, a run without delays, probes or streamed input may execute one segment's steps
+for a whole block of timesteps before the next segment's, keeping the block's buses: every step
+sees exactly the values it sees in timestep order. An ACC whose source only earlier stages write
+then forms the block's products in one product, and a stage of only ACCs and biases that cannot
+saturate in the run adds their sums over the block at once (exact integer sums: the float32 ones
+are bounded by the same ``t * growth`` as V).
+
 :func:`build_plan` runs the phases in order: lay out the state compactly, level the instructions,
 bound the growth of every neuron, fuse each group of a level into a step, and precompute what the
 accounting (spikeir.chip.accounting) multiplies the recorded events by.
@@ -80,6 +90,7 @@ from spikeir.chip.steps import (
     LeakStep,
     RingPush,
     Source,
+    Stage,
     Step,
 )
 from spikeir.chip.target import TargetDescription
@@ -166,6 +177,10 @@ class Plan:
     """Bytes per lane of the largest temporary a conv step makes (its im2col patches)."""
     fires: list[Fire]
     """The program's FIREs, in program order (probes of spikes read their destinations)."""
+    stages: list[Stage] | None
+    """The steps grouped by segment of the state, in an order in which every stage reads only what
+    earlier stages (or itself) wrote: see "Stages" in the module docstring. None when no such order
+    exists, the bus is cleared every timestep, or the program has delays."""
 
     def float_state(self, timesteps: int, peaks: np.ndarray, begin: np.ndarray | None) -> bool:
         """Whether a run of ``timesteps`` keeps every V below 2^24, so in float32 (module
@@ -309,10 +324,11 @@ def build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDesc
     cycle_base, cycle_rows = _cycle_patterns(body, fusion.cycle_columns, const_cycles, chip.cores)
     records = len(fusion.record_counts)
     output_columns = _output_columns(program, layout)
+    n_bus = int(layout.bus_addrs.size) - program.n_inputs
     return Plan(
         program=program,
         n_neurons=n_neurons,
-        n_bus=int(layout.bus_addrs.size) - program.n_inputs,
+        n_bus=n_bus,
         steps=fusion.steps,
         acc_steps=fusion.acc_steps,
         fire_steps=fusion.fire_steps,
@@ -342,6 +358,7 @@ def build_plan(program: Program, tables: dict[int, np.ndarray], chip: TargetDesc
         f32_growth=(growth[0] - direct).astype(np.float64),
         scratch_per_lane=fusion.scratch_per_lane,
         fires=[instr for instr in body if isinstance(instr, Fire)],
+        stages=None if levels.clear_bus or layout.ring_addrs.size else _stages(fusion.steps, n_bus),
     )
 
 
@@ -553,6 +570,49 @@ def _segment_bounds(levels: _Levels, n_neurons: int) -> np.ndarray:
         inside[lo + 1 : hi] = True
     bounds = np.flatnonzero(cuts & ~inside)
     return bounds if bounds.size > 1 else np.array([0, n_neurons])
+
+
+def _stages(steps: list[Step], n_bus: int) -> list[Stage] | None:
+    """The steps of each segment as one stage, the stages ordered so that each reads only bus
+    addresses that earlier stages, itself, or no FIRE write (Kahn's order, ties in plan order);
+    None when a cycle makes that impossible or two FIREs write one address."""
+    writer = np.full(n_bus, -1)
+    columns = np.arange(n_bus)
+    for step in steps:
+        if isinstance(step, FireStep):
+            dst = columns[step.dst]
+            if bool((writer[dst] >= 0).any()):
+                return None
+            writer[dst] = step.segment
+    segments = list(dict.fromkeys(step.segment for step in steps))
+    needs: dict[int, set[int]] = {segment: set() for segment in segments}
+    for step in steps:
+        if isinstance(step, AccStep | ConvStep) and step.source.bus_cols is not None:
+            needs[step.segment].update(int(w) for w in np.unique(writer[step.source.bus_cols]) if w >= 0)
+    order: list[int] = []
+    while len(order) < len(segments):
+        ready = [s for s in segments if s not in order and needs[s] <= {*order, s}]
+        if not ready:
+            return None
+        order.append(ready[0])
+    stages = []
+    for segment in order:
+        members = [step for step in steps if step.segment == segment]
+        formed = [
+            step
+            for step in members
+            if isinstance(step, AccStep)
+            and step.source.input_cols is None
+            and step.source.bus_cols is not None
+            and not bool((writer[step.source.bus_cols] == segment).any())
+        ]
+        linear = all(
+            isinstance(step, BiasStep)
+            or (isinstance(step, AccStep) and (step.direct or any(step is f for f in formed)))
+            for step in members
+        )
+        stages.append(Stage(members, formed, linear))
+    return stages
 
 
 def _fold_biases(steps: list[Step]) -> None:

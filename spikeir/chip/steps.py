@@ -103,6 +103,12 @@ class Chunk:
     constant: dict[int, np.ndarray] = field(default_factory=dict)
     """Input-only ACC steps: their dot products, the same every timestep (direct input, (lanes,
     neurons)), or per timestep of the block (streamed input, (lanes, block, neurons))."""
+    history: np.ndarray | None = None
+    """Staged runs (:class:`Stage`): (block, lanes, addresses) float32, the bus of every timestep of
+    the block; ``bus`` is the current timestep's row."""
+    deferred: bool = False
+    """Whether FIREs leave their spike counts and log to :meth:`FireStep.account_block` (staged
+    runs: the history holds every payload they wrote in the block)."""
     state: tuple[list[np.ndarray], list[np.ndarray]] = field(init=False)
     """(V, I): the compartment an ACC, bias or LEAK step acts on, by index."""
 
@@ -243,6 +249,26 @@ class AccStep:
         _add_saturating(
             chunk.state[self.compartment][self.segment], self.neurons, dots, chunk.timesteps > self.safe_timesteps
         )
+
+    def form_block(self, chunk: Chunk, history: np.ndarray) -> np.ndarray:
+        """Staged runs, a step whose source only earlier stages write: its products for a block of
+        timesteps in one product, ``(block * lanes, len) @ W``, from ``history`` (the block's
+        buses), as (block, lanes, rows); its events are recorded for the block at once."""
+        filled, lanes = history.shape[:2]
+        source = history[:, :, self.source.bus_cols].reshape(filled * lanes, -1)
+        product = self._dots(source, chunk.float_state)
+        records = chunk.events[:filled].reshape(filled * lanes, -1)
+        if self.counted:
+            records[:, self.key] = product[:, self.rows]
+            if self.intra_weight is not None:
+                records[:, self.intra_key] = product[:, self.rows + 1]
+            product = product[:, : self.rows]
+        else:
+            nonzero = source != 0
+            records[:, self.key] = count_events(nonzero, 1)
+            if self.intra_weight is not None:
+                records[:, self.intra_key] = nonzero @ self.intra_weight
+        return product.reshape(filled, lanes, self.rows)
 
     def _dots(self, source: np.ndarray, float_state: bool) -> np.ndarray:
         """The exact dot products, as floats for float32 state, else int64."""
@@ -441,35 +467,53 @@ class FireStep:
             fired = self._fire_v2(chunk, v)
             payload = fired.view(np.int8)
         elif chunk.float_state and self.subtract is True and isinstance(self.dst, slice):
-            # The common rate-coded case, all in float32: the payloads just written are the spikes.
-            fired = v >= self.threshold_f32
-            spikes = chunk.bus[:, self.dst]
-            spikes[...] = fired
-            v -= spikes * self.threshold_f32
-            chunk.fire_counts[self.slot] += spikes
-            if isinstance(self.neurons, np.ndarray):
-                chunk.V[self.segment][:, self.neurons] = v
-            if chunk.log_row is not None:
-                chunk.log_record[self.log_positions] = fired[chunk.log_row]
+            self._fire_rate(chunk, v)
             return
         else:
-            theta = self.threshold_f32 if chunk.float_state else self.param
-            fired = v >= theta
-            if self.subtract is True:
-                decrement = fired * theta
-            elif self.subtract is False:
-                decrement = fired * v
-            else:
-                decrement = fired * np.where(self.subtract, theta, v)
-            if isinstance(self.neurons, slice):
-                v -= decrement
-            else:
-                chunk.V[self.segment][:, self.neurons] = v - decrement
+            fired = self._fire_v1(chunk, v)
             payload = fired.view(np.int8)
         chunk.bus[:, self.dst] = payload
-        chunk.fire_counts[self.slot] += fired
+        if not chunk.deferred:
+            chunk.fire_counts[self.slot] += fired
+            if chunk.log_row is not None:
+                chunk.log_record[self.log_positions] = payload[chunk.log_row]
+
+    def account_block(self, chunk: Chunk, history: np.ndarray) -> None:
+        """Staged runs: the spike counts and the logged lane's payloads of a block of timesteps at
+        once, from ``history`` (the block's buses): a neuron fired where its payload is nonzero."""
+        payloads = history[:, :, self.dst]
+        chunk.fire_counts[self.slot] += count_events(payloads != 0, 0)
         if chunk.log_row is not None:
-            chunk.log_record[self.log_positions] = payload[chunk.log_row]
+            chunk.log[: history.shape[0], self.log_positions] = payloads[:, chunk.log_row]
+
+    def _fire_rate(self, chunk: Chunk, v: np.ndarray) -> None:
+        """The common rate-coded case, all in float32 (reset by subtraction, one destination
+        range): the payloads written to the bus are the spikes, and V loses theta where they are 1."""
+        spikes = chunk.bus[:, self.dst]
+        np.greater_equal(v, self.threshold_f32, out=spikes)
+        v -= spikes * self.threshold_f32
+        if isinstance(self.neurons, np.ndarray):
+            chunk.V[self.segment][:, self.neurons] = v
+        if not chunk.deferred:
+            chunk.fire_counts[self.slot] += spikes
+            if chunk.log_row is not None:
+                chunk.log_record[self.log_positions] = spikes[chunk.log_row]
+
+    def _fire_v1(self, chunk: Chunk, v: np.ndarray) -> np.ndarray:
+        """docs/isa.md's binary FIRE, reset by subtraction or to zero; returns which neurons spiked."""
+        theta = self.threshold_f32 if chunk.float_state else self.param
+        fired = v >= theta
+        if self.subtract is True:
+            decrement = fired * theta
+        elif self.subtract is False:
+            decrement = fired * v
+        else:
+            decrement = fired * np.where(self.subtract, theta, v)
+        if isinstance(self.neurons, slice):
+            v -= decrement
+        else:
+            chunk.V[self.segment][:, self.neurons] = v - decrement
+        return fired
 
     def _fire_v2(self, chunk: Chunk, v: np.ndarray) -> np.ndarray:
         """docs/isa.md's binary FIRE with resets to a value and refractory counters; returns which
@@ -493,6 +537,38 @@ class FireStep:
         """Per-neuron spike counts summed per core of this step: (lanes, segment_cores.size)."""
         counts = counts.astype(np.int64, copy=False)
         return counts if self.one_per_core else np.add.reduceat(counts, self.segment_starts, axis=1)
+
+
+@dataclass
+class FormedAcc:
+    """A staged run's :class:`AccStep` whose products :meth:`AccStep.form_block` formed for the
+    block: each timestep only adds its row."""
+
+    step: AccStep
+    dots: np.ndarray
+    """(block, lanes, rows): the products of every timestep of the block."""
+
+    def execute(self, chunk: Chunk) -> None:
+        step = self.step
+        _add_saturating(
+            chunk.state[step.compartment][step.segment],
+            step.neurons,
+            self.dots[chunk.slot],
+            chunk.timesteps > step.safe_timesteps,
+        )
+
+
+@dataclass
+class Stage:
+    """The steps of one segment of the state, in plan order: a staged run executes a stage for a
+    whole block of timesteps before the next one (spikeir.chip.plan, "Stages")."""
+
+    steps: list[Step]
+    formed: list[AccStep]
+    """Its ACC steps whose source only earlier stages write: their products are formed per block."""
+    linear: bool
+    """Whether it holds only ACC steps (formed or direct-input) and bias steps: a block then adds
+    their sums, in any order, wherever none of them can saturate."""
 
 
 @dataclass

@@ -46,6 +46,7 @@ STAGES: dict[str, str] = {
     "import": "import",
     "nn-fold-reshapes": "fold",
     "nn-fold-batch-norm": "fold-bn",
+    "nn-fold-pool": "fold-pool",
     "nn-fuse-dense": "fuse",
     "nn-fuse-conv2d": "fuse-conv",
     "partition-for-spikecore": "partition",

@@ -15,6 +15,7 @@ from xdsl.passes import ModulePass
 _PASSES: dict[str, tuple[str, str]] = {
     "nn-fold-reshapes": ("nn_fold_reshapes", "NnFoldReshapesPass"),
     "nn-fold-batch-norm": ("fold_batch_norm", "NnFoldBatchNormPass"),
+    "nn-fold-pool": ("fold_pool", "NnFoldPoolPass"),
     "nn-fuse-dense": ("fuse_dense", "FuseDensePass"),
     "nn-fuse-conv2d": ("fuse_conv2d", "FuseConv2dPass"),
     "partition-for-spikecore": ("partition_for_spikecore", "PartitionForSpikeCorePass"),

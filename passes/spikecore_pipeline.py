@@ -26,6 +26,7 @@ from spikeir.options import PipelineOptions
 from spikeir.passes.convert_to_snn import ConvertToSnnPass
 from spikeir.passes.diagnostics import nothing_to_do
 from spikeir.passes.fold_batch_norm import NnFoldBatchNormPass
+from spikeir.passes.fold_pool import NnFoldPoolPass
 from spikeir.passes.fuse_conv2d import FuseConv2dPass
 from spikeir.passes.fuse_dense import FuseDensePass
 from spikeir.passes.lower_quant_to_spikecore import LowerQuantToSpikeCorePass
@@ -76,6 +77,7 @@ def lowering_passes(options: PipelineOptions, quantize: ModulePass) -> tuple[Mod
     return (
         NnFoldReshapesPass(),
         NnFoldBatchNormPass(),
+        *((NnFoldPoolPass(),) if options.fold_pools else ()),
         FuseDensePass(),
         FuseConv2dPass(),
         PartitionForSpikeCorePass(),

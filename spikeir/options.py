@@ -91,6 +91,10 @@ class PipelineOptions:
     reset: Reset = "subtract"
     init_half: bool = True
     """Rate mode: start each membrane potential at half the threshold (rounds the spike count)."""
+    fold_pools: bool = True
+    """Fold average and sum poolings into the conv or dense layer reading them (nn-fold-pool): exact
+    pooled sums in that layer's ACC instead of a pooling layer that rounds again, for kh x kw times
+    its synapses; false keeps each pooling a SpikeCore layer of its own."""
 
     def __post_init__(self) -> None:
         check_option_types(self)

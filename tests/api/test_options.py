@@ -15,6 +15,7 @@ from spikeir.errors import SpikeIRError, TargetError
 from spikeir.lab.training import MLP
 from spikeir.options import CompileOptions, OptionError, PipelineOptions
 from spikeir.passes.convert_to_snn import ConvertToSnnPass
+from spikeir.passes.fold_pool import NnFoldPoolPass
 from spikeir.passes.place import PlacePass
 from spikeir.passes.quantize import QuantizePass
 from spikeir.passes.spikecore_pipeline import CalibratedQuantize, SpikeCorePipelinePass, lowering_passes
@@ -54,7 +55,7 @@ def test_bad_values_are_rejected_when_built(option: dict[str, object], message: 
 def test_unknown_targets_and_names_are_user_errors() -> None:
     with pytest.raises(TargetError, match="unknown target 'loihi'"):
         CompileOptions(target="loihi")
-    with pytest.raises(OptionError, match="unknown option leak; the options are cores, init_half, "):
+    with pytest.raises(OptionError, match="unknown option leak; the options are cores, fold_pools, init_half, "):
         CompileOptions.of(None, leak=3)
     # An option error is a SpikeIRError for Python callers and a pass failure for xDSL drivers.
     assert issubclass(OptionError, SpikeIRError)
@@ -78,7 +79,10 @@ def test_the_pipeline_is_a_list_of_configured_passes() -> None:
     options = PipelineOptions(mode="rate", leak_shift=3, reset="zero", init_half=False, cores=7)
     quantize = CalibratedQuantize(None, options)
     passes = lowering_passes(options, quantize)
-    assert passes[5] is quantize and quantize.name == QuantizePass.name
+    assert passes[6] is quantize and quantize.name == QuantizePass.name
+    assert NnFoldPoolPass() in passes and NnFoldPoolPass() not in lowering_passes(
+        PipelineOptions(fold_pools=False), quantize
+    )
     assert passes[-2] == ConvertToSnnPass(leak_shift=3, init_half=False, reset="zero")
     assert passes[-1] == PlacePass(cores=7)
     assert not any(isinstance(p, ConvertToSnnPass) for p in lowering_passes(PipelineOptions(), quantize))

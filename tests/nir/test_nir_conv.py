@@ -9,7 +9,8 @@ import torch
 
 from spikeir.chip.isa import AccConv
 from spikeir.errors import FrontendError
-from spikeir.frontends.nir import from_nir, unrolled
+from spikeir.frontends.nir import from_nir
+from spikeir.numerics.convolution import unrolled
 
 sinabs = pytest.importorskip("sinabs", reason="sinabs is a test peer (extra 'peers')")
 

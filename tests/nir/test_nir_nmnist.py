@@ -12,7 +12,8 @@ import torch
 from numpy.typing import NDArray
 
 from spikeir.chip.isa import Acc, AccConv, ConvGeometry
-from spikeir.frontends.nir import compose_convs, from_nir, unrolled
+from spikeir.frontends.nir import from_nir
+from spikeir.numerics.convolution import compose_convs, unrolled
 
 RNG = np.random.default_rng(15)
 B, T = 6, 10

@@ -305,6 +305,7 @@ def test_run_pipeline_records_stages_and_runs(mode: str) -> None:
         "input",
         "nn-fold-reshapes",
         "nn-fold-batch-norm",
+        "nn-fold-pool",
         "nn-fuse-dense",
         "nn-fuse-conv2d",
         "partition-for-spikecore",

@@ -144,14 +144,19 @@ def test_a_bad_module_attribute_is_a_pass_error(attribute: str, message: str) ->
 
 
 def test_a_qcfs_cnn_with_average_pooling_compiles_in_rate_mode() -> None:
-    """The pool after a ReLU is lowered without a ReLU (clamp [-128, 127]); its potential is never negative
-    (binary spikes in, ones kernel), so convert-to-snn converts it instead of refusing."""
+    """Kept as a layer (fold_pools=False), the pool after a ReLU is lowered without a ReLU (clamp
+    [-128, 127]); its potential is never negative (binary spikes in, ones kernel), so convert-to-snn
+    converts it instead of refusing. By default it is folded into the dense layer: one FIRE fewer."""
     torch.manual_seed(0)
     model = nn.Sequential(
         nn.Conv2d(1, 2, 3, padding=1), QCFS(LEVELS, 1.0), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(2 * 4 * 4, 3)
     ).eval()
     x = np.random.default_rng(2).random((40, 1, 8, 8)).astype(np.float32)
-    compiled = spikeir.compile(model, x[:1], x, mode="rate")
+    compiled = spikeir.compile(model, x[:1], x, mode="rate", fold_pools=False)
     assert [layer for layer, *_ in _fires(compiled)] == ["0", "2"]  # the conv (lambda 1.0) and the pool
     assert _fires(compiled)[0][3] == pytest.approx(1.0)
     assert compiled.run(x).shape == (40, 3)
+    folded = spikeir.compile(model, x[:1], x, mode="rate")
+    assert [layer for layer, *_ in _fires(folded)] == ["0"]
+    assert _fires(folded)[0][3] == pytest.approx(1.0)
+    assert folded.run(x).shape == (40, 3)

@@ -1,10 +1,13 @@
-// A CNN through the whole pipeline: the conv layer is a group over its 2x4x4 output map with a conv ACC
+// A CNN through the whole pipeline. By default nn-fold-pool folds the average pool into the dense
+// layer reading it: one dense layer over the 2x4x4 map, each weight spread over its 2x2 window.
+// RUN: spike-opt %s -p 'spikecore-pipeline{calibration="%S/Inputs/cnn_calibration.npy"}' | filecheck %s --check-prefix=FOLD
+// With fold-pools=false the conv layer is a group over its 2x4x4 output map with a conv ACC
 // (#spikecore.conv) and a bias ACC, the average pool a depthwise conv ACC of a ones kernel with the
 // 1/4 in its FIRE's multiplier, the flatten is free (the dense layer reads the pool's spikes), and
 // placement keeps whole channels on a core; -t spikecore-asm emits ISA v2 conv ACCs.
-// RUN: spike-opt %s -p 'spikecore-pipeline{calibration="%S/Inputs/cnn_calibration.npy"}' | filecheck %s
-// RUN: spike-opt %s -p 'spikecore-pipeline{calibration="%S/Inputs/cnn_calibration.npy" neurons-per-core=16}' | filecheck %s --check-prefix=SPLIT
-// RUN: spike-opt %s -p 'spikecore-pipeline{calibration="%S/Inputs/cnn_calibration.npy"}' -t spikecore-asm | filecheck %s --check-prefix=ASM
+// RUN: spike-opt %s -p 'spikecore-pipeline{calibration="%S/Inputs/cnn_calibration.npy" fold-pools=false}' | filecheck %s
+// RUN: spike-opt %s -p 'spikecore-pipeline{calibration="%S/Inputs/cnn_calibration.npy" fold-pools=false neurons-per-core=16}' | filecheck %s --check-prefix=SPLIT
+// RUN: spike-opt %s -p 'spikecore-pipeline{calibration="%S/Inputs/cnn_calibration.npy" fold-pools=false}' -t spikecore-asm | filecheck %s --check-prefix=ASM
 
 func.func @main(%x: tensor<1x1x6x6xf32>) -> tensor<1x2xf32> {
   %k = arith.constant dense<[[[[0.5, -0.25, 0.0], [0.25, 1.0, -0.5], [0.0, 0.5, 0.25]]], [[[-0.5, 0.25, 0.5], [1.0, 0.0, -0.25], [0.25, 0.5, -1.0]]]]> : tensor<2x1x3x3xf32>
@@ -18,6 +21,13 @@ func.func @main(%x: tensor<1x1x6x6xf32>) -> tensor<1x2xf32> {
   %5 = nn.dense %4, %w layer "fc" : (tensor<1x8xf32>, tensor<2x8xf32>) -> tensor<1x2xf32>
   func.return %5 : tensor<1x2xf32>
 }
+
+// FOLD:      spikecore.synapses @w0 {{.*}} : tensor<2x9xi8>
+// FOLD:      spikecore.synapses @w1 {{.*}} : tensor<2x32xi8>
+// FOLD-NOT:  "p1"
+// FOLD:      spikecore.group "c1"
+// FOLD:      spikecore.group "fc" {{.*}} : !spikecore.group<2>
+// FOLD-NEXT: spikecore.acc %{{.*}}, %{{.*}}, @w1 : !spikecore.group<2>, !spikecore.spikes<32>
 
 // CHECK:      spikecore.synapses @w0 {{.*}} : tensor<2x9xi8>
 // CHECK:      spikecore.synapses @w1 dense<1> : tensor<2x4xi8>

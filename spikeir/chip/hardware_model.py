@@ -259,6 +259,7 @@ class SpikeCoreCPU:
         # the state between timesteps.
         staged = plan.stages is not None and not specs and not plan.program.streamed_input
         final: _State | None = None
+        nonzero = 0
         for start in range(0, batch, chunk_size):
             stop = min(batch, start + chunk_size)
             log_row = lane_to_log - start if start <= lane_to_log < stop else None
@@ -269,6 +270,7 @@ class SpikeCoreCPU:
                 else []
             )
             self._run_chunk(plan, steps, chunk, lanes[start:stop], timesteps, clock, writers, accounts)
+            nonzero += _nonzero_inputs(plan, chunk)
             for step, counts in zip(plan.fire_steps, chunk.fire_counts):
                 spikes[start:stop, step.segment_cores] += step.core_spikes(counts)
             V, I, R = _joined(chunk.V), _joined(chunk.I), _joined(chunk.R)  # noqa: E741
@@ -280,7 +282,7 @@ class SpikeCoreCPU:
         self._spikes = spikes
         self._probes = records
         streamed = plan.program.streamed_input
-        input_events = int(np.count_nonzero(lanes)) * (1 if streamed else timesteps)
+        input_events = nonzero * (1 if streamed else timesteps)
         self.stats = run_stats(plan, accounts, spikes, input_events, timesteps, batch, self.target)
 
     def _run_chunk(
@@ -420,6 +422,17 @@ def _run_block(plan: Plan, steps: list[Step], chunk: Chunk, first: int, filled: 
             chunk.bus[:] = 0
         for step in steps:
             step.execute(chunk)
+
+
+def _nonzero_inputs(plan: Plan, chunk: Chunk) -> int:
+    """The nonzero payloads of a chunk's input (each timestep's, for a stream): a direct-input ACC
+    step that reads the whole port has counted them per lane already (its events)."""
+    port = slice(0, plan.program.n_inputs)
+    if not plan.program.streamed_input:
+        for step in plan.acc_steps:
+            if isinstance(step, AccStep) and step.direct and step.source.input_cols == port:
+                return int(chunk.events[0, :, step.key].sum())
+    return int(np.count_nonzero(chunk.x))
 
 
 def _scheduled_stages(plan: Plan, steps: list[Step]) -> list[Stage]:

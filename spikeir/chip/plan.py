@@ -483,15 +483,16 @@ def _growth(
     always = np.zeros(n, bool)
     for instr, cols in zip(body, levels.columns):
         x = growth[int(_compartment(instr))]
+        if isinstance(instr, Acc | AccConv):
+            payload = 1 if _binary_source(program, layout, levels, instr) else MAX_ABS_PAYLOAD
         if isinstance(instr, Acc):
             block = tables[instr.table][instr.row : instr.row + instr.count, instr.col : instr.col + instr.src_len]
-            payload = 1 if _binary_source(program, layout, levels, instr) else MAX_ABS_PAYLOAD
             bound = np.abs(block.astype(np.int64)).sum(axis=1) * payload
             x[cols] += bound
             if _direct(program, instr) and instr.compartment == Compartment.V:
                 direct[cols] += bound
         elif isinstance(instr, AccConv):
-            x[cols] += neuron_bounds(instr, tables[instr.table])
+            x[cols] += neuron_bounds(instr, tables[instr.table], payload)
         elif isinstance(instr, AccBias):
             x[cols] += np.abs(program.param_tables[instr.table][instr.row : instr.row + instr.count].astype(np.int64))
         elif isinstance(instr, AccCurrent):

@@ -462,6 +462,9 @@ class FireStep:
             payload >>= self.shift
             np.clip(payload, self.lo, self.hi, out=payload)
             chunk.V[self.segment][:, self.neurons] = 0
+            if chunk.deferred:  # account_block counts the payloads
+                chunk.bus[:, self.dst] = payload
+                return
             fired = payload != 0
         elif self.reset_value is not None or self.refractory is not None:
             fired = self._fire_v2(chunk, v)

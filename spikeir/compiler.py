@@ -41,7 +41,9 @@ class CompiledModel:
     SpikeCore region on the hardware model (`SpikeCoreCPU`), so its results are the chip's.
     """
 
-    program: Program
+    programs: dict[str, Program]
+    """Every SpikeCore program by symbol, in the order ``@main`` launches them: one, unless host ops
+    (a max pooling, a softmax, a concat) split the layers into several regions."""
     module: ModuleOp
     options: CompileOptions
     """What it was compiled with."""
@@ -51,10 +53,24 @@ class CompiledModel:
     quantization: list[Any] = field(default_factory=list)
     """What quantization chose per layer (`spikeir.passes.quantize.LayerQuantization`)."""
     last_run: Any = None
-    """`RunStats` of the most recent `run` (of its first SpikeCore region)."""
+    """`RunStats` of the most recent `run` (of its first SpikeCore region; `last_runs` has them all)."""
+    last_runs: list[Any] = field(default_factory=list)
+    """`RunStats` of every program launch of the most recent `run`, in launch order."""
     last_spike_log: list[Any] = field(default_factory=list)
     """Spike log (lane 0) of the most recent `run`."""
     _executor: Any = field(default=None, repr=False)
+
+    @property
+    def program(self) -> Program:
+        """The model's program, when it has one (else a `SpikeIRError` naming them: use `programs`)."""
+        if len(self.programs) == 1:
+            return next(iter(self.programs.values()))
+        names = ", ".join(f"@{name}" for name in self.programs)
+        raise SpikeIRError(
+            f"the model compiles to {len(self.programs)} programs ({names}), split by host ops "
+            f"({', '.join(_host_ops_between(self.module))}); take one from CompiledModel.programs[name]",
+            "program",
+        )
 
     @property
     def mode(self) -> Mode:
@@ -78,19 +94,21 @@ class CompiledModel:
 
     @property
     def stats(self) -> dict[str, Any]:
-        """Static facts about the program, plus the statistics of the last run if there was one."""
-        per_core = self.program.synapse_bytes_per_core()
+        """Static facts about the programs (summed over them when there are several), plus the
+        statistics of the last run if there was one."""
+        programs = list(self.programs.values())
         facts: dict[str, Any] = {
             "mode": self.mode,
             "timesteps": self.timesteps,
-            "target": self.program.target.name,
-            "instructions": len(self.program),
-            "acc": self.program.count(Opcode.ACC),
-            "fire": self.program.count(Opcode.FIRE),
-            "leak": self.program.count(Opcode.LEAK),
-            "cores_used": len({i.core for i in self.program if not isinstance(i, Halt)}),
-            "synapse_bytes": sum(per_core.values()),
-            "weights": int(sum(t.size for t in self.program.synapse_tables.values())),
+            "target": programs[0].target.name,
+            "programs": len(programs),
+            "instructions": sum(len(p) for p in programs),
+            "acc": sum(p.count(Opcode.ACC) for p in programs),
+            "fire": sum(p.count(Opcode.FIRE) for p in programs),
+            "leak": sum(p.count(Opcode.LEAK) for p in programs),
+            "cores_used": sum(len({i.core for i in p if not isinstance(i, Halt)}) for p in programs),
+            "synapse_bytes": sum(sum(p.synapse_bytes_per_core().values()) for p in programs),
+            "weights": int(sum(t.size for p in programs for t in p.synapse_tables.values())),
             "compile_seconds": dict(self.compile_seconds),
         }
         if self.last_run is not None:
@@ -110,12 +128,14 @@ class CompiledModel:
             raise OptionError(f"timesteps must be at least 1, got {steps!r}")
         batch = np.asarray(x, dtype=np.float32)
         if batch.ndim >= 1 and len(batch) == 0:
-            self.last_run, self.last_spike_log = None, []
+            self.last_run, self.last_runs, self.last_spike_log = None, [], []
             return np.zeros((0, *_main_output_shape(self.module)[1:]), np.float32)
         if self._executor is None or steps != self._executor.timesteps:
             self._executor = HostExecutor(self.module, steps)
         outputs = self._executor.run_main(batch)
-        first = self._executor.launches[0] if self._executor.launches else None
+        launches = self._executor.launches
+        first = launches[0] if launches else None
+        self.last_runs = [launch.stats for launch in launches]
         self.last_run = first.stats if first else None
         self.last_spike_log = first.spike_log if first else []
         return outputs
@@ -151,28 +171,22 @@ def _check_one_output(module: ModuleOp) -> None:
         )
 
 
-def _check_one_region(module: ModuleOp) -> None:
-    """A `CompiledModel` holds one program: a model whose SpikeCore layers host ops split into several
-    regions is refused naming the regions and the host ops between them."""
+def _host_ops_between(module: ModuleOp) -> list[str]:
+    """The kinds of host op between ``@main``'s first and last SpikeCore launch (what splits its regions)."""
     from spikeir.dialects import spikecore
-    from spikeir.ir.emit import programs_in
 
-    programs = programs_in(module)
-    if len(programs) < 2:
-        return
-    main = _main(module)
-    launches = [op for op in main.walk() if isinstance(op, spikecore.LaunchOp)]
-    first, last = main.body.block.get_operation_index(launches[0]), main.body.block.get_operation_index(launches[-1])
-    between = sorted(
-        {op.name for op in list(main.body.block.ops)[first:last] if not isinstance(op, spikecore.LaunchOp)}
-    )
-    raise SpikeIRError(
-        f"the model's SpikeCore layers form {len(programs)} regions "
-        f"({', '.join(f'@{p.sym_name.data}' for p in programs)}) split by host ops ({', '.join(between)}); "
-        "spikeir.compile makes one program: move those ops after the last layer, or run the partitioned "
-        "module with spike-run (spikeir.ir.host.HostExecutor)",
-        "compile",
-    )
+    ops = list(_main(module).body.block.ops)
+    launches = [index for index, op in enumerate(ops) if isinstance(op, spikecore.LaunchOp)]
+    return sorted({op.name for op in ops[launches[0] : launches[-1]] if not isinstance(op, spikecore.LaunchOp)})
+
+
+def _launched_programs(module: ModuleOp) -> dict[str, Program]:
+    """The ISA program of every region, in the order ``@main`` launches them."""
+    from spikeir.dialects import spikecore
+    from spikeir.ir.emit import program_from_module
+
+    names = [op.program.root_reference.data for op in _main(module).walk() if isinstance(op, spikecore.LaunchOp)]
+    return {name: program_from_module(module, name) for name in dict.fromkeys(names)}
 
 
 def _as_nn_module(model: Any, example_input: Any) -> ModuleOp:
@@ -394,7 +408,7 @@ def _lower(
     module: ModuleOp, calibration: np.ndarray, options: CompileOptions, record: bool, seconds: dict[str, float]
 ) -> CompiledModel:
     """Run the pipeline on ``module`` (in place) and emit its program."""
-    from spikeir.ir.emit import program_from_module, programs_in
+    from spikeir.ir.emit import programs_in
     from spikeir.passes.spikecore_pipeline import run_pipeline
 
     _check_one_output(module)
@@ -407,11 +421,10 @@ def _lower(
             "spikeir.passes.diagnostics.print_remarks() before compiling)",
             "compile",
         )
-    _check_one_region(result.module)
     start = time.perf_counter()
-    program = program_from_module(result.module)
+    programs = _launched_programs(result.module)
     seconds["emit"] = time.perf_counter() - start
-    return CompiledModel(program, result.module, options, dict(result.stages), seconds, list(result.quantization))
+    return CompiledModel(programs, result.module, options, dict(result.stages), seconds, list(result.quantization))
 
 
 def build_mlp_module(

@@ -161,14 +161,53 @@ def test_a_model_with_two_outputs_is_refused_naming_them(model_and_data: tuple[t
         spikeir.compile(_TwoHeads().eval(), x[:1], calibration=x)
 
 
-def test_layers_split_into_several_regions_are_refused_naming_the_host_ops(
+def test_layers_split_into_several_regions_compile_to_one_program_each(
     model_and_data: tuple[torch.nn.Module, np.ndarray],
 ) -> None:
+    """A host op between layers (a softmax here, a max pooling in a CNN) splits them into two regions:
+    both compile, `run` goes through both (the host op in numpy between them), and `program`, which
+    names one program, says there are two and where they are."""
+    from spikeir.ir.host import HostExecutor
+
     _, x = model_and_data
+    torch.manual_seed(0)
     split = torch.nn.Sequential(
         torch.nn.Flatten(), torch.nn.Linear(784, 16), torch.nn.Softmax(1), torch.nn.Linear(16, 10)
     ).eval()
+    compiled = spikeir.compile(split, x[:1], calibration=x)
+    assert list(compiled.programs) == ["spikecore_0", "spikecore_1"]
+    outputs = compiled.run(x)
+    np.testing.assert_array_equal(outputs, HostExecutor(compiled.module).run_main(x))
+    with torch.no_grad():
+        expected = split(torch.from_numpy(x)).numpy()
+    assert np.mean(outputs.argmax(1) == expected.argmax(1)) >= 0.95
+    assert len(compiled.last_runs) == 2 and compiled.last_run is compiled.last_runs[0]
+    stats = compiled.stats
+    assert stats["programs"] == 2
+    assert stats["instructions"] == sum(len(p) for p in compiled.programs.values())
     with pytest.raises(
-        SpikeIRError, match=r"2 regions \(@spikecore_0, @spikecore_1\) split by host ops \(nn.softmax\)"
+        SpikeIRError, match=r"2 programs \(@spikecore_0, @spikecore_1\), split by host ops \(nn.softmax\)"
     ):
-        spikeir.compile(split, x[:1], calibration=x)
+        compiled.program  # noqa: B018 (the property is the call under test)
+    with pytest.raises(SpikeIRError, match="CompiledModel.programs"):
+        compiled.to_bytes()
+
+
+def test_a_max_pooling_cnn_runs_through_its_regions() -> None:
+    torch.manual_seed(0)
+    cnn = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(4, 4, 3),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(16, 3),
+    ).eval()
+    x = np.random.default_rng(0).random((100, 1, 8, 8)).astype(np.float32)
+    with torch.no_grad():
+        expected = cnn(torch.from_numpy(x)).numpy()
+    for mode, timesteps in (("graded", 1), ("rate", 64)):
+        compiled = spikeir.compile(cnn, x[:1], x, mode=mode)
+        assert len(compiled.programs) == 2
+        assert np.mean(compiled.run(x, timesteps).argmax(1) == expected.argmax(1)) >= 0.95, mode

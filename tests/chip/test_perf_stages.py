@@ -9,10 +9,12 @@ and float32 state, and check which programs are staged and how.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spikeir.benchmarks.hardware import make_network, make_program, mnist_like
+from spikeir.chip import hardware_model
 from spikeir.chip.hardware_model import SpikeCoreCPU
 from spikeir.chip.isa import Acc, AccBias, Fire, FireMode, Halt, OutputSpec, Program, ResetMode
 from spikeir.chip.steps import BiasStep, FireStep
@@ -96,3 +98,16 @@ def test_saturating_and_long_runs_stay_exact() -> None:
     rate = make_program(make_network(rng), "dense", rate=True)
     batch = mnist_like(rng, 700)
     assert results(rate, batch, 300, True) == results(rate, batch, 300, False)
+
+
+def test_cache_sized_chunks_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lanes run in cache-sized chunks (spikeir.chip.hardware_model, _CACHE_CHUNK_BYTES): chunks of
+    a few lanes, staged or not, give what one chunk gives."""
+    rng = np.random.default_rng(2)
+    program = make_program(make_network(rng), "seed", rate=True)
+    x = mnist_like(rng, 11)
+    whole = results(program, x, 20, True)
+    monkeypatch.setattr(hardware_model, "_CACHE_CHUNK_BYTES", 1)
+    monkeypatch.setattr(hardware_model, "_CACHE_CHUNK_LANES", 3)
+    assert results(program, x, 20, True) == whole
+    assert results(program, x, 20, False) == whole

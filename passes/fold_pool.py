@@ -12,8 +12,10 @@ events in rate mode), which the pipeline option ``fold-pools=false`` declines.
 
 A pooling is folded when its only user is an `nn.conv2d` / `nn.fused_conv2d` with a constant weight
 (and the composition never reads the conv's padding as data: `composes_exactly`), or a shape change
-to ``[B, C*H*W]`` whose only user is an `nn.dense` / `nn.fused_dense` with a constant weight. Max
-pooling is not linear and is left alone.
+to ``[B, C*H*W]`` whose only user is an `nn.dense` / `nn.fused_dense` with a constant weight, unless
+the folded layer would not fit the target (a conv neuron reading more than ``max_fan_in`` inputs, or
+any neuron more synapses than a core holds): then a remark names the layer. Max pooling is not linear
+and is left alone.
 """
 
 from __future__ import annotations
@@ -31,10 +33,14 @@ from xdsl.rewriter import InsertPoint
 from xdsl.utils.hints import isa
 
 from spikeir.chip.isa import ConvGeometry
+from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import nn
 from spikeir.ir.arrays import dense_attr
-from spikeir.numerics.convolution import compose_convs, composes_exactly
+from spikeir.numerics.convolution import compose_convs, composed_extent, composes_exactly
+from spikeir.options import check_option_types
+from spikeir.passes.diagnostics import pass_errors, remark
 from spikeir.passes.fold_batch_norm import constant_array
+from spikeir.passes.partition_for_spikecore import describe_op
 
 _Conv = nn.Conv2dOp | nn.FusedConv2dOp
 _Dense = nn.DenseOp | nn.FusedDenseOp
@@ -85,8 +91,11 @@ def _erase_if_unused(value: SSAValue, rewriter: PatternRewriter) -> None:
         rewriter.erase(owner)
 
 
+@dataclass
 class FoldPoolIntoConv(RewritePattern):
     """conv(pool(x), W) -> conv(x, W composed with the pool's window), for both conv ops."""
+
+    target: TargetDescription
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: nn.Conv2dOp | nn.FusedConv2dOp, rewriter: PatternRewriter) -> None:
@@ -95,8 +104,13 @@ class FoldPoolIntoConv(RewritePattern):
         if pool is None or weight is None:
             return
         first, second = pool_map(pool), conv_map(op, weight)
+        ext_h, ext_w = composed_extent(first[0], second)
+        if not composes_exactly(first[0], second) or not fits(
+            op, second.in_channels_per_group * ext_h * ext_w, self.target
+        ):
+            return
         composed = compose_convs(first, (second, weight.reshape(weight.shape[0], -1)))
-        if composed is None or not composes_exactly(first[0], second):
+        if composed is None:
             return
         g, kernel = composed
         new_weight = _constant(
@@ -132,8 +146,11 @@ def unpooled_dense_weight(weight: np.ndarray, pool: nn.Pool2dOp) -> np.ndarray:
     return padded[:, :, ph : ph + h, pw : pw + w].reshape(weight.shape[0], -1)
 
 
+@dataclass
 class FoldPoolIntoDense(RewritePattern):
     """dense(flatten(pool(x)), W) -> dense(flatten(x), W spread over the pooling windows), for both dense ops."""
+
+    target: TargetDescription
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: nn.DenseOp | nn.FusedDenseOp, rewriter: PatternRewriter) -> None:
@@ -149,6 +166,8 @@ class FoldPoolIntoDense(RewritePattern):
         batch, *features = source.get_shape()
         if _shape(op.input) != (batch, int(np.prod(_shape(pool.result)[1:]))):
             return  # not a flattening of each sample's pooled map
+        if not fits(op, int(np.prod(features)), self.target):
+            return
         flat = type(flatten)(pool.input, TensorType(source.element_type, [batch, int(np.prod(features))]))
         flat.location = flatten.location
         new_weight = _constant(unpooled_dense_weight(weight, pool), op.weight, rewriter, op)
@@ -168,12 +187,42 @@ class FoldPoolIntoDense(RewritePattern):
         _erase_if_unused(old_weight, rewriter)
 
 
+def fits(layer: _Conv | _Dense, fan_in: int, target: TargetDescription) -> bool:
+    """Whether a folded layer whose neurons each read ``fan_in`` inputs still fits ``target``: a conv
+    ACC reads at most ``max_fan_in`` per neuron, and one neuron's synapses live on one core. When it
+    does not, the pooling stays a layer of its own and a remark names the layer and the limit."""
+    limits = [("synapse_bytes", target.synapse_bytes)]
+    if isinstance(layer, _Conv):
+        limits.insert(0, ("max_fan_in", target.max_fan_in))
+    for name, limit in limits:
+        if fan_in > limit:
+            remark(
+                f"{describe_op(layer)}: the pooling before it is not folded: each neuron would read {fan_in} inputs, "
+                f"over the target's {name} {limit}",
+                layer,
+            )
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class NnFoldPoolPass(ModulePass):
     """Fold average and sum poolings into the conv or dense layer reading them; see docs/pipeline.md."""
 
     name = "nn-fold-pool"
 
+    target: str = "spikecore-v1"
+    """The target whose limits a folded layer must keep (spikeir.chip.target.TARGETS)."""
+    synapse_bytes: int = 0
+    """0: the target's synaptic memory per core (the pipeline passes its own option)."""
+
+    def __post_init__(self) -> None:
+        check_option_types(self)
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(FoldPoolIntoConv()).rewrite_module(op)
-        PatternRewriteWalker(FoldPoolIntoDense()).rewrite_module(op)
+        with pass_errors(self.name):
+            target = get_target(self.target)
+            if self.synapse_bytes:
+                target = target.with_options(synapse_bytes=self.synapse_bytes)
+        PatternRewriteWalker(FoldPoolIntoConv(target)).rewrite_module(op)
+        PatternRewriteWalker(FoldPoolIntoDense(target)).rewrite_module(op)

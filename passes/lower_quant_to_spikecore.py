@@ -30,13 +30,14 @@ from xdsl.pattern_rewriter import (
 from xdsl.traits import SymbolTable
 from xdsl.utils.hints import isa
 
+from spikeir.chip.conv import MAX_ABS_PAYLOAD
 from spikeir.chip.isa import ConvGeometry
 from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import quant, spikecore
 from spikeir.ir.arrays import dense_attr, to_numpy
 from spikeir.numerics.quantization import INT32_MAX
 from spikeir.passes.diagnostics import PassError, nothing_to_do, pass_errors
-from spikeir.passes.partition_for_spikecore import describe_op, is_codegen_func
+from spikeir.passes.partition_for_spikecore import describe_op, in_module, is_codegen_func
 
 
 def _features(value: SSAValue) -> int:
@@ -47,10 +48,6 @@ def _features(value: SSAValue) -> int:
 
 def _scales(value: SSAValue) -> tuple[float, ...]:
     return quant.quantized_element(value).scale_values
-
-
-PAYLOAD_MAGNITUDE = 128
-"""The largest |int8 payload| a layer can receive (the region's input spans [-128, 127])."""
 
 
 def _tensor_shape(value: SSAValue) -> tuple[int, ...]:
@@ -138,24 +135,28 @@ class _RegionLowering:
         self.body.append(port)
         self.values[op.result] = port.result
 
-    def _check_headroom(self, op: Operation, rows: np.ndarray) -> None:
+    def _check_headroom(self, op: quant.DenseOp | quant.Conv2dOp, rows: np.ndarray) -> None:
         """Refuse a layer whose synaptic sum could leave int32 before its bias is added.
 
         The chip adds each ACC's exact sum to the membrane with saturation, and a wide layer is read by
         several ACCs (max_fan_in), so a partial sum that saturates would make the chip disagree with
         `quant.dense`, which saturates once, after the bias. While every neuron's
-        ``sum |w| * 128`` fits int32 no partial sum can saturate, and both compute ``sat32(x @ w^T + b)``.
+        ``sum |w| * 128`` (the largest |int8 payload|) fits int32 no partial sum can saturate, and both
+        compute ``sat32(x @ w^T + b)``. Only targets with more synaptic memory (or a conv fan-in) than
+        spikecore-v1's can hold such a layer; the bound is the graded one, conservative in rate mode,
+        where hidden layers receive binary spikes.
         """
         magnitudes = np.abs(rows.astype(np.int64)).sum(axis=1)
         if magnitudes.size == 0:
             return
-        neuron = int(magnitudes.argmax())
-        worst = int(magnitudes[neuron]) * PAYLOAD_MAGNITUDE
+        row = int(magnitudes.argmax())
+        worst = int(magnitudes[row]) * MAX_ABS_PAYLOAD
         if worst > INT32_MAX:
+            unit = "output channel" if isinstance(op, quant.Conv2dOp) else "neuron"
             raise self.fail(
                 op,
-                f"its synaptic sum can leave int32 before the bias is added (neuron {neuron}: "
-                f"sum |w| = {int(magnitudes[neuron])} over {rows.shape[1]} inputs, x 128 = {worst} > {INT32_MAX}), "
+                f"its synaptic sum can leave int32 before the bias is added ({unit} {row}: sum |w| = "
+                f"{int(magnitudes[row])} over {rows.shape[1]} inputs, x {MAX_ABS_PAYLOAD} = {worst} > {INT32_MAX}), "
                 "where the chip would saturate a partial sum that quant.dense does not; "
                 "split the layer's inputs over narrower layers",
             )
@@ -267,13 +268,14 @@ class _RegionLowering:
 
 @dataclass
 class LowerRegion(RewritePattern):
-    """A ``codegen = "spikecore"`` function -> a `spikecore.program` of the same symbol name."""
+    """A ``codegen = "spikecore"`` function of ``module`` -> a `spikecore.program` of the same symbol name."""
 
     target: TargetDescription
+    module: ModuleOp
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: func.FuncOp, rewriter: PatternRewriter) -> None:
-        if not is_codegen_func(op):
+        if not is_codegen_func(op) or not in_module(op, self.module):
             return
         if len(op.body.block.args) != 1 or len(op.function_type.outputs.data) != 1:
             raise PassError("a SpikeCore region takes one input tensor and returns one", f"@{op.sym_name.data}")
@@ -283,12 +285,17 @@ class LowerRegion(RewritePattern):
         rewriter.replace(op, program, [])
 
 
+@dataclass
 class LowerCall(RewritePattern):
-    """A host call of a lowered region -> `spikecore.launch`."""
+    """A host call (in a function of ``module``) of a lowered region -> `spikecore.launch`."""
+
+    module: ModuleOp
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: func.CallOp, rewriter: PatternRewriter) -> None:
-        if not isinstance(SymbolTable.lookup_symbol(op, op.callee), spikecore.ProgramOp):
+        if not in_module(op, self.module) or not isinstance(
+            SymbolTable.lookup_symbol(op, op.callee), spikecore.ProgramOp
+        ):
             return
         result_type = op.res[0].type
         assert isa(result_type, TensorType[Attribute])
@@ -311,7 +318,7 @@ class LowerQuantToSpikeCorePass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         with pass_errors(self.name):
             target = get_target(self.target)
-        if not any(is_codegen_func(f) for f in op.walk()):
+        if not any(is_codegen_func(f) for f in op.ops):
             nothing_to_do(self.name, op, 'nothing to lower: the module has no codegen = "spikecore" function')
-        PatternRewriteWalker(LowerRegion(target), apply_recursively=False).rewrite_module(op)
-        PatternRewriteWalker(LowerCall(), apply_recursively=False).rewrite_module(op)
+        PatternRewriteWalker(LowerRegion(target, op), apply_recursively=False).rewrite_module(op)
+        PatternRewriteWalker(LowerCall(op), apply_recursively=False).rewrite_module(op)

@@ -65,6 +65,15 @@ _Accumulating = (nn.FusedDenseOp, nn.FusedConv2dOp, nn.Pool2dOp, nn.AddOp)
 """Ops whose result is an accumulator: the only ones that can be a region's output."""
 
 
+def in_module(op: Operation, module: ModuleOp) -> bool:
+    """Whether ``op`` is, or lies in, a function directly in ``module``: the functions a pass applied to
+    ``module`` compiles (a nested builtin.module's are left alone, and `nothing_to_do` says so)."""
+    function = op if isinstance(op, func.FuncOp) else op.parent_op()
+    while function is not None and not isinstance(function, func.FuncOp):
+        function = function.parent_op()
+    return function is not None and function.parent_op() is module
+
+
 def is_codegen_func(op: Operation | None) -> TypeGuard[func.FuncOp]:
     """Whether ``op`` is a function already outlined for SpikeCore."""
     return (

@@ -243,11 +243,11 @@ class PlacePass(ModulePass):
         ):
             if value < 0:
                 raise PlacementFailure(f"{name} must be positive (or 0 for the target's value), got {value}", self.name)
-        if not any(isinstance(program, spikecore.ProgramOp) for program in op.walk()):
+        if not any(isinstance(program, spikecore.ProgramOp) for program in op.ops):
             nothing_to_do(self.name, op, "nothing to place: the module has no spikecore.program")
             return
         with pass_errors(self.name):  # an unknown target name or an invalid override is a TargetError
-            for program in op.walk():
+            for program in op.ops:
                 if isinstance(program, spikecore.ProgramOp):
                     target = resolve_target(
                         program,

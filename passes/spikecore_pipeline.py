@@ -77,7 +77,7 @@ def lowering_passes(options: PipelineOptions, quantize: ModulePass) -> tuple[Mod
     return (
         NnFoldReshapesPass(),
         NnFoldBatchNormPass(),
-        *((NnFoldPoolPass(),) if options.fold_pools else ()),
+        *((NnFoldPoolPass(target=options.target, synapse_bytes=options.synapse_bytes),) if options.fold_pools else ()),
         FuseDensePass(),
         FuseConv2dPass(),
         PartitionForSpikeCorePass(),

@@ -21,6 +21,7 @@ from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, ModuleOp, StringAtt
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 
+from spikeir.chip.accounting import RunStats
 from spikeir.chip.isa import Halt, Opcode, Program
 from spikeir.dialects import nn
 from spikeir.errors import QuantizationError, SpikeIRError
@@ -53,7 +54,8 @@ class CompiledModel:
     quantization: list[Any] = field(default_factory=list)
     """What quantization chose per layer (`spikeir.passes.quantize.LayerQuantization`)."""
     last_run: Any = None
-    """`RunStats` of the most recent `run` (of its first SpikeCore region; `last_runs` has them all)."""
+    """`RunStats` of the most recent `run`: of its program, or of all of them chained
+    (`RunStats.chained`: counters summed; `last_runs` has each launch's)."""
     last_runs: list[Any] = field(default_factory=list)
     """`RunStats` of every program launch of the most recent `run`, in launch order."""
     last_spike_log: list[Any] = field(default_factory=list)
@@ -94,8 +96,8 @@ class CompiledModel:
 
     @property
     def stats(self) -> dict[str, Any]:
-        """Static facts about the programs (summed over them when there are several), plus the
-        statistics of the last run if there was one."""
+        """Static facts about the programs (summed over them when there are several, as if all were
+        resident on the chip at once), plus the statistics of the last run if there was one."""
         programs = list(self.programs.values())
         facts: dict[str, Any] = {
             "mode": self.mode,
@@ -114,6 +116,10 @@ class CompiledModel:
         if self.last_run is not None:
             facts["last_run"] = self.last_run.as_dict()
         return facts
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the cached executor (its interpreter holds local functions); `run` remakes it."""
+        return {**self.__dict__, "_executor": None}
 
     def run(self, x: np.ndarray, timesteps: int | None = None) -> np.ndarray:
         """Float inputs (batch first, any shape the model takes) -> float outputs.
@@ -136,7 +142,7 @@ class CompiledModel:
         launches = self._executor.launches
         first = launches[0] if launches else None
         self.last_runs = [launch.stats for launch in launches]
-        self.last_run = first.stats if first else None
+        self.last_run = RunStats.chained(self.last_runs) if len(launches) > 1 else (first.stats if first else None)
         self.last_spike_log = first.spike_log if first else []
         return outputs
 
@@ -407,7 +413,7 @@ def _searched_percentile(module: ModuleOp, calibration: np.ndarray, options: Com
 def _lower(
     module: ModuleOp, calibration: np.ndarray, options: CompileOptions, record: bool, seconds: dict[str, float]
 ) -> CompiledModel:
-    """Run the pipeline on ``module`` (in place) and emit its program."""
+    """Run the pipeline on ``module`` (in place) and emit its programs."""
     from spikeir.ir.emit import programs_in
     from spikeir.passes.spikecore_pipeline import run_pipeline
 

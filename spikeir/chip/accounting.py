@@ -17,6 +17,7 @@ core's cycles one with :attr:`Plan.cycle_rows`, whatever the forms.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -86,6 +87,21 @@ class RunStats:
             "time_us": self.time_us,
         }
         return {name: float(value) / lanes for name, value in totals.items()}
+
+    @classmethod
+    def chained(cls, parts: Sequence[RunStats]) -> RunStats:
+        """The accounting of programs launched one after another on the same samples (a model whose
+        host ops split it into regions): counters summed, per-core arrays concatenated (each program's
+        cores after the previous one's), timesteps, batch and clock of the first."""
+        first = parts[0]
+        chained = cls(timesteps=first.timesteps, batch=first.batch, clock_mhz=first.clock_mhz)
+        for f in dataclasses.fields(cls):
+            values = [getattr(part, f.name) for part in parts]
+            if f.name.startswith("core_"):
+                setattr(chained, f.name, np.concatenate(values))
+            elif f.name not in ("timesteps", "batch", "clock_mhz"):
+                setattr(chained, f.name, sum(values))
+        return chained
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form: plain ints, floats and lists."""

@@ -61,6 +61,14 @@ def grouped(full: NDArray[np.float64], candidates: tuple[int, ...]) -> tuple[int
     return 1, full.reshape(out_c, -1)
 
 
+def composed_extent(first: ConvGeometry, second: ConvGeometry) -> tuple[int, int]:
+    """Kernel (h, w) of ``second`` after ``first`` as one convolution (see :func:`compose_convs`)."""
+    return (
+        (second.kernel_h - 1) * second.dilation_h * first.stride_h + (first.kernel_h - 1) * first.dilation_h + 1,
+        (second.kernel_w - 1) * second.dilation_w * first.stride_w + (first.kernel_w - 1) * first.dilation_w + 1,
+    )
+
+
 def compose_convs(first: ConvMap, second: ConvMap) -> ConvMap | None:
     """``second`` applied to the output of ``first`` as one convolution of ``first``'s input, or None.
 
@@ -70,14 +78,16 @@ def compose_convs(first: ConvMap, second: ConvMap) -> ConvMap | None:
     tap ``j2 d2 s1 + j1 d1`` of a kernel of extent ``(k2 - 1) d2 s1 + (k1 - 1) d1 + 1`` holding
     ``sum_m K2[o, m, j2] K1[m, c, j1]``. This holds wherever ``second`` does not read the
     intermediate map's padding (there the composition would compute ``first`` on input data instead
-    of a zero); the caller checks the result against the dense product. A sum pool k, stride k then a
-    conv kh x kw is thus a conv of kernel ``(kh, kw) * k`` (each tap repeated k x k) and stride
-    ``s k``."""
+    of a zero): the NIR importer checks the result against the dense product, nn-fold-pool with
+    :func:`composes_exactly`. A sum pool k, stride k then a conv kh x kw is thus a conv of kernel
+    ``(kh, kw) * k`` (each tap repeated k x k) and stride ``s k``. A depthwise ``first`` (a pooling)
+    scales channels, so its taps multiply ``second``'s columns instead of forming C x C products."""
     g1, k1 = first
     g2, k2 = second
-    a, b = full_kernel(g1, k1), full_kernel(g2, k2)
-    ext_h = (g2.kernel_h - 1) * g2.dilation_h * g1.stride_h + (g1.kernel_h - 1) * g1.dilation_h + 1
-    ext_w = (g2.kernel_w - 1) * g2.dilation_w * g1.stride_w + (g1.kernel_w - 1) * g1.dilation_w + 1
+    depthwise = g1.groups == g1.in_channels == g1.out_channels
+    b = full_kernel(g2, k2)
+    taps = k1.reshape(g1.in_channels, g1.kernel_h, g1.kernel_w) if depthwise else full_kernel(g1, k1)
+    ext_h, ext_w = composed_extent(g1, g2)
     full = np.zeros((g2.out_channels, g1.in_channels, ext_h, ext_w))
     for y2 in range(g2.kernel_h):
         for x2 in range(g2.kernel_w):
@@ -85,8 +95,8 @@ def compose_convs(first: ConvMap, second: ConvMap) -> ConvMap | None:
                 for x1 in range(g1.kernel_w):
                     ty = y2 * g2.dilation_h * g1.stride_h + y1 * g1.dilation_h
                     tx = x2 * g2.dilation_w * g1.stride_w + x1 * g1.dilation_w
-                    full[:, :, ty, tx] += b[:, :, y2, x2] @ a[:, :, y1, x1]
-    depthwise = g1.groups == g1.in_channels == g1.out_channels
+                    tap = b[:, :, y2, x2] * taps[:, y1, x1] if depthwise else b[:, :, y2, x2] @ taps[:, :, y1, x1]
+                    full[:, :, ty, tx] += tap
     groups, kernel = grouped(full, (g2.groups,) if depthwise else (g1.groups, 1))
     g = ConvGeometry(
         g1.in_channels,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from spikeir.chip.accounting import RunStats
 from spikeir.errors import DataError
 
 if TYPE_CHECKING:
@@ -79,14 +80,10 @@ def evaluate_shard(compiled: CompiledModel | NIRPoint, data: EvalData, start: in
     counts["correct"] = float(np.sum(predictions == data.y[start:stop]))
     if data.reference is not None:
         counts["agree"] = float(np.sum(predictions == data.reference[start:stop]))
-    for launch in executor.launches:
-        stats = launch.stats
-        counts["energy_pj"] += stats.energy_pj
-        counts["cycles"] += stats.cycles
-        counts["time_us"] += stats.time_us
-        counts["spikes"] += stats.spikes
-        counts["synaptic_ops"] += stats.synaptic_ops
-        counts["input_events"] += stats.input_events
+    if executor.launches:
+        stats = RunStats.chained([launch.stats for launch in executor.launches])
+        for name in ("energy_pj", "cycles", "time_us", "spikes", "synaptic_ops", "input_events"):
+            counts[name] = float(getattr(stats, name))
     counts["seconds"] = time.perf_counter() - begin
     counts["cpu_seconds"] = time.process_time() - cpu
     counts["start"] = float(start)

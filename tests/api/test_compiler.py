@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -181,7 +183,12 @@ def test_layers_split_into_several_regions_compile_to_one_program_each(
     with torch.no_grad():
         expected = split(torch.from_numpy(x)).numpy()
     assert np.mean(outputs.argmax(1) == expected.argmax(1)) >= 0.95
-    assert len(compiled.last_runs) == 2 and compiled.last_run is compiled.last_runs[0]
+    assert len(compiled.last_runs) == 2
+    assert compiled.last_run.spikes == sum(run.spikes for run in compiled.last_runs)
+    assert compiled.last_run.energy_pj == pytest.approx(sum(run.energy_pj for run in compiled.last_runs))
+    assert len(compiled.last_run.core_cycles) == sum(len(run.core_cycles) for run in compiled.last_runs)
+    copy = pickle.loads(pickle.dumps(compiled))  # after a run: the cached executor is not pickled
+    np.testing.assert_array_equal(copy.run(x), outputs)
     stats = compiled.stats
     assert stats["programs"] == 2
     assert stats["instructions"] == sum(len(p) for p in compiled.programs.values())

@@ -111,4 +111,4 @@ func.func private @spikecore_10(%x: tensor<1x2000x9x9xf32>) -> tensor<1x1x1x1xf3
   %f = quant.dequantize %a : tensor<1x1x1x1x!quant.uniform<i32:f32, 0.125>> -> tensor<1x1x1x1xf32>
   func.return %f : tensor<1x1x1x1xf32>
 }
-// CHECK: @spikecore_10: quant.conv2d "big": its synaptic sum can leave int32 before the bias is added (neuron 0: sum |w| = 20574000 over 162000 inputs
+// CHECK: @spikecore_10: quant.conv2d "big": its synaptic sum can leave int32 before the bias is added (output channel 0: sum |w| = 20574000 over 162000 inputs

@@ -129,6 +129,7 @@ class SpikeCoreCPU:
         self._log_cache: list[SpikeEvent] | None = None
         self._probes: list[dict[str, np.ndarray]] = []
         self._spikes = np.zeros((0, self.target.cores), np.int64)
+        self._layouts: tuple[Plan | None, dict[tuple[ProbeSpec, ...], list[tuple[int, str, _ProbeWriter]]]] = (None, {})
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -217,6 +218,15 @@ class SpikeCoreCPU:
         spikes = self._spikes
         return spikes if batched else spikes[0]
 
+    def _probe_layout(self, plan: Plan, specs: list[ProbeSpec]) -> list[tuple[int, str, _ProbeWriter]]:
+        """:func:`_probe_layout`, computed once per loaded plan and probe list (not per run and chunk)."""
+        if self._layouts[0] is not plan:
+            self._layouts = (plan, {})
+        key = tuple(specs)
+        if key not in self._layouts[1]:
+            self._layouts[1][key] = _probe_layout(plan, specs)
+        return self._layouts[1][key]
+
     def _continued(self, plan: Plan, batch: int) -> _State:
         """The state a continued run starts from, if it may continue it."""
         state = self._state
@@ -284,7 +294,9 @@ class SpikeCoreCPU:
             log_row = lane_to_log - start if start <= lane_to_log < stop else None
             chunk = _start_chunk(plan, lanes[start:stop], timesteps, clock, log_row, previous, start, staged)
             writers = (
-                _probe_writers(plan, specs, [{k: r[start:stop] for k, r in rec.items()} for rec in records])
+                _probe_writers(
+                    self._probe_layout(plan, specs), [{k: r[start:stop] for k, r in rec.items()} for rec in records]
+                )
                 if specs
                 else []
             )
@@ -738,10 +750,12 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
-def _probe_writers(plan: Plan, specs: list[ProbeSpec], records: list[dict[str, np.ndarray]]) -> list[_ProbeWriter]:
-    """What the end of each timestep copies into the probe records of one chunk."""
-    writers: list[_ProbeWriter] = []
-    for spec, record in zip(specs, records):
+def _probe_layout(plan: Plan, specs: list[ProbeSpec]) -> list[tuple[int, str, _ProbeWriter]]:
+    """Where the end of each timestep reads each probe kind's values: per writer its probe's index,
+    its kind, and the writer with empty records (filled in per chunk by :func:`_probe_writers`)."""
+    empty = np.zeros((0, 0, 0), np.int8)
+    layout: list[tuple[int, str, _ProbeWriter]] = []
+    for index, spec in enumerate(specs):
         positions, columns = plan.columns_of(spec.core, spec.base, spec.count)
         for kind in spec.kinds:
             if kind == "spikes":
@@ -752,23 +766,25 @@ def _probe_writers(plan: Plan, specs: list[ProbeSpec], records: list[dict[str, n
                     if fire.core == spec.core:
                         inside = (neurons >= fire.base) & (neurons < fire.base + fire.count)
                         addresses[inside] = fire.dst + neurons[inside] - fire.base
-                writers.append(_ProbeWriter(record[kind], slice(None), "bus", _as_index(plan.bus_columns(addresses))))
+                bus = _as_index(plan.bus_columns(addresses))
+                layout.append((index, kind, _ProbeWriter(empty, slice(None), "bus", bus)))
             elif kind == "i" and not plan.uses_current:
                 continue  # I stays 0, as the records already are
             else:
                 for segment, piece in enumerate(plan.segments):
                     inside = (columns >= piece.start) & (columns < piece.stop)
                     if inside.any():
-                        writers.append(
-                            _ProbeWriter(
-                                record[kind],
-                                _as_index(positions[inside]),
-                                kind.upper(),
-                                _as_index(columns[inside] - piece.start),
-                                segment,
-                            )
-                        )
-    return writers
+                        where = _as_index(positions[inside])
+                        cols = _as_index(columns[inside] - piece.start)
+                        layout.append((index, kind, _ProbeWriter(empty, where, kind.upper(), cols, segment)))
+    return layout
+
+
+def _probe_writers(
+    layout: list[tuple[int, str, _ProbeWriter]], records: list[dict[str, np.ndarray]]
+) -> list[_ProbeWriter]:
+    """What the end of each timestep copies into the probe records of one chunk."""
+    return [dataclasses.replace(writer, records=records[index][kind]) for index, kind, writer in layout]
 
 
 def _keep_state(

@@ -59,16 +59,18 @@ def _source_layer(value: SSAValue) -> tuple[_Layer, nn.BiasAddOp | None] | None:
     return owner, bias_add
 
 
-def _constant(array: np.ndarray, like: SSAValue, rewriter: PatternRewriter, anchor: Operation) -> SSAValue:
-    """A new float32 constant named after ``like``, inserted before ``anchor``."""
+def new_constant(
+    array: np.ndarray, like: SSAValue, suffix: str, rewriter: PatternRewriter, anchor: Operation
+) -> SSAValue:
+    """A new float32 constant named after ``like`` (plus ``suffix``), inserted before ``anchor``."""
     op = arith.ConstantOp(dense_attr(array.astype(np.float32)))
     if like.name_hint is not None:
-        op.result.name_hint = f"{like.name_hint}_bn"
+        op.result.name_hint = f"{like.name_hint}{suffix}"
     rewriter.insert(op, InsertPoint.before(anchor))
     return op.result
 
 
-def _erase_if_unused(value: SSAValue | None, rewriter: PatternRewriter) -> None:
+def erase_if_unused(value: SSAValue | None, rewriter: PatternRewriter) -> None:
     """Erase the constant behind ``value`` once the fold left it without uses."""
     owner = None if value is None else value.owner
     if isinstance(owner, arith.ConstantOp) and not owner.result.uses:
@@ -96,14 +98,14 @@ class FoldBatchNorm(RewritePattern):
         a = gamma / np.sqrt(variance + op.epsilon.value.data)
         new_weight = weight * a.reshape((-1,) + (1,) * (weight.ndim - 1))
         new_bias = bias * a + (beta - mean * a)
-        w = _constant(new_weight, layer.weight, rewriter, layer)
-        b = _constant(new_bias, old_bias if old_bias is not None else op.gamma, rewriter, layer)
+        w = new_constant(new_weight, layer.weight, "_bn", rewriter, layer)
+        b = new_constant(new_bias, old_bias if old_bias is not None else op.gamma, "_bn", rewriter, layer)
         rewriter.replace(op, _folded(layer, w, b))
         if bias_add is not None:
             rewriter.erase(bias_add)
         rewriter.erase(layer)
         for value in (layer.weight, old_bias, op.gamma, op.beta, op.mean, op.variance):
-            _erase_if_unused(value, rewriter)
+            erase_if_unused(value, rewriter)
 
 
 def _folded(layer: _Layer, weight: SSAValue, bias: SSAValue) -> list[Operation]:

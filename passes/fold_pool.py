@@ -24,22 +24,19 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects import arith
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern, op_type_rewrite_pattern
-from xdsl.rewriter import InsertPoint
 from xdsl.utils.hints import isa
 
 from spikeir.chip.isa import ConvGeometry
 from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import nn
-from spikeir.ir.arrays import dense_attr
 from spikeir.numerics.convolution import compose_convs, composed_extent, composes_exactly
 from spikeir.options import check_option_types
 from spikeir.passes.diagnostics import pass_errors, remark
-from spikeir.passes.fold_batch_norm import constant_array
+from spikeir.passes.fold_batch_norm import constant_array, erase_if_unused, new_constant
 from spikeir.passes.partition_for_spikecore import describe_op
 
 _Conv = nn.Conv2dOp | nn.FusedConv2dOp
@@ -60,12 +57,17 @@ def _linear_pool(value: SSAValue) -> nn.Pool2dOp | None:
     return pool
 
 
+def _tap(pool: nn.Pool2dOp) -> float:
+    """The weight of each input in a window: 1 / window for an average (padding counted), 1 for a sum."""
+    (kh, kw), _, _ = pool.window
+    return 1.0 / (kh * kw) if pool.kind.data == nn.PoolKind.AVG else 1.0
+
+
 def pool_map(pool: nn.Pool2dOp) -> tuple[ConvGeometry, np.ndarray]:
     """The pooling as a depthwise convolution: its geometry and packed kernel (1 or 1/window per tap)."""
     (_, c, h, w), (_, _, oh, ow) = _shape(pool.input), _shape(pool.result)
     (kh, kw), (sh, sw), (ph, pw) = pool.window
-    tap = 1.0 / (kh * kw) if pool.kind.data == nn.PoolKind.AVG else 1.0
-    return ConvGeometry(c, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, groups=c), np.full((c, kh * kw), tap)
+    return ConvGeometry(c, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, groups=c), np.full((c, kh * kw), _tap(pool))
 
 
 def conv_map(op: _Conv, weight: np.ndarray) -> ConvGeometry:
@@ -74,21 +76,6 @@ def conv_map(op: _Conv, weight: np.ndarray) -> ConvGeometry:
     _, _, kh, kw = weight.shape
     p = op.params
     return ConvGeometry(c, h, w, weight.shape[0], oh, ow, kh, kw, *p.stride, *p.padding, *p.dilation, groups=p.groups)
-
-
-def _constant(array: np.ndarray, like: SSAValue, rewriter: PatternRewriter, anchor: Operation) -> SSAValue:
-    """A new float32 constant named after ``like``, inserted before ``anchor``."""
-    op = arith.ConstantOp(dense_attr(array.astype(np.float32)))
-    if like.name_hint is not None:
-        op.result.name_hint = f"{like.name_hint}_pooled"
-    rewriter.insert(op, InsertPoint.before(anchor))
-    return op.result
-
-
-def _erase_if_unused(value: SSAValue, rewriter: PatternRewriter) -> None:
-    owner = value.owner
-    if isinstance(owner, arith.ConstantOp) and not owner.result.uses:
-        rewriter.erase(owner)
 
 
 @dataclass
@@ -113,8 +100,12 @@ class FoldPoolIntoConv(RewritePattern):
         if composed is None:
             return
         g, kernel = composed
-        new_weight = _constant(
-            kernel.reshape(g.out_channels, g.in_channels_per_group, g.kernel_h, g.kernel_w), op.weight, rewriter, op
+        new_weight = new_constant(
+            kernel.reshape(g.out_channels, g.in_channels_per_group, g.kernel_h, g.kernel_w),
+            op.weight,
+            "_pooled",
+            rewriter,
+            op,
         )
         params = nn.ConvParams((g.stride_h, g.stride_w), (g.pad_h, g.pad_w), (1, 1), g.groups)
         result_type = op.result.type
@@ -129,7 +120,7 @@ class FoldPoolIntoConv(RewritePattern):
         old_weight = op.weight
         rewriter.replace(op, folded)
         rewriter.erase(pool)
-        _erase_if_unused(old_weight, rewriter)
+        erase_if_unused(old_weight, rewriter)
 
 
 def unpooled_dense_weight(weight: np.ndarray, pool: nn.Pool2dOp) -> np.ndarray:
@@ -137,8 +128,7 @@ def unpooled_dense_weight(weight: np.ndarray, pool: nn.Pool2dOp) -> np.ndarray:
     pooled column spread over its window (times 1/window for an average), overlapping windows summed."""
     (_, c, h, w), (_, _, oh, ow) = _shape(pool.input), _shape(pool.result)
     (kh, kw), (sh, sw), (ph, pw) = pool.window
-    tap = 1.0 / (kh * kw) if pool.kind.data == nn.PoolKind.AVG else 1.0
-    pooled = weight.reshape(weight.shape[0], c, oh, ow) * tap
+    pooled = weight.reshape(weight.shape[0], c, oh, ow) * _tap(pool)
     padded = np.zeros((weight.shape[0], c, h + 2 * ph, w + 2 * pw))
     for ky in range(kh):
         for kx in range(kw):
@@ -170,7 +160,7 @@ class FoldPoolIntoDense(RewritePattern):
             return
         flat = type(flatten)(pool.input, TensorType(source.element_type, [batch, int(np.prod(features))]))
         flat.location = flatten.location
-        new_weight = _constant(unpooled_dense_weight(weight, pool), op.weight, rewriter, op)
+        new_weight = new_constant(unpooled_dense_weight(weight, pool), op.weight, "_pooled", rewriter, op)
         result_type = op.result.type
         assert isa(result_type, TensorType[Attribute])
         layer = None if op.layer is None else op.layer.data
@@ -184,7 +174,7 @@ class FoldPoolIntoDense(RewritePattern):
         rewriter.replace(op, [flat, folded])
         rewriter.erase(flatten)
         rewriter.erase(pool)
-        _erase_if_unused(old_weight, rewriter)
+        erase_if_unused(old_weight, rewriter)
 
 
 def fits(layer: _Conv | _Dense, fan_in: int, target: TargetDescription) -> bool:

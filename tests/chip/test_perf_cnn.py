@@ -42,7 +42,8 @@ def test_limit_equals_the_model(
     expected = run_model(program, x, timesteps)
     np.testing.assert_array_equal(hardware.cnn_limit(program, timesteps)(x), expected)
     assert len({tuple(row) for row in expected}) > 1, "the outputs should depend on the digit"
-    assert [la.geometry is not None for la in layers] == [True, True, True, True, False, False]
+    # nn-fold-pool folds each average pooling into the layer after it: two convs, two dense layers.
+    assert [la.geometry is not None for la in layers] == [True, True, False, False]
 
 
 def test_limit_refuses_instructions_it_does_not_write_out(lenet: tuple[dict[str, Program], np.ndarray]) -> None:
@@ -69,7 +70,7 @@ def test_rows_have_their_fields() -> None:
         ("rate", 2, 3),
     ]
     for r in rows:
-        assert r["case"] == "lenet" and r["instructions"] == 36
+        assert r["case"] == "lenet" and r["instructions"] == 30
         model_s, limit_s, batch, ops = r["model_s"], r["limit_s"], r["batch"], r["synaptic_ops_per_s"]
         assert isinstance(model_s, float) and isinstance(limit_s, float) and isinstance(batch, int)
         assert r["ratio_to_limit"] == pytest.approx(model_s / limit_s)
@@ -91,7 +92,7 @@ def test_check_before_timing_fails_on_a_wrong_limit(monkeypatch: pytest.MonkeyPa
 
 def test_lenet_compile_record() -> None:
     record = compile_time.compile_lenet(repeats=2)
-    assert record["repeats"] == 2 and len(record["totals"]) == 2 and record["instructions"] == 36
+    assert record["repeats"] == 2 and len(record["totals"]) == 2 and record["instructions"] == 30
     seconds = record["seconds"]
     assert list(seconds) == [*compile_time.STAGES, "total"]
     assert seconds["total"] == min(record["totals"]) > 0

@@ -37,8 +37,9 @@ _CACHE_CHUNK_BYTES = 16 * 2**20
 """... and, where that leaves at least _CACHE_CHUNK_LANES lanes, below about this many (a share of
 the last-level cache): a timestep's elementwise steps then work on state still in cache (the
 784-64-10 MLP, rate T = 32, batch 10,000, one run: 98 ms in one chunk, 80 ms in chunks of 2,048 to
-4,096 lanes). Runs of one timestep keep the larger chunks (graded T = 1: 33.6 ms in one chunk,
-34.0 to 35.1 ms in chunks of 1,024 to 4,096 lanes)."""
+4,096 lanes). Runs of one timestep use them too: the conv layer of `spikeir bench --only conv` at
+batch 1,000 took 1.50x to 1.67x its limit in such chunks and 1.97x to 1.99x in one (two runs each),
+graded MLPs were within noise."""
 _CACHE_CHUNK_LANES = 256
 _BLOCK_BYTES = 16 * 2**20
 """A chunk's per-timestep records (events, logged payloads) are flushed before they exceed this."""
@@ -278,9 +279,7 @@ class SpikeCoreCPU:
         self.spike_log_truncated = False
         clock = previous.clock if previous is not None else 0
         per_lane = _bytes_per_lane(plan, lanes)
-        chunk_size = max(1, _CHUNK_BYTES // per_lane)
-        if timesteps > 1:  # a single timestep reads each state array once: nothing to keep in cache
-            chunk_size = min(chunk_size, max(_CACHE_CHUNK_LANES, _CACHE_CHUNK_BYTES // per_lane))
+        chunk_size = max(1, min(_CHUNK_BYTES // per_lane, max(_CACHE_CHUNK_LANES, _CACHE_CHUNK_BYTES // per_lane)))
         steps = _scheduled_steps(plan, clock + timesteps)
         # A stage at a time where the plan allows it (spikeir.chip.plan, "Stages") and no probe reads
         # the state between timesteps.

@@ -199,7 +199,9 @@ def _table_min(program: spikecore.ProgramOp, symbol: SymbolRefAttr) -> int:
     return int(to_numpy(table.dense).min(initial=0))
 
 
-def _never_negative(program: spikecore.ProgramOp, group: spikecore.GroupOp, gain: dict[spikecore.FireOp, float]) -> bool:
+def _never_negative(
+    program: spikecore.ProgramOp, group: spikecore.GroupOp, gain: dict[spikecore.FireOp, float]
+) -> bool:
     """Whether V of ``group`` can never go below zero, so that a clamp below zero (an average pool after a ReLU
     layer, lowered without a ReLU) never acts: it accumulates only binary spikes made by this pass, through
     non-negative synapses, and non-negative biases."""
@@ -222,6 +224,21 @@ def _referenced(program: spikecore.ProgramOp, symbol: str) -> bool:
         for op in program.body.ops
         for prop in ("params", "synapses")
     )
+
+
+def _check_one_spiking_region(module: ModuleOp, pass_name: str) -> None:
+    """Refuse rate mode for layers that host ops split into several programs: each region's last layer
+    is an accumulator read by the host, so the activation after it (a ReLU before a max pooling, say)
+    would run on the host in float, not as spikes, and the network would silently not be an SNN."""
+    programs = [op.sym_name.data for op in module.ops if isinstance(op, spikecore.ProgramOp)]
+    if len(programs) > 1:
+        raise PassError(
+            f"rate mode needs the SpikeCore layers in one region, but host ops (a max pooling, a softmax, ...) "
+            f"split them into {len(programs)} programs ({', '.join(f'@{name}' for name in programs)}): the "
+            "activation after each region would run on the host, not as spikes; use average pooling (folded "
+            "into the next layer) or graded mode",
+            pass_name,
+        )
 
 
 @dataclass(frozen=True)
@@ -250,5 +267,19 @@ class ConvertToSnnPass(ModulePass):
         unknown = sorted(set(lambdas) - layers)
         if unknown:
             raise PassError(f'{THRESHOLDS_ATTR} names layer "{unknown[0]}", which no SpikeCore group holds', self.name)
+        _check_one_spiking_region(op, self.name)
+        fired = {
+            fire.group.owner.layer.data
+            for fire in op.walk()
+            if isinstance(fire, spikecore.FireOp) and isinstance(fire.group.owner, spikecore.GroupOp)
+        }
+        unfired = sorted(set(lambdas) - fired)
+        if unfired:
+            raise PassError(
+                f'{THRESHOLDS_ATTR} names layer "{unfired[0]}", whose activation runs on the host (its group is a '
+                "region's output accumulator, with no FIRE), so its QCFS clip cannot act: compile the layers up to "
+                "the model's output into one region, or use graded mode",
+                self.name,
+            )
         converter = ConvertProgram(self.leak_shift, self.init_half, spikecore.ResetMode(self.reset), lambdas)
         PatternRewriteWalker(converter, apply_recursively=False).rewrite_module(op)

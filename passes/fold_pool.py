@@ -92,9 +92,14 @@ class FoldPoolIntoConv(RewritePattern):
             return
         first, second = pool_map(pool), conv_map(op, weight)
         ext_h, ext_w = composed_extent(first[0], second)
-        if not composes_exactly(first[0], second) or not fits(
-            op, second.in_channels_per_group * ext_h * ext_w, self.target
-        ):
+        if not composes_exactly(first[0], second):
+            remark(
+                f"{describe_op(op)}: the pooling before it is not folded: the conv's padding would read the "
+                "pooling's edge windows as data (docs/pipeline.md, nn-fold-pool)",
+                op,
+            )
+            return
+        if not fits(op, second.in_channels_per_group * ext_h * ext_w, self.target):
             return
         composed = compose_convs(first, (second, weight.reshape(weight.shape[0], -1)))
         if composed is None:

@@ -67,10 +67,11 @@ class CompiledModel:
         """The model's program, when it has one (else a `SpikeIRError` naming them: use `programs`)."""
         if len(self.programs) == 1:
             return next(iter(self.programs.values()))
-        names = ", ".join(f"@{name}" for name in self.programs)
+        names = ", ".join(repr(name) for name in self.programs)
         raise SpikeIRError(
             f"the model compiles to {len(self.programs)} programs ({names}), split by host ops "
-            f"({', '.join(_host_ops_between(self.module))}); take one from CompiledModel.programs[name]",
+            f"({', '.join(_host_ops_between(self.module))}); take one from CompiledModel.programs[name] "
+            "(spikeir.chip.assembly.disassemble and spikeir.chip.image.encode give its listing and image)",
             "program",
         )
 

@@ -332,6 +332,8 @@ def program_from_module(module: ModuleOp, name: str | None = None) -> Program:
             )
         names = ", ".join(f"@{p.sym_name.data}" for p in programs)
         raise ProgramError(
-            f"the module has {len(programs)} spikecore.programs ({names}): name the one to emit", "module"
+            f"the module has {len(programs)} spikecore.programs ({names}): name the one to emit "
+            f"(spike-opt: -t 'spikecore-asm{{program={programs[0].sym_name.data}}}')",
+            "module",
         )
     return program_from_ir(programs[0])

@@ -160,3 +160,12 @@ def test_a_qcfs_cnn_with_average_pooling_compiles_in_rate_mode() -> None:
     assert [layer for layer, *_ in _fires(folded)] == ["0"]
     assert _fires(folded)[0][3] == pytest.approx(1.0)
     assert folded.run(x).shape == (40, 3)
+
+
+def test_a_qcfs_activation_after_the_output_layer_is_refused_in_rate_mode() -> None:
+    """The region's output is its last layer's accumulator, so a QCFS after it would run on the host as
+    a plain ReLU: its clip at lambda would be dropped without a word. Rate mode refuses it by name."""
+    model = nn.Sequential(nn.Linear(4, 3), QCFS(LEVELS, 1.5)).eval()
+    x = np.random.default_rng(3).random((20, 4)).astype(np.float32)
+    with pytest.raises(spikeir.SpikeIRError, match='names layer "0", whose activation runs on the host'):
+        spikeir.compile(model, x[:1], x, mode="rate")

@@ -76,3 +76,40 @@ spikecore.program @mixed target <"spikecore-v1", cores = 128, neurons_per_core =
   spikecore.halt
 }
 // CHECK: @mixed: layer "join": accumulates spike streams of different units; cannot rescale it
+
+// -----
+
+// Two programs (host ops between the regions): the first region's output is an accumulator the host
+// reads, so its activation would not be spikes; rate mode refuses instead of silently running it in float.
+spikecore.program @a target <"spikecore-v1", cores = 128, neurons_per_core = 1024, synapse_bytes = 131072, max_fan_in = 16384, bus_size = 262144> {
+  spikecore.synapses @w0 dense<[[1, 2]]> : tensor<1x2xi8>
+  %in = spikecore.input unit 0.5 : !spikecore.spikes<2>
+  %g0 = spikecore.group "first" unit [0.25 : f64] : !spikecore.group<1>
+  spikecore.acc %g0, %in, @w0 : !spikecore.group<1>, !spikecore.spikes<2>
+  spikecore.output %g0 : !spikecore.group<1>
+  spikecore.halt
+}
+spikecore.program @b target <"spikecore-v1", cores = 128, neurons_per_core = 1024, synapse_bytes = 131072, max_fan_in = 16384, bus_size = 262144> {
+  spikecore.synapses @w0 dense<[[3]]> : tensor<1x1xi8>
+  %in = spikecore.input unit 0.5 : !spikecore.spikes<1>
+  %g0 = spikecore.group "second" unit [0.25 : f64] : !spikecore.group<1>
+  spikecore.acc %g0, %in, @w0 : !spikecore.group<1>, !spikecore.spikes<1>
+  spikecore.output %g0 : !spikecore.group<1>
+  spikecore.halt
+}
+// CHECK: convert-to-snn: rate mode needs the SpikeCore layers in one region, but host ops (a max pooling, a softmax, ...) split them into 2 programs (@a, @b)
+
+// -----
+
+// A QCFS lambda for a layer whose group is the region's output (no FIRE): its clip cannot act.
+builtin.module attributes {spikecore.thresholds = {last = 2.0 : f64}} {
+  spikecore.program @net target <"spikecore-v1", cores = 128, neurons_per_core = 1024, synapse_bytes = 131072, max_fan_in = 16384, bus_size = 262144> {
+    spikecore.synapses @w0 dense<[[1, 2]]> : tensor<1x2xi8>
+    %in = spikecore.input unit 0.5 : !spikecore.spikes<2>
+    %g0 = spikecore.group "last" unit [0.25 : f64] : !spikecore.group<1>
+    spikecore.acc %g0, %in, @w0 : !spikecore.group<1>, !spikecore.spikes<2>
+    spikecore.output %g0 : !spikecore.group<1>
+    spikecore.halt
+  }
+}
+// CHECK: spikecore.thresholds names layer "last", whose activation runs on the host (its group is a region's output accumulator, with no FIRE), so its QCFS clip cannot act

@@ -226,18 +226,21 @@ def _referenced(program: spikecore.ProgramOp, symbol: str) -> bool:
     )
 
 
-def _check_one_spiking_region(module: ModuleOp, pass_name: str) -> None:
-    """Refuse rate mode for layers that host ops split into several programs: each region's last layer
-    is an accumulator read by the host, so the activation after it (a ReLU before a max pooling, say)
-    would run on the host in float, not as spikes, and the network would silently not be an SNN."""
-    programs = [op.sym_name.data for op in module.ops if isinstance(op, spikecore.ProgramOp)]
-    if len(programs) > 1:
+def _check_one_spiking_region(module: ModuleOp) -> None:
+    """Refuse rate mode for a model whose host ops split its layers into several launched programs:
+    each region's last layer is an accumulator read by the host, so the activation after it (a ReLU
+    before a max pooling, say) would run on the host in float, not as spikes, and the network would
+    silently not be an SNN. (Programs that no function launches are independent: each is converted.)"""
+    launched = list(
+        dict.fromkeys(op.program.root_reference.data for op in module.walk() if isinstance(op, spikecore.LaunchOp))
+    )
+    if len(launched) > 1:
         raise PassError(
-            f"rate mode needs the SpikeCore layers in one region, but host ops (a max pooling, a softmax, ...) "
-            f"split them into {len(programs)} programs ({', '.join(f'@{name}' for name in programs)}): the "
-            "activation after each region would run on the host, not as spikes; use average pooling (folded "
+            f"rate mode needs a model's SpikeCore layers in one region, but host ops (a max pooling, a softmax, "
+            f"...) split them into {len(launched)} launched programs ({', '.join(f'@{name}' for name in launched)}): "
+            "the activation after each region would run on the host, not as spikes; use average pooling (folded "
             "into the next layer) or graded mode",
-            pass_name,
+            f"@{launched[1]}",
         )
 
 
@@ -267,7 +270,7 @@ class ConvertToSnnPass(ModulePass):
         unknown = sorted(set(lambdas) - layers)
         if unknown:
             raise PassError(f'{THRESHOLDS_ATTR} names layer "{unknown[0]}", which no SpikeCore group holds', self.name)
-        _check_one_spiking_region(op, self.name)
+        _check_one_spiking_region(op)
         fired = {
             fire.group.owner.layer.data
             for fire in op.walk()

@@ -219,5 +219,7 @@ def test_a_max_pooling_cnn_runs_through_its_regions_in_graded_mode_and_rate_mode
     compiled = spikeir.compile(cnn, x[:1], x)
     assert len(compiled.programs) == 2
     assert np.mean(compiled.run(x).argmax(1) == expected.argmax(1)) >= 0.95
-    with pytest.raises(SpikeIRError, match=r"rate mode needs the SpikeCore layers in one region.*average pooling"):
+    with pytest.raises(
+        SpikeIRError, match=r"rate mode needs a model.s SpikeCore layers in one region.*average pooling"
+    ):
         spikeir.compile(cnn, x[:1], x, mode="rate")

@@ -79,8 +79,9 @@ spikecore.program @mixed target <"spikecore-v1", cores = 128, neurons_per_core =
 
 // -----
 
-// Two programs (host ops between the regions): the first region's output is an accumulator the host
-// reads, so its activation would not be spikes; rate mode refuses instead of silently running it in float.
+// Two programs that @main launches with a host op between them: the first region's output is an
+// accumulator the host reads, so its activation would not be spikes; rate mode refuses instead of
+// silently running it in float. (Programs no function launches are independent and converted.)
 spikecore.program @a target <"spikecore-v1", cores = 128, neurons_per_core = 1024, synapse_bytes = 131072, max_fan_in = 16384, bus_size = 262144> {
   spikecore.synapses @w0 dense<[[1, 2]]> : tensor<1x2xi8>
   %in = spikecore.input unit 0.5 : !spikecore.spikes<2>
@@ -97,7 +98,13 @@ spikecore.program @b target <"spikecore-v1", cores = 128, neurons_per_core = 102
   spikecore.output %g0 : !spikecore.group<1>
   spikecore.halt
 }
-// CHECK: convert-to-snn: rate mode needs the SpikeCore layers in one region, but host ops (a max pooling, a softmax, ...) split them into 2 programs (@a, @b)
+func.func @main(%x: tensor<1x2xf32>) -> tensor<1x1xf32> {
+  %0 = spikecore.launch @a(%x) : (tensor<1x2xf32>) -> tensor<1x1xf32>
+  %1 = nn.relu %0 : tensor<1x1xf32>
+  %2 = spikecore.launch @b(%1) : (tensor<1x1xf32>) -> tensor<1x1xf32>
+  func.return %2 : tensor<1x1xf32>
+}
+// CHECK: @b: rate mode needs a model's SpikeCore layers in one region, but host ops (a max pooling, a softmax, ...) split them into 2 launched programs (@a, @b)
 
 // -----
 

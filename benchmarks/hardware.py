@@ -201,6 +201,20 @@ def best_times(*functions: Callable[[], object], min_total_s: float = 0.5, max_r
     return [min(spent) for spent in times]
 
 
+def timed_row(batch: int, program: Program, model_s: float, limit_s: float, synaptic_ops: int) -> dict[str, object]:
+    """The fields every hardware-model row shares: the batch, the program's size, both best times and
+    the rates and ratio derived from them."""
+    return {
+        "batch": batch,
+        "instructions": len(program),
+        "model_s": model_s,
+        "limit_s": limit_s,
+        "samples_per_s": batch / model_s,
+        "synaptic_ops_per_s": synaptic_ops / model_s,
+        "ratio_to_limit": model_s / limit_s,
+    }
+
+
 HEADER = (
     f"{'mapping':8} {'mode':7} {'T':>3} {'batch':>6} {'model ms':>9} {'limit ms':>9} {'torch ms':>9} "
     f"{'samples/s':>10} {'syn ops/s':>9} {'/limit':>7} {'/torch':>7}"
@@ -243,14 +257,8 @@ def measure(
                     "mapping": mapping,
                     "mode": mode,
                     "timesteps": timesteps,
-                    "batch": batch,
-                    "instructions": len(program),
-                    "model_s": model_s,
-                    "limit_s": limit_s,
+                    **timed_row(batch, program, model_s, limit_s, cpu.stats.synaptic_ops),
                     "torch_float_s": torch_s,
-                    "samples_per_s": batch / model_s,
-                    "synaptic_ops_per_s": cpu.stats.synaptic_ops / model_s,
-                    "ratio_to_limit": model_s / limit_s,
                     "ratio_to_torch_float": model_s / torch_s,
                 }
                 rows.append(row)
@@ -427,13 +435,7 @@ def measure_conv(
                 "layer": "2x34x34 -> conv 5x5 stride 2 -> 16x15x15, graded",
                 "input": mode,
                 "timesteps": t,
-                "batch": batch,
-                "instructions": len(program),
-                "model_s": model_s,
-                "limit_s": limit_s,
-                "samples_per_s": batch / model_s,
-                "synaptic_ops_per_s": ops / model_s,
-                "ratio_to_limit": model_s / limit_s,
+                **timed_row(batch, program, model_s, limit_s, ops),
             }
             rows.append(row)
             print(
@@ -704,13 +706,7 @@ def measure_cnn(
                     "layer": "LeNet 1x28x28: conv 6 5x5 pad 2, avg pool 2, conv 16 5x5, avg pool 2, 400-64-10",
                     "mode": mode,
                     "timesteps": t,
-                    "batch": batch,
-                    "instructions": len(program),
-                    "model_s": model_s,
-                    "limit_s": limit_s,
-                    "samples_per_s": batch / model_s,
-                    "synaptic_ops_per_s": cpu.stats.synaptic_ops / model_s,
-                    "ratio_to_limit": model_s / limit_s,
+                    **timed_row(batch, program, model_s, limit_s, cpu.stats.synaptic_ops),
                 }
             )
             print(

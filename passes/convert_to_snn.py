@@ -42,6 +42,7 @@ from xdsl.traits import SymbolTable
 from spikeir.chip.isa import INT32_MAX, INT32_MIN
 from spikeir.dialects import spikecore
 from spikeir.ir.arrays import dense_attr, to_numpy
+from spikeir.ir.emit import launched_programs
 from spikeir.options import Reset, check_option_types
 from spikeir.passes.diagnostics import PassError
 
@@ -231,9 +232,7 @@ def _check_one_spiking_region(module: ModuleOp) -> None:
     each region's last layer is an accumulator read by the host, so the activation after it (a ReLU
     before a max pooling, say) would run on the host in float, not as spikes, and the network would
     silently not be an SNN. (Programs that no function launches are independent: each is converted.)"""
-    launched = list(
-        dict.fromkeys(op.program.root_reference.data for op in module.walk() if isinstance(op, spikecore.LaunchOp))
-    )
+    launched = launched_programs(module)
     if len(launched) > 1:
         raise PassError(
             f"rate mode needs a model's SpikeCore layers in one region, but host ops (a max pooling, a softmax, "

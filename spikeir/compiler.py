@@ -189,11 +189,9 @@ def _host_ops_between(module: ModuleOp) -> list[str]:
 
 def _launched_programs(module: ModuleOp) -> dict[str, Program]:
     """The ISA program of every region, in the order ``@main`` launches them."""
-    from spikeir.dialects import spikecore
-    from spikeir.ir.emit import program_from_module
+    from spikeir.ir.emit import launched_programs, program_from_module
 
-    names = [op.program.root_reference.data for op in _main(module).walk() if isinstance(op, spikecore.LaunchOp)]
-    return {name: program_from_module(module, name) for name in dict.fromkeys(names)}
+    return {name: program_from_module(module, name) for name in launched_programs(module)}
 
 
 def _as_nn_module(model: Any, example_input: Any) -> ModuleOp:

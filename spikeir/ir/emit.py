@@ -314,6 +314,13 @@ def programs_in(module: Operation) -> list[spikecore.ProgramOp]:
     return [op for op in module.walk() if isinstance(op, spikecore.ProgramOp)]
 
 
+def launched_programs(module: Operation) -> list[str]:
+    """The names of the programs the module's `spikecore.launch` ops run, in launch order, each once."""
+    return list(
+        dict.fromkeys(op.program.root_reference.data for op in module.walk() if isinstance(op, spikecore.LaunchOp))
+    )
+
+
 def program_from_module(module: ModuleOp, name: str | None = None) -> Program:
     """The ISA program of the module's single `spikecore.program`, or of the one named ``name``."""
     programs = programs_in(module)

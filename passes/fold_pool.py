@@ -33,6 +33,7 @@ from xdsl.utils.hints import isa
 from spikeir.chip.isa import ConvGeometry
 from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import nn
+from spikeir.ir.arrays import shape_of
 from spikeir.numerics.convolution import compose_convs, composed_extent, composes_exactly
 from spikeir.options import check_option_types
 from spikeir.passes.diagnostics import pass_errors, remark
@@ -41,12 +42,6 @@ from spikeir.passes.partition_for_spikecore import describe_op
 
 _Conv = nn.Conv2dOp | nn.FusedConv2dOp
 _Dense = nn.DenseOp | nn.FusedDenseOp
-
-
-def _shape(value: SSAValue) -> tuple[int, ...]:
-    typ = value.type
-    assert isa(typ, TensorType[Attribute])
-    return typ.get_shape()
 
 
 def _linear_pool(value: SSAValue) -> nn.Pool2dOp | None:
@@ -65,14 +60,14 @@ def _tap(pool: nn.Pool2dOp) -> float:
 
 def pool_map(pool: nn.Pool2dOp) -> tuple[ConvGeometry, np.ndarray]:
     """The pooling as a depthwise convolution: its geometry and packed kernel (1 or 1/window per tap)."""
-    (_, c, h, w), (_, _, oh, ow) = _shape(pool.input), _shape(pool.result)
+    (_, c, h, w), (_, _, oh, ow) = shape_of(pool.input), shape_of(pool.result)
     (kh, kw), (sh, sw), (ph, pw) = pool.window
     return ConvGeometry(c, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, groups=c), np.full((c, kh * kw), _tap(pool))
 
 
 def conv_map(op: _Conv, weight: np.ndarray) -> ConvGeometry:
     """The geometry of a convolution op (the map of one sample)."""
-    (_, c, h, w), (_, _, oh, ow) = _shape(op.input), _shape(op.result)
+    (_, c, h, w), (_, _, oh, ow) = shape_of(op.input), shape_of(op.result)
     _, _, kh, kw = weight.shape
     p = op.params
     return ConvGeometry(c, h, w, weight.shape[0], oh, ow, kh, kw, *p.stride, *p.padding, *p.dilation, groups=p.groups)
@@ -131,7 +126,7 @@ class FoldPoolIntoConv(RewritePattern):
 def unpooled_dense_weight(weight: np.ndarray, pool: nn.Pool2dOp) -> np.ndarray:
     """``W`` over a flattened pooled map [C, H', W'] as the weight over the unpooled map [C, H, W]: each
     pooled column spread over its window (times 1/window for an average), overlapping windows summed."""
-    (_, c, h, w), (_, _, oh, ow) = _shape(pool.input), _shape(pool.result)
+    (_, c, h, w), (_, _, oh, ow) = shape_of(pool.input), shape_of(pool.result)
     (kh, kw), (sh, sw), (ph, pw) = pool.window
     pooled = weight.reshape(weight.shape[0], c, oh, ow) * _tap(pool)
     padded = np.zeros((weight.shape[0], c, h + 2 * ph, w + 2 * pw))
@@ -159,7 +154,7 @@ class FoldPoolIntoDense(RewritePattern):
         source = pool.input.type
         assert isa(source, TensorType[Attribute])
         batch, *features = source.get_shape()
-        if _shape(op.input) != (batch, int(np.prod(_shape(pool.result)[1:]))):
+        if shape_of(op.input) != (batch, int(np.prod(shape_of(pool.result)[1:]))):
             return  # not a flattening of each sample's pooled map
         if not fits(op, int(np.prod(features)), self.target):
             return

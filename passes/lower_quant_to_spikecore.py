@@ -34,7 +34,7 @@ from spikeir.chip.conv import MAX_ABS_PAYLOAD
 from spikeir.chip.isa import ConvGeometry
 from spikeir.chip.target import TargetDescription, get_target
 from spikeir.dialects import quant, spikecore
-from spikeir.ir.arrays import dense_attr, to_numpy
+from spikeir.ir.arrays import dense_attr, shape_of, to_numpy
 from spikeir.numerics.quantization import INT32_MAX
 from spikeir.passes.diagnostics import PassError, nothing_to_do, pass_errors
 from spikeir.passes.partition_for_spikecore import describe_op, in_module, is_codegen_func
@@ -50,15 +50,9 @@ def _scales(value: SSAValue) -> tuple[float, ...]:
     return quant.quantized_element(value).scale_values
 
 
-def _tensor_shape(value: SSAValue) -> tuple[int, ...]:
-    typ = value.type
-    assert isinstance(typ, TensorType)
-    return typ.get_shape()
-
-
 def _geometry(op: quant.Conv2dOp) -> ConvGeometry:
     """The ISA geometry of a quantized conv (the map of one sample)."""
-    (_, c, h, w), (oc, _, kh, kw), (_, _, oh, ow) = (_tensor_shape(v) for v in (op.input, op.weight, op.result))
+    (_, c, h, w), (oc, _, kh, kw), (_, _, oh, ow) = (shape_of(v) for v in (op.input, op.weight, op.result))
     p = op.params
     return ConvGeometry(c, h, w, oc, oh, ow, kh, kw, *p.stride, *p.padding, *p.dilation, groups=p.groups)
 
@@ -223,11 +217,11 @@ class _RegionLowering:
         matrix); the requantization after it rescales."""
         k = self.layers
         self.layers += 1
-        shape = _tensor_shape(op.results[0])
+        shape = shape_of(op.results[0])
         c, h, w = (shape[1], shape[2], shape[3]) if len(shape) == 4 else (_features(op.results[0]), 1, 1)
         if isinstance(op, quant.Pool2dOp):
             (kh, kw), (sh, sw), (ph, pw) = op.window
-            in_shape = _tensor_shape(op.input)
+            in_shape = shape_of(op.input)
             geometry = ConvGeometry(c, in_shape[2], in_shape[3], c, h, w, kh, kw, sh, sw, ph, pw, groups=c)
             sources = [self._spikes(op, op.input)]
             name = op.layer.data if op.layer is not None else f"pool{k}"

@@ -53,7 +53,7 @@ from spikeir.dialects import nn, quant
 from spikeir.dialects.canonicalization import FoldDequantizeQuantize
 from spikeir.errors import DataError, InterpreterError, QuantizationError
 from spikeir.fileio import read_npy
-from spikeir.ir.arrays import dense_attr, to_numpy
+from spikeir.ir.arrays import dense_attr, shape_of, to_numpy
 from spikeir.ir.interpreter import Interpreter, Trace
 from spikeir.numerics.quantization import (
     METHODS,
@@ -367,12 +367,6 @@ class _RegionPlanner:
         return Rescale(in_scale, acc_scale, out_scale, multipliers, shift)
 
 
-def _tensor_shape(value: SSAValue) -> tuple[int, ...]:
-    typ = value.type
-    assert isinstance(typ, TensorType)
-    return typ.get_shape()
-
-
 def _finish(
     op: Operation,
     acc: SSAValue,
@@ -404,7 +398,7 @@ def _quantized(value: SSAValue, scale: float, at: Operation, new_ops: list[Opera
     """``value`` as int8 at ``scale`` for ``at``: an existing quant.quantize of it before ``at`` in its
     block (or in ``new_ops``) is reused, so a value used twice, such as a region input that is also a
     skip connection's identity, stays one quantize (one input port); otherwise a new one joins ``new_ops``."""
-    q_type = quant.uniform_tensor(_tensor_shape(value), 8, [scale])
+    q_type = quant.uniform_tensor(shape_of(value), 8, [scale])
     earlier = [use.operation for use in value.uses if use.operation.parent_block() is at.parent_block()]
     for candidate in [*new_ops, *(o for o in earlier if o.is_before_in_block(at))]:
         if isinstance(candidate, quant.QuantizeOp) and candidate.input is value and candidate.result.type == q_type:
@@ -436,7 +430,7 @@ class QuantizeLayer(RewritePattern):
         )
         acc_scales = plan.accumulator_scales
         bias = quant.ConstantOp(dense_attr(plan.bias), quant.uniform_tensor(plan.bias.shape, 32, acc_scales, axis))
-        acc_type = quant.uniform_tensor(_tensor_shape(op.result), 32, acc_scales, 1 if per_axis else -1)
+        acc_type = quant.uniform_tensor(shape_of(op.result), 32, acc_scales, 1 if per_axis else -1)
         layer = None if op.layer is None else op.layer.data
         acc: quant.DenseOp | quant.Conv2dOp = (
             quant.DenseOp(q_in, weight, bias, acc_type, layer=layer)
@@ -466,7 +460,7 @@ class QuantizeRescale(RewritePattern):
         plan = self.plans.get(op)
         if not isinstance(plan, Rescale):
             return
-        acc_type = quant.uniform_tensor(_tensor_shape(op.result), 32, [plan.accumulator_scale])
+        acc_type = quant.uniform_tensor(shape_of(op.result), 32, [plan.accumulator_scale])
         layer = op.properties.get("layer")
         name = layer.data if isinstance(layer, StringAttr) else None
         new_ops: list[Operation] = []

@@ -25,13 +25,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 
 from spikeir.dialects import nn
 from spikeir.errors import FrontendError
-from spikeir.ir.arrays import dense_attr
-
-
-def shape_of(value: SSAValue) -> tuple[int, ...]:
-    typ = value.type
-    assert isinstance(typ, TensorType)
-    return tuple(typ.get_shape())
+from spikeir.ir.arrays import dense_attr, shape_of
 
 
 def resolve_shape(new_shape: Sequence[int], count: int, op: str, location: str | None) -> tuple[int, ...]:

@@ -23,7 +23,7 @@ from xdsl.dialects.builtin import (
     i32,
     i64,
 )
-from xdsl.ir import Attribute
+from xdsl.ir import Attribute, SSAValue
 from xdsl.utils.hints import isa
 
 from spikeir.errors import InterpreterError
@@ -75,3 +75,10 @@ def to_numpy(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
     if flat.size == 1 and count != 1:
         flat = np.broadcast_to(flat, (count,))
     return flat.reshape(shape)
+
+
+def shape_of(value: SSAValue) -> tuple[int, ...]:
+    """The shape of a tensor-typed value (dynamic dimensions as -1)."""
+    typ = value.type
+    assert isinstance(typ, TensorType)
+    return tuple(typ.get_shape())
